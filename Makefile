@@ -1,0 +1,61 @@
+# Assay: two commands do all the set-up.
+#   make run   install what is missing, prepare the embedded deployment, start Airflow standalone
+#   make test  install what is missing and run the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY ?= python3
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+
+export ASSAY_HOME ?= $(CURDIR)/.assay
+export AIRFLOW_HOME ?= $(ASSAY_HOME)/airflow
+export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/plugins
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := False
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE := $(AIRFLOW_HOME)/passwords.json
+export AIRFLOW__API__HOST := 127.0.0.1
+export AIRFLOW__API__PORT := 8080
+export AIRFLOW__API__BASE_URL := http://127.0.0.1:8080
+export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL := 30
+
+.PHONY: help install run test lint bench clean
+
+help:
+	@echo "make run    start Assay on embedded defaults (Airflow standalone, SQLite, demo platform)"
+	@echo "make test   install what is missing and run the whole test suite"
+	@echo "make bench  run the benchmarks in benchmarks/"
+
+$(PYTHON):
+	$(PY) -m venv $(VENV)
+
+$(STAMP): requirements.txt | $(PYTHON)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -r requirements.txt
+	touch $@
+
+install: $(STAMP)
+
+run: install
+	$(PYTHON) scripts/setup_embedded.py
+	@echo
+	@echo "Assay is starting: http://127.0.0.1:8080  (login admin / $${ASSAY_ADMIN_PASSWORD:-admin})"
+	@echo "DAGs: assay_per_commit (trigger with the form), assay_commit_watch (every 5 min). Ctrl-C stops."
+	@echo
+	exec $(VENV)/bin/airflow standalone
+
+test: install
+	$(PYTHON) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check include plugins dags tests benchmarks scripts
+
+bench: install
+	$(PYTHON) benchmarks/per_commit_overhead.py
+
+clean:
+	rm -rf $(ASSAY_HOME)

@@ -1,0 +1,48 @@
+"""assay_per_commit: run a target's unit and integration suites on one exact commit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Param
+
+from assay.config import load_config
+from assay.engines.commit_request import BRANCH_RE, SHA_RE
+from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+from assay_airflow.operators.gates import CommitGatesOperator
+from assay_airflow.operators.per_commit import PytestSuiteOperator, ResolveCommitOperator
+
+TARGETS = sorted(load_config().targets)
+
+with DAG(
+    dag_id="assay_per_commit",
+    description="Unit and integration suites, coverage and gates for one commit of a target",
+    schedule=None,  # triggered: from the UI form, the REST API (git host webhook, CI) or assay_commit_watch
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=4,
+    tags=["assay", "per-commit"],
+    default_args={"owner": "assay", "retries": 1, "retry_delay": timedelta(seconds=30)},
+    params={
+        "target": Param(TARGETS[0], type="string", enum=TARGETS, title="Target repository",
+                        description="One of the targets configured in include/config/assay.yaml"),
+        "sha": Param(None, type=["null", "string"], pattern=SHA_RE.pattern, title="Commit sha",
+                     description="7 to 40 hex characters; leave empty to test the branch head"),
+        "branch": Param("main", type=["null", "string"], pattern=BRANCH_RE.pattern, title="Branch",
+                        description="Branch the commit belongs to (coverage is compared with its previous run)"),
+    },
+    doc_md=__doc__ + """
+
+Checks out the commit into an isolated worktree, runs the configured suites as subprocesses (JUnit
+XML + coverage JSON), records every test case, then evaluates the target's gates: all tests pass,
+coverage >= 80%, critical paths 100%, coverage drop <= 5 points against the previous run on the branch.
+A failed verdict alerts by Slack and e-mail and, where configured, posts a commit status.
+""",
+) as dag:
+    resolve = ResolveCommitOperator(task_id="resolve_commit")
+    unit = PytestSuiteOperator(task_id="unit_tests", suite="unit", execution_timeout=timedelta(minutes=15))
+    integration = PytestSuiteOperator(
+        task_id="integration_tests", suite="integration", execution_timeout=timedelta(minutes=40)
+    )
+    gates = CommitGatesOperator(task_id="evaluate_gates", on_failure_callback=AssayAlertNotifier())
+    resolve >> [unit, integration] >> gates

@@ -1,0 +1,52 @@
+"""Post a run's verdict as a commit status on GitHub or GitLab (their REST APIs, through requests)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import requests
+
+from assay.status import Status
+
+_GITHUB_STATE = {Status.PASS: "success", Status.WARN: "success", Status.SKIP: "success",
+                 Status.FAIL: "failure", Status.ERROR: "error"}
+_GITLAB_STATE = {Status.PASS: "success", Status.WARN: "success", Status.SKIP: "success",
+                 Status.FAIL: "failed", Status.ERROR: "failed"}
+
+
+def post_commit_status(
+    *,
+    provider: str,
+    api_url: str,
+    token: str | None,
+    repository: str,
+    sha: str,
+    verdict: Status,
+    description: str,
+    target_url: str,
+    context: str,
+    timeout_s: float = 10.0,
+) -> int:
+    """Post the status; return the HTTP status code, raising ``requests.HTTPError`` on a 4xx/5xx."""
+    base = api_url.rstrip("/")
+    description = description[:140]
+    if provider == "github":
+        resp = requests.post(
+            f"{base}/repos/{repository}/statuses/{sha}",
+            json={"state": _GITHUB_STATE[verdict], "description": description,
+                  "target_url": target_url, "context": context},
+            headers={"Accept": "application/vnd.github+json", **({"Authorization": f"Bearer {token}"} if token else {})},
+            timeout=timeout_s,
+        )
+    elif provider == "gitlab":
+        resp = requests.post(
+            f"{base}/projects/{quote(repository, safe='')}/statuses/{sha}",
+            params={"state": _GITLAB_STATE[verdict], "description": description,
+                    "target_url": target_url, "name": context},
+            headers={"PRIVATE-TOKEN": token} if token else {},
+            timeout=timeout_s,
+        )
+    else:
+        raise ValueError(f"unknown commit status provider {provider!r} (github or gitlab)")
+    resp.raise_for_status()
+    return resp.status_code

@@ -1,0 +1,172 @@
+"""``include/config/assay.yaml``: targets, their suites and gates, alerting.
+
+Loaded once per task, validated by pydantic with unknown keys forbidden, so a typo fails loudly with the
+dotted path of the bad key. String values may use ``${VAR}`` or ``${VAR:-default}``; ``ASSAY_HOME``
+defaults to ``.assay`` beside the repository root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from assay.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_PATH = REPO_ROOT / "include" / "config" / "assay.yaml"
+_TARGET_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_ENV_REF = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::-(?P<default>[^{}]*))?\}")
+
+
+def assay_home() -> Path:
+    """Where Assay keeps mirrors, worktrees, environments and the outbox (``ASSAY_HOME``)."""
+    return Path(os.environ.get("ASSAY_HOME") or REPO_ROOT / ".assay").resolve()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SuiteConfig(_Strict):
+    """One pytest suite of a target: which tests, how long it may take, how parallel."""
+
+    paths: list[str] = Field(default_factory=lambda: ["tests"])
+    marker: str | None = None
+    timeout_s: int = Field(600, gt=0, le=24 * 3600)
+    workers: int | Literal["auto"] = 0
+    extra_args: list[str] = Field(default_factory=list)
+
+    @field_validator("paths")
+    @classmethod
+    def _relative_paths(cls, paths: list[str]) -> list[str]:
+        for p in paths:
+            if p.startswith("/") or ".." in Path(p).parts:
+                raise ValueError(f"suite path {p!r} must be relative to the repository root")
+        return paths
+
+
+class GateConfig(_Strict):
+    all_tests_pass: bool = True
+    coverage_min: float = Field(80.0, ge=0, le=100)
+    coverage_suite: str = "unit"
+    critical_paths: list[str] = Field(default_factory=list)
+    coverage_drop_max: float = Field(5.0, ge=0, le=100)
+
+
+class CommitStatusConfig(_Strict):
+    """Post the verdict as a commit status on the git host (GitHub or GitLab REST API)."""
+
+    provider: Literal["github", "gitlab"]
+    conn_id: str
+    repository: str  # "owner/name" on GitHub, project id or "group/name" on GitLab
+    context: str = "assay/per-commit"
+
+
+class TargetConfig(_Strict):
+    repo: str
+    watch_branches: list[str] = Field(default_factory=lambda: ["main"])
+    python: Literal["worker", "venv"] = "venv"
+    requirements: str = "requirements.txt"
+    source: str | None = None  # package or directory measured by coverage
+    suites: dict[str, SuiteConfig] = Field(
+        default_factory=lambda: {
+            "unit": SuiteConfig(marker="unit", timeout_s=600, workers="auto"),
+            "integration": SuiteConfig(marker="integration", timeout_s=1800),
+        }
+    )
+    gates: GateConfig = Field(default_factory=GateConfig)
+    commit_status: CommitStatusConfig | None = None
+
+
+class AlertRulesConfig(_Strict):
+    test_failure_rate_max: float = Field(0.10, ge=0, le=1)
+    coverage_drop_max_points: float = Field(5.0, ge=0, le=100)
+
+
+class AlertsConfig(_Strict):
+    slack_conn_id: str | None = "assay_slack"
+    smtp_conn_id: str | None = "assay_smtp"
+    email_to: list[str] = Field(default_factory=list)
+    max_failed_tests: int = Field(10, ge=0)
+    rules: AlertRulesConfig = Field(default_factory=AlertRulesConfig)
+
+
+class AssayConfig(_Strict):
+    airflow_base_url: str = "http://127.0.0.1:8080"
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    targets: dict[str, TargetConfig]
+
+    @field_validator("targets")
+    @classmethod
+    def _target_names(cls, targets: dict[str, TargetConfig]) -> dict[str, TargetConfig]:
+        if not targets:
+            raise ValueError("at least one target must be configured")
+        for name in targets:
+            if not _TARGET_NAME.match(name):
+                raise ValueError(f"target name {name!r} must match {_TARGET_NAME.pattern}")
+        return targets
+
+    def target(self, name: str) -> TargetConfig:
+        try:
+            return self.targets[name]
+        except KeyError:
+            known = ", ".join(sorted(self.targets))
+            raise ConfigError(f"target {name!r} is not configured; configured targets: {known}") from None
+
+
+def _expand(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+        def sub(match: re.Match[str]) -> str:
+            name, default = match.group("name"), match.group("default")
+            if name in os.environ:
+                return os.environ[name]
+            if name == "ASSAY_HOME":
+                return str(assay_home())
+            if default is not None:
+                return default
+            raise ConfigError(f"{where}: environment variable {name} is not set and has no default")
+
+        for _ in range(5):  # innermost references first, so defaults may nest: ${A:-${B}/x}
+            expanded = _ENV_REF.sub(sub, value)
+            if expanded == value:
+                break
+            value = expanded
+        return value
+    if isinstance(value, dict):
+        return {k: _expand(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def parse_config(data: Any, source: str = "<config>") -> AssayConfig:
+    """Validate already-loaded YAML data; errors name the dotted path of every bad key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping with a 'targets' key")
+    try:
+        return AssayConfig.model_validate(_expand(data, ""))
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "<top level>"
+            problems.append(f"{loc}: {err['msg']}")
+        raise ConfigError(f"{source} is invalid:\n  " + "\n  ".join(problems)) from None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> AssayConfig:
+    """Load and validate the config from ``path``, ``$ASSAY_CONFIG`` or the default location."""
+    cfg_path = Path(path or os.environ.get("ASSAY_CONFIG") or DEFAULT_CONFIG_PATH)
+    try:
+        text = cfg_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read Assay config {cfg_path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{cfg_path} is not valid YAML: {exc}") from None
+    return parse_config(data, str(cfg_path))

@@ -1,0 +1,66 @@
+"""Parse coverage.py's JSON report (``--cov-report=json``) into line-coverage figures."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path
+
+from assay.errors import ToolError
+
+
+@dataclass(frozen=True)
+class FileCoverage:
+    path: str
+    statements: int
+    covered: int
+    missing_lines: tuple[int, ...]
+
+    @property
+    def percent(self) -> float:
+        return 100.0 if self.statements == 0 else 100.0 * self.covered / self.statements
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    files: tuple[FileCoverage, ...]
+
+    @property
+    def statements(self) -> int:
+        return sum(f.statements for f in self.files)
+
+    @property
+    def covered(self) -> int:
+        return sum(f.covered for f in self.files)
+
+    @property
+    def line_percent(self) -> float:
+        """Line coverage over all measured files (branches excluded, as the gates are in lines)."""
+        return 100.0 if self.statements == 0 else 100.0 * self.covered / self.statements
+
+    def matching(self, pattern: str) -> tuple[FileCoverage, ...]:
+        return tuple(f for f in self.files if fnmatch(f.path, pattern))
+
+
+def parse_coverage_json(path: str | Path) -> CoverageReport:
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ToolError(f"the test run wrote no coverage JSON at {p}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ToolError(f"coverage JSON at {p} is malformed: {exc}") from None
+    try:
+        files = tuple(
+            FileCoverage(
+                path=name.replace("\\", "/"),
+                statements=int(entry["summary"]["num_statements"]),
+                covered=int(entry["summary"]["covered_lines"]),
+                missing_lines=tuple(entry.get("missing_lines", ())),
+            )
+            for name, entry in sorted(data["files"].items())
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ToolError(f"coverage JSON at {p} lacks expected field {exc}") from None
+    return CoverageReport(files)

@@ -1,0 +1,92 @@
+"""Run a tool as a subprocess in its own process group, with a hard timeout.
+
+On timeout the whole group (pytest and its xdist workers, or anything a hanging test spawned) gets
+SIGTERM, then SIGKILL after a grace period. Output goes to a file, never a pipe, so a chatty tool cannot
+block on a full buffer; the caller gets the tail for messages and the path for the full log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from assay.errors import ToolError
+
+TAIL_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int | None  # None when killed on timeout
+    timed_out: bool
+    duration_s: float
+    output_tail: str
+    log_path: Path
+
+
+def _kill_group(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            continue
+        # The leader is gone; make sure no member of its group survives it.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return
+
+
+def run_command(
+    argv: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str],
+    timeout_s: float,
+    log_path: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    grace_s: float = 5.0,
+) -> CommandResult:
+    """Run ``argv`` (never through a shell) and return its exit status and output tail."""
+    log = Path(log_path)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with log.open("wb") as out:
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=dict(env) if env is not None else None,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ToolError(f"cannot start {argv[0]!r}: {exc.strerror}") from None
+        timed_out = False
+        try:
+            returncode: int | None = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc, grace_s)
+            returncode = None
+        except BaseException:
+            _kill_group(proc, grace_s)
+            raise
+    duration = time.monotonic() - started
+    with log.open("rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - TAIL_CHARS))
+        tail = fh.read().decode("utf-8", errors="replace")
+    return CommandResult(tuple(argv), returncode, timed_out, duration, tail, log)

@@ -1,0 +1,14 @@
+"""The metrics database: SQLAlchemy models, Alembic migrations and the repository API."""
+
+from assay.store.records import CheckRecord, MetricRecord, RunKey, SuiteRunRecord, TestCaseRecord
+from assay.store.repository import MetricsStore, StoreUnavailable
+
+__all__ = [
+    "CheckRecord",
+    "MetricRecord",
+    "MetricsStore",
+    "RunKey",
+    "StoreUnavailable",
+    "SuiteRunRecord",
+    "TestCaseRecord",
+]

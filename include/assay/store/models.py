@@ -1,0 +1,142 @@
+"""SQLAlchemy 2 models of the metrics database (DESIGN.md: one schema for every kind of test).
+
+Every table is prefixed ``assay_``; the schema is created and changed only by the Alembic migrations
+in ``migrations/`` (``tests/unit/store/test_migrations.py`` checks the two agree).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SuiteRun(Base):
+    """One execution of one suite (or gate evaluation) by one task try."""
+
+    __tablename__ = "assay_suite_run"
+    __table_args__ = (
+        UniqueConstraint("dag_id", "run_id", "task_id", "map_index", "try_number", "name", name="uq_assay_suite_run_key"),
+        Index("ix_assay_suite_run_target_kind", "target", "kind", "name", "finished_at"),
+        Index("ix_assay_suite_run_dag_run", "dag_id", "run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str | None] = mapped_column(String(200))
+    commit_sha: Mapped[str | None] = mapped_column(String(64))
+    branch: Mapped[str | None] = mapped_column(String(255))
+    model_version: Mapped[str | None] = mapped_column(String(200))
+    dataset: Mapped[str | None] = mapped_column(String(200))
+    dag_id: Mapped[str] = mapped_column(String(250))
+    run_id: Mapped[str] = mapped_column(String(250))
+    task_id: Mapped[str] = mapped_column(String(250))
+    map_index: Mapped[int] = mapped_column(Integer, default=-1)
+    try_number: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    test_cases: Mapped[list[TestCase]] = relationship(back_populates="suite_run", cascade="all, delete-orphan")
+    checks: Mapped[list[Check]] = relationship(back_populates="suite_run", cascade="all, delete-orphan")
+    metrics: Mapped[list[Metric]] = relationship(back_populates="suite_run", cascade="all, delete-orphan")
+    findings: Mapped[list[Finding]] = relationship(back_populates="suite_run", cascade="all, delete-orphan")
+
+
+class TestCase(Base):
+    __test__ = False
+    __tablename__ = "assay_test_case"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    suite_run_id: Mapped[int] = mapped_column(ForeignKey("assay_suite_run.id", ondelete="CASCADE"), index=True)
+    node_id: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(10))
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str | None] = mapped_column(Text)
+
+    suite_run: Mapped[SuiteRun] = relationship(back_populates="test_cases")
+
+
+class Check(Base):
+    """A gate or expectation evaluated: what was observed against which threshold."""
+
+    __tablename__ = "assay_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    suite_run_id: Mapped[int] = mapped_column(ForeignKey("assay_suite_run.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10))
+    observed: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    comparator: Mapped[str | None] = mapped_column(String(10))
+    severity: Mapped[str] = mapped_column(String(10), default="error")
+    message: Mapped[str | None] = mapped_column(Text)
+
+    suite_run: Mapped[SuiteRun] = relationship(back_populates="checks")
+
+
+class Metric(Base):
+    __tablename__ = "assay_metric"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    suite_run_id: Mapped[int] = mapped_column(ForeignKey("assay_suite_run.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(40))
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    suite_run: Mapped[SuiteRun] = relationship(back_populates="metrics")
+
+
+class Finding(Base):
+    """A security or compliance finding (used by the scan and audit DAGs)."""
+
+    __tablename__ = "assay_finding"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    suite_run_id: Mapped[int] = mapped_column(ForeignKey("assay_suite_run.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(100))
+    rule_id: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(20))
+    resource: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    suite_run: Mapped[SuiteRun] = relationship(back_populates="findings")
+
+
+class Baseline(Base):
+    """The accepted reference for regressions: what, which run, who accepted it and when."""
+
+    __tablename__ = "assay_baseline"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    suite_run_id: Mapped[int] = mapped_column(ForeignKey("assay_suite_run.id"))
+    accepted_by: Mapped[str] = mapped_column(String(200))
+    accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class WatchedCommit(Base):
+    """A branch head the commit watcher has seen and handed to ``assay_per_commit`` (once per sha)."""
+
+    __tablename__ = "assay_watched_commit"
+    __table_args__ = (UniqueConstraint("target", "sha", name="uq_assay_watched_commit"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    target: Mapped[str] = mapped_column(String(200))
+    branch: Mapped[str] = mapped_column(String(255))
+    sha: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    triggered_run_id: Mapped[str] = mapped_column(String(250))

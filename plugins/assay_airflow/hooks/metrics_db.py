@@ -1,0 +1,67 @@
+"""Hook for the Assay metrics database (connection ``assay_metrics``)."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from assay.config import assay_home
+from assay.store import MetricsStore
+from assay.store.outbox import Outbox
+
+URL_ENV = "ASSAY_METRICS_DB_URL"
+
+
+def default_sqlite_url() -> str:
+    home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
+    return f"sqlite:///{home / 'assay_metrics.db'}"
+
+
+class MetricsDbHook(BaseHook):
+    """Resolves the metrics DB: ``$ASSAY_METRICS_DB_URL``, else the ``assay_metrics`` connection, else the
+    embedded SQLite file in the Airflow home.
+
+    The connection may be of type ``postgres`` (host, port, login, password, schema = database) or
+    carry a full SQLAlchemy URL in its extra as ``{"sqlalchemy_url": "..."}``.
+    """
+
+    conn_name_attr = "metrics_conn_id"
+    default_conn_name = "assay_metrics"
+    conn_type = "postgres"
+    hook_name = "Assay metrics DB"
+
+    def __init__(self, metrics_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.metrics_conn_id = metrics_conn_id
+
+    def get_url(self) -> str:
+        if os.environ.get(URL_ENV):
+            return os.environ[URL_ENV]
+        try:
+            conn = self.get_connection(self.metrics_conn_id)
+        except AirflowNotFoundException:
+            return default_sqlite_url()
+        extra = conn.extra_dejson
+        if extra.get("sqlalchemy_url"):
+            return str(extra["sqlalchemy_url"])
+        if conn.conn_type in ("sqlite",):
+            return f"sqlite:///{conn.host}"
+        from sqlalchemy.engine import URL
+
+        return URL.create(
+            "postgresql+psycopg2", username=conn.login, password=conn.password, host=conn.host,
+            port=conn.port, database=conn.schema or "assay_metrics",
+        ).render_as_string(hide_password=False)
+
+    @cached_property
+    def store(self) -> MetricsStore:
+        """The store; no connection is made until it is used (call ``ensure_schema`` before reading)."""
+        return MetricsStore(self.get_url())
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(assay_home() / "outbox")

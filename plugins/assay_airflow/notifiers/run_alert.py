@@ -1,0 +1,107 @@
+"""``AssayAlertNotifier``: tell people a run failed, on Slack and by e-mail, with what failed and why.
+
+Attached at task level (``on_failure_callback`` of the task that decides the verdict; a DAG-level
+failure callback has an open bug in Airflow 3). The content comes from the metrics DB: the failed
+gates, the fired alert rules and up to N failed tests with their messages. Each channel is sent
+through its provider hook (``SlackWebhookHook``, ``SmtpHook``); a channel that fails is logged and
+never raises, so a broken Slack or SMTP can neither hide nor change the verdict.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow.sdk import BaseNotifier
+
+from assay.alerts.message import Alert, FailedCheck, FailedTest
+from assay.config import load_config
+from assay.status import Status
+from assay_airflow.hooks.metrics_db import MetricsDbHook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class AssayAlertNotifier(BaseNotifier):
+    """Send the failure alert of an Assay run.
+
+    :param slack_conn_id: Slack incoming-webhook connection (default from config: ``assay_slack``).
+    :param smtp_conn_id: SMTP connection (default from config: ``assay_smtp``).
+    :param email_to: recipients (default from config ``alerts.email_to``).
+    """
+
+    def __init__(
+        self,
+        *,
+        slack_conn_id: str | None = None,
+        smtp_conn_id: str | None = None,
+        email_to: list[str] | None = None,
+        metrics_conn_id: str = MetricsDbHook.default_conn_name,
+    ) -> None:
+        super().__init__()
+        self.slack_conn_id = slack_conn_id
+        self.smtp_conn_id = smtp_conn_id
+        self.email_to = email_to
+        self.metrics_conn_id = metrics_conn_id
+
+    def build_alert(self, context: Context) -> Alert:
+        from assay_airflow.operators.gates import GATES, run_url
+
+        cfg = load_config()
+        ti = context["ti"]
+        dag_id, run_id = ti.dag_id, ti.run_id
+        url = run_url(cfg.airflow_base_url, dag_id, run_id)
+        try:
+            store = MetricsDbHook(self.metrics_conn_id).store
+            store.ensure_schema()
+            rows = store.latest_suite_runs(dag_id, run_id)
+        except Exception as exc:  # noqa: BLE001 - still alert, from what the context knows
+            self.log.error("metrics DB unreadable while alerting: %s", exc)
+            rows = []
+        gate = next((r for r in rows if r.name == GATES), None)
+        anchor = gate or next((r for r in rows if r.target), None)
+        checks = sorted(gate.checks, key=lambda c: c.id) if gate else []
+        failed_checks = [FailedCheck(c.name, c.status, c.message) for c in checks
+                         if c.severity != "alert" and Status(c.status).is_failure]
+        if not failed_checks:
+            exc = context.get("exception")
+            failed_checks = [FailedCheck(ti.task_id, "ERROR", str(exc) if exc else "task failed")]
+        fired = [FailedCheck(c.name, c.status, c.message) for c in checks
+                 if c.severity == "alert" and c.status == Status.FAIL.value]
+        failed_tests = [FailedTest(t.node_id, r.name, t.message)
+                        for r in rows for t in r.test_cases if t.outcome in ("failed", "error")]
+        return Alert(
+            dag_id=dag_id, run_id=run_id, target=anchor.target if anchor else None,
+            commit_sha=anchor.commit_sha if anchor else None, branch=anchor.branch if anchor else None,
+            verdict=gate.status if gate else Status.ERROR.value, run_url=url,
+            failed_checks=failed_checks, fired_rules=fired,
+            failed_tests=failed_tests[: cfg.alerts.max_failed_tests], failed_tests_total=len(failed_tests),
+        )
+
+    def notify(self, context: Context) -> None:
+        try:
+            cfg = load_config()
+            alert = self.build_alert(context)
+        except Exception:  # noqa: BLE001
+            self.log.exception("could not build the Assay alert")
+            return
+        slack = self.slack_conn_id or cfg.alerts.slack_conn_id
+        smtp = self.smtp_conn_id or cfg.alerts.smtp_conn_id
+        to = self.email_to if self.email_to is not None else cfg.alerts.email_to
+        if slack:
+            try:
+                from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
+                SlackWebhookHook(slack_webhook_conn_id=slack).send(text=alert.slack_text())
+                self.log.info("Slack alert sent through %s", slack)
+            except Exception as exc:  # noqa: BLE001
+                self.log.error("Slack alert through %r failed: %s", slack, exc)
+        if smtp and to:
+            try:
+                from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+                with SmtpHook(smtp_conn_id=smtp) as hook:
+                    hook.send_email_smtp(to=to, subject=alert.subject, html_content=alert.email_html())
+                self.log.info("e-mail alert sent through %s to %s", smtp, ", ".join(to))
+            except Exception as exc:  # noqa: BLE001
+                self.log.error("e-mail alert through %r failed: %s", smtp, exc)

@@ -1,0 +1,64 @@
+"""Prepare the embedded deployment (called by `make run`; safe to run again).
+
+Migrates Airflow's metadata DB and the metrics DB, creates the default connections, writes the
+login, and makes the demo platform's git repository. Environment comes from the Makefile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from assay.demo_repo import prepare_demo_repo
+from assay.store import MetricsStore
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+def airflow(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([AIRFLOW, *args], check=check, capture_output=True, text=True)
+
+
+def ensure_connection(conn_id: str, uri_or_json: str) -> None:
+    if airflow("connections", "get", conn_id, check=False).returncode == 0:
+        print(f"  connection {conn_id}: exists, kept")
+        return
+    flag = "--conn-json" if uri_or_json.startswith("{") else "--conn-uri"
+    airflow("connections", "add", conn_id, flag, uri_or_json)
+    print(f"  connection {conn_id}: created")
+
+
+def main() -> None:
+    home = Path(os.environ["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    passwords = Path(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+    if not passwords.exists():
+        passwords.write_text(json.dumps({"admin": os.environ.get("ASSAY_ADMIN_PASSWORD", "admin")}))
+    print("migrating Airflow's metadata DB ...")
+    airflow("db", "migrate")
+    metrics_db = home / "assay_metrics.db"
+    MetricsStore(f"sqlite:///{metrics_db}").migrate()
+    print(f"metrics DB ready: {metrics_db}")
+    ensure_connection("assay_metrics", json.dumps({"conn_type": "sqlite", "host": str(metrics_db)}))
+    if os.environ.get("ASSAY_SLACK_WEBHOOK_URL"):
+        ensure_connection("assay_slack", json.dumps({"conn_type": "slackwebhook",
+                                                     "password": os.environ["ASSAY_SLACK_WEBHOOK_URL"]}))
+    if os.environ.get("ASSAY_SMTP_HOST"):
+        ensure_connection("assay_smtp", json.dumps({
+            "conn_type": "smtp", "host": os.environ["ASSAY_SMTP_HOST"],
+            "port": int(os.environ.get("ASSAY_SMTP_PORT", "25")),
+            "login": os.environ.get("ASSAY_SMTP_USER") or None,
+            "password": os.environ.get("ASSAY_SMTP_PASSWORD") or None,
+            "extra": {"from_email": os.environ.get("ASSAY_SMTP_FROM", "assay@localhost"),
+                      "disable_ssl": os.environ.get("ASSAY_SMTP_SSL", "false") != "true",
+                      "disable_tls": os.environ.get("ASSAY_SMTP_STARTTLS", "false") != "true"},
+        }))
+    sha = prepare_demo_repo()
+    print(f"demo platform repository: {os.environ.get('ASSAY_HOME')}/demo-platform at {sha[:12]}")
+
+
+if __name__ == "__main__":
+    main()
