@@ -1,0 +1,55 @@
+"""Fixtures for end-to-end runs: a demo platform git repo, a real metrics DB, real alert sinks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support.http_sink import HttpSink
+from support.smtp_sink import SmtpSink
+
+from assay.demo_repo import prepare_demo_repo
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def slack_sink():
+    sink = HttpSink()
+    yield sink
+    sink.close()
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = SmtpSink()
+    yield sink
+    sink.close()
+
+
+@pytest.fixture
+def assay_env(tmp_path, monkeypatch, slack_sink, smtp_sink, airflow_db):
+    """A demo platform repository, the metrics DB and the alert connections, as a user would set them."""
+    demo = tmp_path / "demo-platform"
+    sha = prepare_demo_repo(demo)
+    metrics_db = tmp_path / "metrics.db"
+    monkeypatch.setenv("ASSAY_DEMO_REPO", str(demo))
+    monkeypatch.setenv("ASSAY_ALERT_EMAIL", "oncall@example.com")
+    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_METRICS", json.dumps({"conn_type": "sqlite", "host": str(metrics_db)}))
+    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SLACK", json.dumps({"conn_type": "slackwebhook",
+                                                               "password": f"{slack_sink.url}/services/T0/B0/x"}))
+    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SMTP", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": smtp_sink.port,
+        "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True},
+    }))
+    return {"demo": demo, "sha": sha, "metrics_url": f"sqlite:///{metrics_db}", "tmp": tmp_path}
+
+
+@pytest.fixture(scope="session")
+def dags():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    assert bag.import_errors == {}
+    return bag.dags

@@ -1,0 +1,105 @@
+"""assay_per_commit end to end through dag.test(): real git, real pytest, real metrics DB, real alerts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from support.smtp_sink import body_text
+
+from assay.demo_repo import commit_all
+from assay.engines.coverage import parse_coverage_json
+from assay.engines.junit import parse_junit_xml
+from assay.store import MetricsStore
+from assay.store.models import SuiteRun
+from assay.store.repository import COVERAGE_METRIC
+
+pytestmark = [pytest.mark.slow, pytest.mark.airflow_db]
+
+SUITES = {"unit": ("tests/unit", "unit"), "integration": ("tests/integration", "integration")}
+
+
+def direct_pytest(repo, sha, suite, out):
+    """What a person gets running the suite by hand on a clean clone of ``sha``."""
+    clone = out / f"clone-{sha[:8]}"
+    if not clone.exists():
+        subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+        subprocess.run(["git", "checkout", "-q", sha], cwd=clone, check=True)
+    path, marker = SUITES[suite]
+    junit, cov = out / f"{sha[:8]}-{suite}.xml", out / f"{sha[:8]}-{suite}.json"
+    subprocess.run([sys.executable, "-m", "pytest", path, "-m", marker, "-p", "no:cacheprovider", "-q",
+                    f"--junitxml={junit}", "--cov=fraud", f"--cov-report=json:{cov}"],
+                   cwd=clone, capture_output=True, check=False)
+    return parse_junit_xml(junit), parse_coverage_json(cov)
+
+
+def recorded(metrics_url, run_id):
+    store = MetricsStore(metrics_url)
+    with Session(store.engine) as s:
+        rows = s.scalars(select(SuiteRun).where(SuiteRun.run_id == run_id)
+                         .options(selectinload(SuiteRun.test_cases), selectinload(SuiteRun.metrics),
+                                  selectinload(SuiteRun.checks))).all()
+    store.dispose()
+    return {r.name: r for r in rows}
+
+
+def run_dag(dags, **conf):
+    dr = dags["assay_per_commit"].test(run_conf=conf)
+    return dr
+
+
+def test_commit_recorded_exactly_then_a_breaking_commit_fails_and_alerts(dags, assay_env, slack_sink, smtp_sink):
+    demo, sha = assay_env["demo"], assay_env["sha"]
+
+    dr = run_dag(dags, target="demo-platform", sha=sha, branch="main")
+    assert dr.state == "success"
+    rows = recorded(assay_env["metrics_url"], dr.run_id)
+    assert rows["checkout"].status == "PASS" and rows["checkout"].commit_sha == sha
+    for suite in SUITES:
+        junit, cov = direct_pytest(demo, sha, suite, assay_env["tmp"])
+        row = rows[suite]
+        assert row.status == "PASS" and row.commit_sha == sha and row.branch == "main"
+        assert Counter(t.outcome for t in row.test_cases) == Counter(c.outcome for c in junit.cases)
+        assert len(row.test_cases) == junit.counts["total"] > 0
+        recorded_cov = next(m.value for m in row.metrics if m.name == COVERAGE_METRIC)
+        assert recorded_cov == pytest.approx(cov.line_percent, abs=0.01)
+    gate = rows["per_commit_gates"]
+    checks = {c.name: c for c in gate.checks}
+    assert gate.status == "PASS"
+    assert checks["coverage_min"].status == "PASS" and checks["coverage_min"].observed >= 80
+    assert checks["critical_path:fraud/pipeline.py"].status == "PASS"
+    assert checks["coverage_drop"].status == "SKIP"  # first run on the branch
+    assert slack_sink.requests == [] and smtp_sink.messages == []
+
+    # A second commit breaks a unit test.
+    test_file = demo / "tests" / "unit" / "test_features.py"
+    test_file.write_text(test_file.read_text() + "\n\ndef test_broken_on_purpose():\n"
+                         "    assert 0.1 + 0.2 == 0.3, 'floating point strikes again'\n")
+    bad_sha = commit_all(demo, "break a test")
+    dr2 = run_dag(dags, target="demo-platform", sha=bad_sha, branch="main")
+    assert dr2.state == "failed"
+    rows2 = recorded(assay_env["metrics_url"], dr2.run_id)
+    junit, _ = direct_pytest(demo, bad_sha, "unit", assay_env["tmp"])
+    unit = rows2["unit"]
+    assert unit.status == "FAIL"
+    assert Counter(t.outcome for t in unit.test_cases) == Counter(c.outcome for c in junit.cases)
+    failed = [t for t in unit.test_cases if t.outcome == "failed"]
+    assert [t.node_id.rsplit("::", 1)[-1] for t in failed] == ["test_broken_on_purpose"]
+    assert rows2["per_commit_gates"].status == "FAIL"
+    assert {c.name: c.status for c in rows2["per_commit_gates"].checks}["all_tests_pass"] == "FAIL"
+
+    (req,) = slack_sink.requests
+    assert req.path == "/services/T0/B0/x"
+    text = req.json()["text"]
+    for needle in ("assay_per_commit", "demo-platform", bad_sha, "all_tests_pass", "test_broken_on_purpose",
+                   "floating point strikes again", dr2.run_id.split("+")[0]):
+        assert needle in text, needle
+    ((rcpts, msg),) = smtp_sink.messages
+    assert rcpts == ["oncall@example.com"]
+    assert msg["Subject"] == f"[Assay] FAIL: assay_per_commit on demo-platform @ {bad_sha[:12]}"
+    html = body_text(msg)
+    assert "test_broken_on_purpose" in html and "/dags/assay_per_commit/runs/" in html
