@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from collections import Counter
@@ -103,3 +104,34 @@ def test_commit_recorded_exactly_then_a_breaking_commit_fails_and_alerts(dags, a
     assert msg["Subject"] == f"[Assay] FAIL: assay_per_commit on demo-platform @ {bad_sha[:12]}"
     html = body_text(msg)
     assert "test_broken_on_purpose" in html and "/dags/assay_per_commit/runs/" in html
+
+
+def test_commit_that_does_not_exist_fails_at_once_and_alerts_why(dags, assay_env, slack_sink, smtp_sink):
+    dr = run_dag(dags, target="demo-platform", sha="0123456789abcdef", branch="main")
+    assert dr.state == "failed"
+    states = {ti.task_id: ti.state for ti in dr.get_task_instances()}
+    assert states["resolve_commit"] == "failed" and states["unit_tests"] == "upstream_failed"
+    rows = recorded(assay_env["metrics_url"], dr.run_id)
+    assert rows["checkout"].status == "ERROR"
+    assert "commit 0123456789abcdef does not exist in target 'demo-platform'" in rows["checkout"].message
+    assert rows["per_commit_gates"].status == "ERROR"
+    (req,) = slack_sink.requests
+    assert "commit 0123456789abcdef does not exist" in req.json()["text"]
+    assert len(smtp_sink.messages) == 1
+
+
+@pytest.mark.parametrize("conf", [
+    {"target": "demo-platform", "sha": "$(reboot)"},
+    {"target": "demo-platform", "branch": "main;rm -rf /"},
+    {"target": "not-configured", "branch": "main"},
+])
+def test_ui_and_api_params_are_validated_before_a_run_exists(dags, conf):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    good = copy.deepcopy(dags["assay_per_commit"].params)
+    good.update({"target": "demo-platform", "sha": "abcdef1", "branch": "feature/x"})
+    assert good.validate()["sha"] == "abcdef1"  # the same form accepts well-formed input
+    params = copy.deepcopy(dags["assay_per_commit"].params)
+    with pytest.raises(ParamValidationError):  # what the trigger form and POST /dagRuns run on conf
+        params.update(conf)
+        params.validate()

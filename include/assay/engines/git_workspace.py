@@ -75,7 +75,10 @@ class GitWorkspace:
         with self._lock(target):
             if (mirror / "HEAD").exists():
                 git(["remote", "set-url", "origin", repo], cwd=mirror)
-                git(["fetch", "--prune", "--quiet", "origin"], cwd=mirror)
+                try:
+                    git(["fetch", "--prune", "--quiet", "origin"], cwd=mirror)
+                except TargetError as exc:
+                    raise TargetError(f"cannot fetch target repository {repo!r}: {exc}") from None
             else:
                 if mirror.exists():
                     shutil.rmtree(mirror)

@@ -59,8 +59,16 @@ class MetricsDbHook(BaseHook):
 
     @cached_property
     def store(self) -> MetricsStore:
-        """The store; no connection is made until it is used (call ``ensure_schema`` before reading)."""
-        return MetricsStore(self.get_url())
+        """The store; no connection is made until it is used (call ``ensure_schema`` before reading).
+
+        Outage handling is tunable: ``ASSAY_METRICS_DB_ATTEMPTS`` (default 5) tries with exponential
+        backoff from ``ASSAY_METRICS_DB_BACKOFF_S`` (default 0.5 s, capped at 8 s).
+        """
+        return MetricsStore(
+            self.get_url(),
+            attempts=int(os.environ.get("ASSAY_METRICS_DB_ATTEMPTS", "5")),
+            backoff_s=float(os.environ.get("ASSAY_METRICS_DB_BACKOFF_S", "0.5")),
+        )
 
     @cached_property
     def outbox(self) -> Outbox:

