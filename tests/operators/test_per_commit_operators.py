@@ -10,13 +10,13 @@ import yaml
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from support.context import TaskInstanceStub, make_context
 
 from assay.demo_repo import prepare_demo_repo
 from assay.store import MetricsStore
 from assay.store.models import SuiteRun
 from assay_airflow.operators.gates import CommitGatesOperator
 from assay_airflow.operators.per_commit import PytestSuiteOperator, ResolveCommitOperator
-from support.context import TaskInstanceStub, make_context
 
 
 @pytest.fixture
