@@ -12,6 +12,8 @@ STAMP := $(VENV)/.requirements-installed
 export ASSAY_HOME ?= $(CURDIR)/.assay
 export AIRFLOW_HOME ?= $(ASSAY_HOME)/airflow
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/plugins
+# airflow standalone starts its components as `airflow ...` from PATH
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
@@ -21,6 +23,7 @@ export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE := $(AIRFLOW_HOME)/pass
 export AIRFLOW__API__HOST := 127.0.0.1
 export AIRFLOW__API__PORT := 8080
 export AIRFLOW__API__BASE_URL := http://127.0.0.1:8080
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:8080/execution/
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL := 30
 
 .PHONY: help install run test lint bench clean
