@@ -176,3 +176,44 @@ def test_metrics_connection_resolution(monkeypatch):
     assert MetricsDbHook().get_url().endswith("/airflow/assay_metrics.db")
     monkeypatch.setenv("ASSAY_METRICS_DB_URL", "sqlite:////x.db")
     assert MetricsDbHook().get_url() == "sqlite:////x.db"
+
+
+def test_gates_post_the_commit_status_and_a_broken_git_host_never_changes_the_verdict(sample_target, tmp_path,
+                                                                                     monkeypatch):
+    from support.http_sink import HttpSink
+
+    cfg_path = tmp_path / "assay.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["targets"]["sample"]["suites"] = {"unit": {"marker": "unit and not slow", "extra_args": ["-k", "add"]}}
+    cfg["targets"]["sample"]["gates"] = {"coverage_min": 10}
+    cfg["targets"]["sample"]["commit_status"] = {"provider": "github", "conn_id": "assay_github", "repository": "acme/s"}
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    for status in (201, 500):
+        sink = HttpSink(status=status, reply=b"{}")
+        monkeypatch.setenv("AIRFLOW_CONN_ASSAY_GITHUB", json.dumps({"conn_type": "http", "host": sink.url, "password": "tok"}))
+        ti = TaskInstanceStub(run_id=f"manual__status_{status}")
+        ctx, _ = resolve({"target": "sample", "branch": "main"}, ti=ti)
+        run_suite("unit", ti)
+        out = CommitGatesOperator(task_id="evaluate_gates").execute(make_context("evaluate_gates", ti=ti))
+        sink.close()
+        assert out["verdict"] == "PASS"  # the 500 from the git host did not change it
+        (req,) = sink.requests
+        assert req.path == f"/repos/acme/s/statuses/{sample_target['sha']}"
+        assert req.json()["state"] == "success" and req.headers["Authorization"] == "Bearer tok"
+        assert req.json()["target_url"].endswith(f"/dags/assay_per_commit/runs/manual__status_{status}")
+
+
+def test_a_broken_slack_or_smtp_is_logged_and_never_raises(sample_target, monkeypatch, caplog, capfd):
+    from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+    from support.http_sink import HttpSink
+
+    sink = HttpSink(status=500, reply=b"no")
+    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SLACK", json.dumps({"conn_type": "slackwebhook", "password": sink.url + "/x"}))
+    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SMTP", json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": 9,
+                                                              "extra": {"from_email": "a@b", "disable_ssl": True}}))
+    ti = TaskInstanceStub(run_id="manual__broken_channels", task_id="evaluate_gates")
+    AssayAlertNotifier(email_to=["x@example.com"]).notify({"ti": ti, "exception": RuntimeError("gate failed")})
+    sink.close()
+    assert len(sink.requests) >= 1  # Slack was really tried
+    text = caplog.text + capfd.readouterr().out
+    assert "Slack alert through 'assay_slack' failed" in text and "e-mail alert through 'assay_smtp' failed" in text
