@@ -13,6 +13,7 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 SCHEDULES = {  # DESIGN.md / issue: the documented cadence of each DAG
     "assay_per_commit": None,
     "assay_commit_watch": "*/5 * * * *",
+    "assay_accept_baseline": None,
 }
 
 

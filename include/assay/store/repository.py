@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from assay.errors import AssayError
-from assay.store.models import Check, Finding, Metric, SuiteRun, TestCase, WatchedCommit
+from assay.store.models import Baseline, Check, Finding, Metric, SuiteRun, TestCase, WatchedCommit
 from assay.store.records import SuiteRunRecord
 
 log = logging.getLogger(__name__)
@@ -218,3 +218,51 @@ class MetricsStore:
             return None if row is None else (float(row[0]), row[1] or "")
 
         return self._retry("previous_metric", read)
+
+    # -- baselines -----------------------------------------------------------------------------
+    def accept_baseline(
+        self, *, kind: str, subject: str, run_id: str, suite_name: str, accepted_by: str, note: str | None = None
+    ) -> int:
+        """Make the newest try of ``suite_name`` in DAG run ``run_id`` the accepted baseline for
+        (``kind``, ``subject``); only a run that passed (PASS or WARN) can become one. Returns its id."""
+
+        def accept() -> int:
+            with self._session.begin() as s:
+                row = s.scalars(
+                    select(SuiteRun)
+                    .where(SuiteRun.run_id == run_id, SuiteRun.name == suite_name)
+                    .order_by(SuiteRun.try_number.desc(), SuiteRun.id.desc())
+                    .limit(1)
+                ).first()
+                if row is None:
+                    raise AssayError(f"no suite run {suite_name!r} recorded for run {run_id!r}")
+                if row.status not in ("PASS", "WARN"):
+                    raise AssayError(
+                        f"run {run_id!r} suite {suite_name!r} is {row.status}; only a passing run can be a baseline"
+                    )
+                baseline = Baseline(kind=kind, subject=subject, suite_run_id=row.id, accepted_by=accepted_by,
+                                    accepted_at=datetime.now(UTC), note=note)
+                s.add(baseline)
+                s.flush()
+                return baseline.id
+
+        return self._retry("accept_baseline", accept)
+
+    def current_baseline(self, *, kind: str, subject: str) -> tuple[Baseline, SuiteRun] | None:
+        """The newest accepted baseline for (``kind``, ``subject``) and its suite run (metrics loaded)."""
+
+        def read() -> tuple[Baseline, SuiteRun] | None:
+            with Session(self.engine, expire_on_commit=False) as s:
+                baseline = s.scalars(
+                    select(Baseline).where(Baseline.kind == kind, Baseline.subject == subject)
+                    .order_by(Baseline.accepted_at.desc(), Baseline.id.desc()).limit(1)
+                ).first()
+                if baseline is None:
+                    return None
+                run = s.scalars(
+                    select(SuiteRun).where(SuiteRun.id == baseline.suite_run_id)
+                    .options(selectinload(SuiteRun.metrics), selectinload(SuiteRun.checks))
+                ).one()
+                return baseline, run
+
+        return self._retry("current_baseline", read)

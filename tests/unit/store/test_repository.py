@@ -71,3 +71,22 @@ def test_claim_commit_once(store):
 def test_record_json_round_trip():
     rec = make_record()
     assert SuiteRunRecord.from_dict(rec.to_dict()) == rec
+
+
+def test_baselines_are_explicit_recorded_and_only_from_passing_runs(store):
+    import pytest
+
+    from assay.errors import AssayError
+
+    store.record_suite_run(make_record("r1", status="PASS", coverage=91.0))
+    store.record_suite_run(make_record("r2", status="FAIL", coverage=50.0))
+    assert store.current_baseline(kind="model", subject="demo") is None
+    with pytest.raises(AssayError, match="is FAIL; only a passing run can be a baseline"):
+        store.accept_baseline(kind="model", subject="demo", run_id="r2", suite_name="unit", accepted_by="ana")
+    with pytest.raises(AssayError, match="no suite run"):
+        store.accept_baseline(kind="model", subject="demo", run_id="nope", suite_name="unit", accepted_by="ana")
+    store.accept_baseline(kind="model", subject="demo", run_id="r1", suite_name="unit", accepted_by="ana", note="v1")
+    baseline, run = store.current_baseline(kind="model", subject="demo")
+    assert (baseline.accepted_by, baseline.note, run.run_id) == ("ana", "v1", "r1")
+    assert [m.value for m in run.metrics if m.name == COVERAGE_METRIC] == [91.0]
+    assert baseline.accepted_at is not None
