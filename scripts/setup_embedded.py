@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from assay.demo_assets import prepare_demo_assets
 from assay.demo_repo import prepare_demo_repo
 from assay.store import MetricsStore
 
@@ -58,6 +59,9 @@ def main() -> None:
         }))
     sha = prepare_demo_repo()
     print(f"demo platform repository: {os.environ.get('ASSAY_HOME')}/demo-platform at {sha[:12]}")
+    print("demo model versions and data (first time: about a minute) ...")
+    for what, where in prepare_demo_assets().items():
+        print(f"  {what}: {where}")
 
 
 if __name__ == "__main__":

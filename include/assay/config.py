@@ -2,7 +2,7 @@
 
 Loaded once per task, validated by pydantic with unknown keys forbidden, so a typo fails loudly with the
 dotted path of the bad key. String values may use ``${VAR}`` or ``${VAR:-default}``; ``ASSAY_HOME``
-defaults to ``.assay`` beside the repository root.
+defaults to ``.assay`` beside the repository root, ``ASSAY_REPO`` to the checkout itself.
 """
 
 from __future__ import annotations
@@ -96,10 +96,101 @@ class AlertsConfig(_Strict):
     rules: AlertRulesConfig = Field(default_factory=AlertRulesConfig)
 
 
+def _validated(check, value: Any) -> Any:
+    """Run an engine's own validator inside pydantic, so its ConfigError is reported with the key path."""
+    try:
+        check(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+class DatasetConfig(_Strict):
+    """A dataset Assay watches: where its reference and current data are, and what to check.
+
+    Sources use one shape: ``{kind: parquet|csv|sql, path | query, conn_id, params, read_options}``.
+    """
+
+    current: dict[str, Any]
+    reference: dict[str, Any] | None = None
+    asset: str | None = None  # URI of the Airflow Asset updated when new current data lands
+    quality_suite: str | None = None  # a suite in include/data_quality/suites
+    drift: dict[str, Any] | None = None  # assay.engines.drift DriftConfig fields
+    concept: dict[str, Any] | None = None  # assay.engines.drift DecayConfig fields (labels arrive later)
+
+    @field_validator("current", "reference")
+    @classmethod
+    def _source(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        from assay.engines.data_quality.sources import DatasetSource
+
+        return None if value is None else _validated(DatasetSource.from_dict, value)
+
+    @field_validator("drift")
+    @classmethod
+    def _drift(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        from assay.engines.drift import DriftConfig
+
+        return None if value is None else _validated(DriftConfig.from_mapping, value)
+
+    @field_validator("concept")
+    @classmethod
+    def _concept(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        from assay.engines.drift import DecayConfig
+
+        return None if value is None else _validated(DecayConfig.from_mapping, value)
+
+
+class DataQualityConfig(_Strict):
+    golden: list[str] = Field(default_factory=list)  # golden datasets validated on every run
+    report_dir: str = "${ASSAY_HOME}/reports/data_quality"
+
+
+class ModelConfig(_Strict):
+    """A model whose new versions must earn their place (assay_model_validation).
+
+    A version ``V`` is the file ``<versions_dir>/<V>.pt`` loaded by ``loader``; ``job`` holds the rest of
+    an ``assay.engines.model_validation`` job (evaluation data, thresholds, sections).
+    """
+
+    asset: str
+    versions_dir: str
+    loader: str = "fraud.artifacts:load_pipeline"
+    sys_path: list[str] = Field(default_factory=list)
+    file_suffix: str = ".pt"
+    job: dict[str, Any] = Field(default_factory=dict)
+
+
+class ABExperimentConfig(_Strict):
+    """Champion vs challenger outcomes (rows: metric, variant, exposures, conversions) and the analysis."""
+
+    source: dict[str, Any]
+    analysis: dict[str, Any] = Field(default_factory=dict)  # assay.engines.ab_testing config
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from assay.engines.data_quality.sources import DatasetSource
+
+        return _validated(DatasetSource.from_dict, value)
+
+    @field_validator("analysis")
+    @classmethod
+    def _analysis(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from assay.engines.ab_testing import parse_ab_config
+
+        return _validated(parse_ab_config, value)
+
+
 class AssayConfig(_Strict):
     airflow_base_url: str = "http://127.0.0.1:8080"
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     targets: dict[str, TargetConfig]
+    datasets: dict[str, DatasetConfig] = Field(default_factory=dict)
+    drift_schedule: str = "0 3 * * 1"  # weekly; a new current-data Asset event also triggers the check
+    data_quality: DataQualityConfig = Field(default_factory=DataQualityConfig)
+    data_quality_schedule: str = "0 4 * * *"
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    ab_experiments: dict[str, ABExperimentConfig] = Field(default_factory=dict)
 
     @field_validator("targets")
     @classmethod
@@ -127,6 +218,8 @@ def _expand(value: Any, where: str) -> Any:
                 return os.environ[name]
             if name == "ASSAY_HOME":
                 return str(assay_home())
+            if name == "ASSAY_REPO":
+                return str(REPO_ROOT)
             if default is not None:
                 return default
             raise ConfigError(f"{where}: environment variable {name} is not set and has no default")

@@ -53,3 +53,22 @@ def dags():
     bag = DagBag(dag_folder=str(REPO / "dags"))
     assert bag.import_errors == {}
     return bag.dags
+
+
+@pytest.fixture(scope="session")
+def demo_assets_home(tmp_path_factory):
+    """ASSAY_HOME with the demo platform's model versions (v1, v2) and data exports, made once."""
+    from assay.demo_assets import prepare_demo_assets
+
+    home = tmp_path_factory.mktemp("assay-home")
+    prepare_demo_assets(home, versions={"v1": 1, "v2": 2}, rows=8000, train_rows=3000, epochs=8)
+    return home
+
+
+@pytest.fixture
+def data_env(monkeypatch, demo_assets_home, tmp_path, airflow_db):
+    """The shipped config over the demo assets, with its own metrics DB."""
+    monkeypatch.setenv("ASSAY_HOME", str(demo_assets_home))
+    url = f"sqlite:///{tmp_path / 'metrics.db'}"
+    monkeypatch.setenv("ASSAY_METRICS_DB_URL", url)
+    return {"home": demo_assets_home, "metrics_url": url}

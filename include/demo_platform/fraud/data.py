@@ -80,3 +80,21 @@ def make_fraud_dataset(
         [f"{f.lower()}.{s.lower()}{i[-4:]}@example.com" for f, s, i in zip(first, last, ids, strict=False)],
     )
     return df
+
+
+def add_demographics(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Append protected attributes for fairness audits: ``age_band`` and ``region``.
+
+    Both are drawn independently of the features and the label (seeded), so a model that only sees
+    ``FEATURE_COLUMNS`` has no route to them; the model never uses them.
+    """
+    rng = np.random.default_rng(seed + 7919)
+    out = df.copy()
+    out["age_band"] = rng.choice(["18-34", "35-54", "55+"], size=len(df), p=[0.4, 0.4, 0.2])
+    out["region"] = rng.choice(["north", "south", "east", "west"], size=len(df))
+    return out
+
+
+def make_evaluation_set(n_rows: int = 4000, seed: int = 101, fraud_rate: float = 0.3) -> pd.DataFrame:
+    """A held-out evaluation frame with protected attributes (for Assay's model validation)."""
+    return add_demographics(make_fraud_dataset(n_rows, seed=seed, fraud_rate=fraud_rate), seed=seed)

@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 from assay.config import assay_home
 from assay.store import MetricsStore
 from assay.store.outbox import Outbox
+from assay_airflow.hooks.sql import sqlalchemy_url
 
 URL_ENV = "ASSAY_METRICS_DB_URL"
 
@@ -45,17 +46,7 @@ class MetricsDbHook(BaseHook):
             conn = self.get_connection(self.metrics_conn_id)
         except AirflowNotFoundException:
             return default_sqlite_url()
-        extra = conn.extra_dejson
-        if extra.get("sqlalchemy_url"):
-            return str(extra["sqlalchemy_url"])
-        if conn.conn_type in ("sqlite",):
-            return f"sqlite:///{conn.host}"
-        from sqlalchemy.engine import URL
-
-        return URL.create(
-            "postgresql+psycopg2", username=conn.login, password=conn.password, host=conn.host,
-            port=conn.port, database=conn.schema or "assay_metrics",
-        ).render_as_string(hide_password=False)
+        return sqlalchemy_url(conn, default_database="assay_metrics")
 
     @cached_property
     def store(self) -> MetricsStore:

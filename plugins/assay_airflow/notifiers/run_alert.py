@@ -15,7 +15,7 @@ from airflow.sdk import BaseNotifier
 
 from assay.alerts.message import Alert, FailedCheck, FailedTest
 from assay.config import load_config
-from assay.status import Status
+from assay.status import Status, worst
 from assay_airflow.hooks.metrics_db import MetricsDbHook
 
 if TYPE_CHECKING:
@@ -59,10 +59,14 @@ class AssayAlertNotifier(BaseNotifier):
             self.log.error("metrics DB unreadable while alerting: %s", exc)
             rows = []
         gate = next((r for r in rows if r.name == GATES), None)
-        anchor = gate or next((r for r in rows if r.target), None)
-        checks = sorted(gate.checks, key=lambda c: c.id) if gate else []
+        # The per-commit verdict speaks for its run; elsewhere, what the failed task itself recorded.
+        relevant = [gate] if gate else [r for r in rows if r.task_id == ti.task_id]
+        anchor = next((r for r in relevant if r.target or r.dataset), None) or next((r for r in rows if r.target), None)
+        checks = sorted((c for r in relevant for c in r.checks), key=lambda c: c.id)
         failed_checks = [FailedCheck(c.name, c.status, c.message) for c in checks
                          if c.severity != "alert" and Status(c.status).is_failure]
+        failed_checks += [FailedCheck(r.name, r.status, r.message) for r in relevant
+                          if not r.checks and Status(r.status).is_failure]
         if not failed_checks:
             exc = context.get("exception")
             failed_checks = [FailedCheck(ti.task_id, "ERROR", str(exc) if exc else "task failed")]
@@ -70,11 +74,12 @@ class AssayAlertNotifier(BaseNotifier):
                  if c.severity == "alert" and c.status == Status.FAIL.value]
         failed_tests = [FailedTest(t.node_id, r.name, t.message)
                         for r in rows for t in r.test_cases if t.outcome in ("failed", "error")]
+        verdict = worst((r.status for r in relevant), empty=Status.ERROR).value
         return Alert(
-            dag_id=dag_id, run_id=run_id, target=anchor.target if anchor else None,
-            commit_sha=anchor.commit_sha if anchor else None, branch=anchor.branch if anchor else None,
-            verdict=gate.status if gate else Status.ERROR.value, run_url=url,
-            failed_checks=failed_checks, fired_rules=fired,
+            dag_id=dag_id, run_id=run_id, target=(anchor.target or anchor.dataset) if anchor else None,
+            commit_sha=(anchor.commit_sha or anchor.model_version) if anchor else None,
+            branch=anchor.branch if anchor else None, verdict=verdict, run_url=url,
+            failed_checks=failed_checks[:20], fired_rules=fired,
             failed_tests=failed_tests[: cfg.alerts.max_failed_tests], failed_tests_total=len(failed_tests),
         )
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
@@ -23,6 +24,14 @@ def run_key(context: Context) -> RunKey:
     ti = context["ti"]
     map_index = ti.map_index if ti.map_index is not None else -1
     return RunKey(ti.dag_id, ti.run_id, ti.task_id, map_index, ti.try_number)
+
+
+def triggering_asset_extras(context: Context) -> dict[str, list[dict[str, Any]]]:
+    """The Asset events that triggered this DAG run: asset URI -> the events' extras (empty if none)."""
+    accessor = context.get("triggering_asset_events")
+    if not accessor:
+        return {}
+    return {asset.uri: [dict(event.extra or {}) for event in accessor[asset]] for asset in accessor}
 
 
 def raise_for(status: Status, message: str) -> None:
@@ -60,6 +69,20 @@ class AssayOperator(BaseOperator):
             return record_or_park(hook.store, hook.outbox, record)
         except StoreUnavailable as exc:
             raise AirflowException(f"{exc}; the result is parked in the outbox and will be recorded on retry") from exc
+
+    def record_result(self, context: Context, *, kind: str, name: str, result: Any, started_at: datetime,
+                      summary: dict[str, Any] | None = None, checks: Any = None, metrics: Any = None,
+                      **ids: Any) -> None:
+        """Record an engine result (``status``, ``message``, ``describe_dict()`` and its checks and
+        metrics, by default ``result.checks`` / ``result.metrics``) as one suite run of this task try."""
+        self.record(SuiteRunRecord(
+            key=run_key(context), kind=kind, name=name, status=Status(result.status).value, started_at=started_at,
+            finished_at=datetime.now(UTC), message=result.message,
+            summary=summary if summary is not None else result.describe_dict(),
+            checks=tuple(result.checks if checks is None else checks),
+            metrics=tuple(result.metrics if metrics is None else metrics),
+            findings=tuple(getattr(result, "findings", ()) or ()), **ids,
+        ))
 
     def fail_bad_input(self, message: str) -> NoReturn:
         raise AirflowFailException(message)

@@ -39,3 +39,16 @@ def test_fraud_rate_is_respected(rate: float) -> None:
 def test_invalid_arguments_raise(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         make_fraud_dataset(**kwargs)  # type: ignore[arg-type]
+
+
+def test_demographics_are_seeded_and_independent_of_the_label():
+    from fraud.data import add_demographics, make_evaluation_set
+
+    df = make_evaluation_set(3000, seed=5)
+    assert {"age_band", "region"} <= set(df.columns)
+    assert set(df["age_band"]) == {"18-34", "35-54", "55+"} and df["region"].nunique() == 4
+    pd.testing.assert_frame_equal(df, make_evaluation_set(3000, seed=5))
+    rates = df.groupby("age_band")["is_fraud"].mean()
+    assert rates.max() - rates.min() < 0.06  # no group carries the label
+    base = make_fraud_dataset(50, seed=1)
+    assert list(add_demographics(base).columns[: len(base.columns)]) == list(base.columns)

@@ -1,0 +1,36 @@
+"""assay_drift_checks: data drift, prediction drift and performance decay of each configured dataset."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable
+
+from assay.config import load_config
+from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+from assay_airflow.operators.datasets import DriftCheckOperator
+
+CONFIG = load_config()
+DATASETS = {name: ds for name, ds in CONFIG.datasets.items() if ds.drift is not None}
+ASSETS = [Asset(ds.asset) for ds in DATASETS.values() if ds.asset]
+WEEKLY = CronTriggerTimetable(CONFIG.drift_schedule, timezone="UTC")
+
+with DAG(
+    dag_id="assay_drift_checks",
+    description="Reference vs current data per dataset: per-column drift tests, dataset drift, concept drift",
+    schedule=AssetOrTimeSchedule(timetable=WEEKLY, assets=ASSETS) if ASSETS else WEEKLY,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["assay", "drift", "weekly"],
+    default_args={"owner": "assay", "retries": 1, "retry_delay": timedelta(minutes=2)},
+    doc_md=__doc__ + """
+
+Weekly (`drift_schedule` in assay.yaml) and whenever a dataset's Asset gets an event (new current data);
+an Asset-triggered run checks only the datasets whose Asset fired. Tests per column are chosen
+automatically (KS / chi-square for small references, normalised Wasserstein / Jensen-Shannon above
+1000 rows) or per column in the config; PSI, KL, Anderson-Darling are available too.
+""",
+) as dag:
+    for name in DATASETS:
+        DriftCheckOperator(task_id=f"drift__{name}", dataset=name, on_failure_callback=AssayAlertNotifier())

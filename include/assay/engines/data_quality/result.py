@@ -1,0 +1,144 @@
+"""The result of validating one dataset against one suite: outcomes → checks, metrics, summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from assay.engines.data_quality.outcomes import ExpectationOutcome
+from assay.status import Status, worst
+from assay.store.records import CheckRecord, MetricRecord
+
+KIND = "data_quality"
+_NAME_MAX = 200
+
+
+@dataclass(frozen=True)
+class DataQualityResult:
+    """Every expectation's outcome for one (suite, dataset); ``describe_dict`` is the XCom summary.
+
+    Counts are Assay's (after its status rules), so they agree with the checks: ``successful`` is
+    PASS, ``unsuccessful`` is everything else, ``errored`` the ERROR part of it.
+    """
+
+    suite_name: str
+    data_name: str
+    started_at: datetime
+    finished_at: datetime
+    outcomes: tuple[ExpectationOutcome, ...]
+    row_count: int
+    columns: tuple[str, ...] = ()
+    suite_source: str = "<memory>"
+    ge_version: str = ""
+    ge_statistics: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # the validation as a whole could not run
+    report_path: str | None = None
+
+    kind = KIND
+
+    @property
+    def status(self) -> Status:
+        if self.error is not None:
+            return Status.ERROR
+        return worst(o.status for o in self.outcomes)
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        n = len(self.outcomes)
+        by = {s: sum(1 for o in self.outcomes if o.status is s) for s in Status}
+        return {
+            "evaluated": n,
+            "successful": by[Status.PASS],
+            "unsuccessful": n - by[Status.PASS] - by[Status.SKIP],
+            "failed": by[Status.FAIL],
+            "warned": by[Status.WARN],
+            "errored": by[Status.ERROR],
+            "success_percent": round(100.0 * by[Status.PASS] / n, 4) if n else 0.0,
+        }
+
+    @property
+    def duration_s(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def message(self) -> str:
+        where = f"suite {self.suite_name!r} on {self.data_name!r} ({self.row_count} rows)"
+        if self.error is not None:
+            return f"{where}: {self.error}"
+        c = self.counts
+        if not self.outcomes:
+            return f"{where}: no expectation was evaluated"
+        if self.row_count == 0:
+            return f"{where}: the dataset has no rows, so nothing could be checked"
+        if c["unsuccessful"] == 0:
+            return f"{where}: all {c['evaluated']} expectations passed"
+        parts = [
+            f"{c[k]} {label}"
+            for k, label in (("failed", "failed"), ("errored", "errored"), ("warned", "warned"))
+            if c[k]
+        ]
+        worst_names = [
+            f"{o.expectation_type}({o.column_label})" for o in self.outcomes if o.status in (Status.FAIL, Status.ERROR)
+        ][:5]
+        return f"{where}: {', '.join(parts)} of {c['evaluated']} expectations; first: {', '.join(worst_names)}"
+
+    @property
+    def failures(self) -> tuple[ExpectationOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.status not in (Status.PASS, Status.SKIP))
+
+    def check_names(self) -> list[str]:
+        """Stable, unique check names: ``<type>:<column(s)>``, ``#2``... for repeats."""
+        seen: dict[str, int] = {}
+        names = []
+        for o in self.outcomes:
+            base = f"{o.expectation_type}:{o.column_label}"[: _NAME_MAX - 4]
+            seen[base] = seen.get(base, 0) + 1
+            names.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
+        return names
+
+    @property
+    def checks(self) -> tuple[CheckRecord, ...]:
+        records = tuple(o.check_record(n) for o, n in zip(self.outcomes, self.check_names(), strict=True))
+        if self.error is not None:
+            records += (CheckRecord("data_quality:validation", Status.ERROR, message=self.error),)
+        return records
+
+    @property
+    def metrics(self) -> tuple[MetricRecord, ...]:
+        labels = {"suite": self.suite_name, "dataset": self.data_name}
+        c = self.counts
+        out = [
+            MetricRecord(f"data_quality.{k}_expectations", float(c[k]), "count", dict(labels))
+            for k in ("evaluated", "successful", "unsuccessful", "errored")
+        ]
+        out.append(MetricRecord("data_quality.success_percent", float(c["success_percent"]), "percent", dict(labels)))
+        out.append(MetricRecord("data_quality.row_count", float(self.row_count), "rows", dict(labels)))
+        out.append(MetricRecord("data_quality.duration_s", round(self.duration_s, 3), "s", dict(labels)))
+        return tuple(out)
+
+    def with_outcomes(self, extra: tuple[ExpectationOutcome, ...], **changes: Any) -> DataQualityResult:
+        return replace(self, outcomes=self.outcomes + tuple(extra), **changes)
+
+    def describe_dict(self, *, include_outcomes: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "suite": self.suite_name,
+            "suite_source": self.suite_source,
+            "dataset": self.data_name,
+            "status": self.status.value,
+            "message": self.message,
+            "counts": self.counts,
+            "row_count": self.row_count,
+            "columns": list(self.columns),
+            "duration_s": round(self.duration_s, 3),
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "ge_version": self.ge_version,
+            "ge_statistics": self.ge_statistics,
+            "error": self.error,
+            "report_path": self.report_path,
+        }
+        if include_outcomes:
+            data["outcomes"] = [o.describe_dict() for o in self.outcomes]
+        return data

@@ -1,0 +1,98 @@
+"""Data and concept drift checks (``assay_drift_checks``): reference vs current data, column by column.
+
+Usage::
+
+    from assay.engines.drift import DriftConfig, ColumnOverride, run_drift, parquet_source, sql_source
+
+    result = run_drift(parquet_source("ref.parquet"), sql_source(engine, "SELECT * FROM scored_today"),
+                       DriftConfig(prediction_column="score", exclude_columns=["id"],
+                                   overrides={"amount": ColumnOverride(tests=["psi", "ks"], critical=True)}))
+    result.status, result.check_records(), result.metric_records(), result.describe_dict()
+
+Tests (names as Evidently's): ``psi``, ``kl_div``, ``jensenshannon`` (distance, natural log),
+``wasserstein`` (normalised), ``ks``, ``chisquare``, ``anderson`` (k-sample, midrank). Distances drift when
+the statistic is >= the threshold; p-value tests drift when p < the threshold. Default thresholds: psi 0.2,
+kl_div 0.1 (the strategy's PSI < 0.2, KL < 0.1), jensenshannon 0.1, wasserstein 0.1, p-values 0.05.
+
+**Automatic choice** (Evidently's rule; details in :mod:`.choice`): a numeric column with at most 5
+distinct reference values counts as categorical. With at most 1000 non-missing reference values, numeric
+columns get ``ks`` and categorical ones ``chisquare``; above, numeric get ``wasserstein`` (normalised by
+the reference's standard deviation, ddof 0, floored at 0.001 as Evidently does) and categorical get
+``jensenshannon``. ``ColumnOverride(tests=..., kind=..., thresholds=..., bins=..., critical=...)`` or
+``DriftConfig(tests=...)`` replaces the choice.
+
+**Bins.** Binned tests (psi, kl_div, jensenshannon, chisquare) on a numeric column use the reference's
+``bins`` (default 10) quantiles as edges (numpy's linear quantiles of *all* reference values; duplicate
+edges from ties merged; right-closed bins; the outer bins open to ±inf so out-of-range current values
+count in the extreme bins). On a categorical column the bins are the categories of both sides; a
+category the reference never saw stays in the comparison with a reference count of 0, and the message
+lists it. chisquare is the 2 x k homogeneity test (``scipy.stats.chi2_contingency``, no Yates correction)
+on the bins/categories that are non-empty on at least one side.
+
+**Empty-bin rule** (psi and kl_div only; Evidently's ``feel_zeroes``): each side's bin shares are
+taken as they are, and a zero share is replaced by ε = 0.0001, or by (smallest non-zero share) / 10⁶ when
+that smallest share is itself <= 0.0001. Shares are not renormalised for psi; kl_div is
+``scipy.stats.entropy(reference, current)``, which renormalises. jensenshannon needs no ε.
+
+**Chunks and exactness.** Data is read chunk by chunk (Parquet row groups, CSV blocks, SQL pages from a
+server-side cursor). Pass 1 reads the reference: numeric values are spooled (in memory, or with
+``spool="disk"`` to one file per column) and categories counted. Each numeric reference column is then
+loaded alone and sorted once, which gives exact quantile edges and reference bin counts. Pass 2 streams
+the current data: bin and category counts are added per chunk with the fixed edges (integer sums, so
+binned results are identical however the data is chunked), and values are spooled only for columns with
+a value test (ks, wasserstein, anderson), which need one whole column of each side in memory at a time.
+
+**Results.** One :class:`ColumnDriftResult` per (column, test) and a :class:`DatasetDriftResult`: the
+dataset drifts when the share of drifted feature columns (among those evaluated) exceeds ``drift_share``
+(0.5). Missing values (and ±inf) are dropped before testing and counted. Bad input never passes: a
+missing column, a column with only missing values, a type mismatch between reference and current, or a
+test that cannot run on a column is an ERROR check for that column (the rest is still evaluated); empty or
+unreadable data is a dataset-level ERROR result. Concept drift: ``prediction_column`` checks the
+prediction/score distribution with the same tests; :func:`run_performance_decay` checks accuracy,
+precision and recall per time window once labels have arrived.
+"""
+
+from __future__ import annotations
+
+from assay.engines.drift.config import DEFAULT_THRESHOLDS, TEST_NAMES, ColumnOverride, DriftConfig
+from assay.engines.drift.decay import DecayConfig, PerformanceDecayResult, WindowCheck, run_performance_decay
+from assay.engines.drift.engine import run_drift
+from assay.engines.drift.results import ColumnDriftResult, DatasetDriftResult
+from assay.engines.drift.sources import (
+    CsvSource,
+    DataSource,
+    DataSourceError,
+    FrameSource,
+    ParquetSource,
+    SqlSource,
+    as_source,
+    csv_source,
+    parquet_source,
+    source_from_spec,
+    sql_source,
+)
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "TEST_NAMES",
+    "ColumnDriftResult",
+    "ColumnOverride",
+    "CsvSource",
+    "DataSource",
+    "DataSourceError",
+    "DatasetDriftResult",
+    "DecayConfig",
+    "DriftConfig",
+    "FrameSource",
+    "ParquetSource",
+    "PerformanceDecayResult",
+    "SqlSource",
+    "WindowCheck",
+    "as_source",
+    "csv_source",
+    "parquet_source",
+    "run_drift",
+    "run_performance_decay",
+    "source_from_spec",
+    "sql_source",
+]

@@ -1,0 +1,258 @@
+"""Drift-check configuration: frozen dataclasses validated on construction (bad values raise ConfigError).
+
+``DriftConfig.from_mapping`` reads the same fields from a plain mapping (the ``drift`` block of
+``assay.yaml``), rejecting unknown keys by name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from assay.errors import ConfigError
+
+PSI = "psi"
+KL_DIV = "kl_div"
+JENSENSHANNON = "jensenshannon"
+KS = "ks"
+CHISQUARE = "chisquare"
+ANDERSON = "anderson"
+WASSERSTEIN = "wasserstein"
+
+#: Tests on bin or category counts (streamable: counts add up over chunks).
+BINNED_TESTS = frozenset({PSI, KL_DIV, JENSENSHANNON, CHISQUARE})
+#: Tests on the values themselves (need the whole column, sorted).
+VALUE_TESTS = frozenset({KS, WASSERSTEIN, ANDERSON})
+#: Tests whose verdict is a p-value below the threshold; the others are distances at or above it.
+P_VALUE_TESTS = frozenset({KS, CHISQUARE, ANDERSON})
+TEST_NAMES = BINNED_TESTS | VALUE_TESTS
+
+DEFAULT_THRESHOLDS: Mapping[str, float] = {
+    PSI: 0.2,
+    KL_DIV: 0.1,
+    JENSENSHANNON: 0.1,
+    WASSERSTEIN: 0.1,
+    KS: 0.05,
+    CHISQUARE: 0.05,
+    ANDERSON: 0.05,
+}
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+SPOOL_MODES = ("memory", "disk")
+
+
+def _test_names(names: Sequence[str] | None, where: str) -> tuple[str, ...] | None:
+    if names is None:
+        return None
+    if isinstance(names, str):
+        names = [names]
+    names = tuple(names)
+    unknown = [n for n in names if n not in TEST_NAMES]
+    if unknown:
+        raise ConfigError(f"{where}: unknown drift test {unknown[0]!r}; choose from {sorted(TEST_NAMES)}")
+    if not names:
+        raise ConfigError(f"{where}: give at least one test, or leave it unset for the automatic choice")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: a test is listed twice: {list(names)}")
+    return names
+
+
+def _thresholds(values: Mapping[str, float], where: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in dict(values).items():
+        _test_names([name], where)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise ConfigError(f"{where}: threshold for {name!r} must be a finite number >= 0, got {value!r}")
+        if name in P_VALUE_TESTS and not 0 < value < 1:
+            raise ConfigError(f"{where}: p-value threshold for {name!r} must be in (0, 1), got {value!r}")
+        out[name] = float(value)
+    return out
+
+
+def _check_warn_order(fail: Mapping[str, float], warn: Mapping[str, float], where: str) -> None:
+    for name, w in warn.items():
+        f = fail.get(name, DEFAULT_THRESHOLDS[name])
+        looser = w > f if name in P_VALUE_TESTS else w < f
+        if not looser:
+            side = "above" if name in P_VALUE_TESTS else "below"
+            raise ConfigError(f"{where}: warn threshold for {name!r} ({w}) must be {side} its fail threshold ({f})")
+
+
+def _bins(value: int | None, where: str) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 1000):
+        raise ConfigError(f"{where}: bins must be an integer in [2, 1000], got {value!r}")
+
+
+def _from_mapping(cls: type, data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {sorted(known)}")
+    return dict(data)
+
+
+@dataclass(frozen=True)
+class ColumnOverride:
+    """Per-column choices that replace the defaults.
+
+    :param tests: the tests to run instead of the automatic choice.
+    :param kind: ``"numeric"`` or ``"categorical"`` treatment instead of the one inferred.
+    :param thresholds: per-test fail thresholds for this column.
+    :param warn_thresholds: per-test soft thresholds (WARN) for this column.
+    :param bins: quantile bins for PSI/KL/JS/chi-square on a numeric column.
+    :param critical: a drifted critical column fails the dataset whatever the share of drifted columns.
+    """
+
+    tests: tuple[str, ...] | None = None
+    kind: str | None = None
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    warn_thresholds: Mapping[str, float] = field(default_factory=dict)
+    bins: int | None = None
+    critical: bool = False
+
+    def __post_init__(self) -> None:
+        w = "override"
+        object.__setattr__(self, "tests", _test_names(self.tests, f"{w}.tests"))
+        if self.kind is not None and self.kind not in (NUMERIC, CATEGORICAL):
+            raise ConfigError(f"{w}.kind: must be {NUMERIC!r} or {CATEGORICAL!r}, got {self.kind!r}")
+        object.__setattr__(self, "thresholds", _thresholds(self.thresholds, f"{w}.thresholds"))
+        object.__setattr__(self, "warn_thresholds", _thresholds(self.warn_thresholds, f"{w}.warn_thresholds"))
+        _bins(self.bins, f"{w}.bins")
+        if not isinstance(self.critical, bool):
+            raise ConfigError(f"{w}.critical: must be true or false, got {self.critical!r}")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], where: str = "override") -> ColumnOverride:
+        return cls(**_from_mapping(cls, data, where))
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """How to compare a reference dataset with a current one.
+
+    :param columns: feature columns to check; ``None`` means every reference column except
+        ``exclude_columns``, the prediction column and datetime columns.
+    :param exclude_columns: columns never checked (ids, timestamps, labels).
+    :param prediction_column: the model's prediction or score column, checked as concept drift
+        (prediction-distribution shift) with the same tests, reported apart from the feature share.
+    :param tests: tests for every column without an override; ``None`` = the automatic choice.
+    :param thresholds: fail thresholds per test, over :data:`DEFAULT_THRESHOLDS`.
+    :param warn_thresholds: optional soft thresholds per test (WARN when crossed but not the fail one).
+    :param overrides: per-column :class:`ColumnOverride` (mappings are accepted and converted).
+    :param bins: quantile bins from the reference for binned tests on numeric columns.
+    :param drift_share: the dataset drifts when the share of drifted feature columns exceeds this.
+    :param max_categorical_unique: a numeric column with at most this many distinct reference values is
+        treated as categorical.
+    :param small_sample_rows: reference columns with at most this many values get the small-sample tests.
+    :param spool: ``"memory"`` keeps the numeric values needed for exact tests in memory; ``"disk"``
+        appends them chunk by chunk to files under ``spool_dir`` and loads one column at a time.
+    :param spool_dir: where disk spools go (a temporary directory under it; default: the system's).
+    :param threads: columns planned and evaluated in parallel (numpy releases the GIL while sorting);
+        default 2, the size of this project's machines; 1 for strictly sequential work.
+    """
+
+    columns: tuple[str, ...] | None = None
+    exclude_columns: tuple[str, ...] = ()
+    prediction_column: str | None = None
+    tests: tuple[str, ...] | None = None
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    warn_thresholds: Mapping[str, float] = field(default_factory=dict)
+    overrides: Mapping[str, ColumnOverride] = field(default_factory=dict)
+    bins: int = 10
+    drift_share: float = 0.5
+    max_categorical_unique: int = 5
+    small_sample_rows: int = 1000
+    spool: str = "memory"
+    spool_dir: str | None = None
+    threads: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("columns", "exclude_columns"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, str) or not all(isinstance(c, str) and c for c in value):
+                raise ConfigError(f"drift.{name}: must be a list of column names, got {value!r}")
+            object.__setattr__(self, name, tuple(value))
+        if self.prediction_column is not None and (
+            not isinstance(self.prediction_column, str) or not self.prediction_column
+        ):
+            raise ConfigError(f"drift.prediction_column: must be a column name, got {self.prediction_column!r}")
+        object.__setattr__(self, "tests", _test_names(self.tests, "drift.tests"))
+        object.__setattr__(self, "thresholds", _thresholds(self.thresholds, "drift.thresholds"))
+        object.__setattr__(self, "warn_thresholds", _thresholds(self.warn_thresholds, "drift.warn_thresholds"))
+        _check_warn_order(self.thresholds, self.warn_thresholds, "drift.warn_thresholds")
+        overrides: dict[str, ColumnOverride] = {}
+        for column, override in dict(self.overrides).items():
+            where = f"drift.overrides.{column}"
+            if isinstance(override, Mapping):
+                try:
+                    override = ColumnOverride.from_mapping(override)
+                except ConfigError as exc:
+                    raise ConfigError(f"drift.overrides.{column}: {exc}") from None
+            elif not isinstance(override, ColumnOverride):
+                raise ConfigError(f"{where}: expected a ColumnOverride or mapping, got {type(override).__name__}")
+            _check_warn_order(
+                {**self.thresholds, **override.thresholds}, {**self.warn_thresholds, **override.warn_thresholds}, where
+            )
+            overrides[column] = override
+        object.__setattr__(self, "overrides", overrides)
+        if self.columns is not None:
+            stray = sorted(set(overrides) - set(self.columns) - {self.prediction_column})
+            if stray:
+                raise ConfigError(f"drift.overrides: column {stray[0]!r} is not in drift.columns {list(self.columns)}")
+        both = sorted(set(self.columns or ()) & set(self.exclude_columns)) + (
+            [self.prediction_column] if self.prediction_column in self.exclude_columns else []
+        )
+        if both:
+            raise ConfigError(f"drift.exclude_columns: {both[0]!r} is also listed to be checked")
+        excluded = sorted(set(overrides) & set(self.exclude_columns))
+        if excluded:
+            raise ConfigError(f"drift.overrides: column {excluded[0]!r} is also in drift.exclude_columns")
+        _bins(self.bins, "drift.bins")
+        if (
+            isinstance(self.drift_share, bool)
+            or not isinstance(self.drift_share, int | float)
+            or not 0 <= self.drift_share < 1
+        ):
+            raise ConfigError(f"drift.drift_share: must be in [0, 1), got {self.drift_share!r}")
+        for name in ("max_categorical_unique", "small_sample_rows", "threads"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "threads" else 0):
+                raise ConfigError(
+                    f"drift.{name}: must be a non-negative integer{' >= 1' if name == 'threads' else ''}, got {value!r}"
+                )
+        if self.spool not in SPOOL_MODES:
+            raise ConfigError(f"drift.spool: must be one of {list(SPOOL_MODES)}, got {self.spool!r}")
+        if self.spool_dir is not None and not Path(self.spool_dir).is_dir():
+            raise ConfigError(f"drift.spool_dir: {self.spool_dir!r} is not a directory")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> DriftConfig:
+        """The config from a plain mapping (YAML), unknown keys rejected by name."""
+        return cls(**_from_mapping(cls, data, "drift"))
+
+    def override(self, column: str) -> ColumnOverride | None:
+        return self.overrides.get(column)
+
+    def threshold(self, column: str, test: str) -> float:
+        o = self.overrides.get(column)
+        if o is not None and test in o.thresholds:
+            return o.thresholds[test]
+        return self.thresholds.get(test, DEFAULT_THRESHOLDS[test])
+
+    def warn_threshold(self, column: str, test: str) -> float | None:
+        o = self.overrides.get(column)
+        if o is not None and test in o.warn_thresholds:
+            return o.warn_thresholds[test]
+        return self.warn_thresholds.get(test)
+
+    def bins_for(self, column: str) -> int:
+        o = self.overrides.get(column)
+        return o.bins if o is not None and o.bins is not None else self.bins

@@ -1,0 +1,143 @@
+"""Result objects of a model validation: sections of checks and metrics, nested in one run result."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from assay.status import Status, worst
+from assay.store.records import CheckRecord, MetricRecord
+
+
+@dataclass
+class SectionResult:
+    """The checks and metrics one section (quality, regression, ...) produced."""
+
+    name: str
+    checks: list[CheckRecord] = field(default_factory=list)
+    metrics: list[MetricRecord] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> Status:
+        return worst(c.status for c in self.checks)
+
+    def check(self, name: str, status: Status | str, message: str, **kw: Any) -> CheckRecord:
+        record = CheckRecord(f"{self.name}:{name}", status, message=message, **kw)
+        self.checks.append(record)
+        return record
+
+    def error(self, name: str, message: str) -> CheckRecord:
+        return self.check(name, Status.ERROR, message)
+
+    def metric(self, name: str, value: float, unit: str | None = None, **labels: Any) -> None:
+        """Record a number; an undefined (NaN/inf) one is not a measurement and is left out."""
+        if math.isfinite(value):
+            self.metrics.append(MetricRecord(f"{self.name}.{name}", float(value), unit, dict(labels)))
+
+    def threshold(
+        self,
+        name: str,
+        observed: float,
+        threshold: float,
+        comparator: str,
+        what: str,
+        *,
+        fired: Status = Status.FAIL,
+        severity: str = "error",
+    ) -> CheckRecord:
+        """A check that passes when ``observed <comparator> threshold`` (``>=`` or ``<=``)."""
+        ok = observed >= threshold if comparator == ">=" else observed <= threshold
+        status = Status.PASS if ok else fired
+        verb = "meets" if ok else "breaks"
+        return self.check(
+            name,
+            status,
+            f"{what} {observed:.4g} {verb} {comparator} {threshold:g}",
+            observed=float(observed),
+            threshold=float(threshold),
+            comparator=comparator,
+            severity=severity,
+        )
+
+    def describe_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            **_counts(self.checks),
+            "details": json_safe(self.details),
+        }
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON types only: numpy scalars become Python numbers, NaN/inf None, tuples lists."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def _counts(checks: Sequence[CheckRecord]) -> dict[str, int]:
+    failed = [c for c in checks if c.status in (Status.FAIL.value, Status.ERROR.value, Status.WARN.value)]
+    return {"evaluated": len(checks), "successful": len(checks) - len(failed), "unsuccessful": len(failed)}
+
+
+@dataclass
+class ModelValidationResult:
+    """One validation run of a model version; ``describe_dict`` is the JSON-safe XCom summary."""
+
+    name: str
+    started_at: datetime
+    finished_at: datetime
+    model_version: str | None = None
+    baseline_version: str | None = None
+    dataset: str | None = None
+    sections: list[SectionResult] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def checks(self) -> list[CheckRecord]:
+        return [c for s in self.sections for c in s.checks]
+
+    @property
+    def metrics(self) -> list[MetricRecord]:
+        return [m for s in self.sections for m in s.metrics]
+
+    @property
+    def status(self) -> Status:
+        """The worst check; a run that evaluated nothing is ERROR."""
+        return worst(c.status for c in self.checks)
+
+    def section(self, name: str) -> SectionResult:
+        return next(s for s in self.sections if s.name == name)
+
+    def summary(self) -> str:
+        bad = [c for c in self.checks if c.status != Status.PASS.value and c.status != Status.SKIP.value]
+        if not self.checks:
+            return self.message or "no check was evaluated"
+        head = f"{len(self.checks) - len(bad)}/{len(self.checks)} checks passed"
+        return head + ("" if not bad else "; " + "; ".join(f"{c.name} {c.status}: {c.message}" for c in bad[:5]))
+
+    def describe_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": "model_validation",
+            "status": self.status.value,
+            "message": self.message or self.summary(),
+            "model_version": self.model_version,
+            "baseline_version": self.baseline_version,
+            "dataset": self.dataset,
+            "duration_s": round((self.finished_at - self.started_at).total_seconds(), 3),
+            **_counts(self.checks),
+            "sections": [s.describe_dict() for s in self.sections],
+        }

@@ -1,0 +1,188 @@
+"""Run a Locust load test as a subprocess and judge it against the SLOs.
+
+Locust is never imported here: it monkey-patches the interpreter with gevent on import. It runs as
+``python -m locust`` in its own process group under a hard timeout (run time + stop timeout + start-up
+grace), headless, writing ``--json-file`` (the numbers), ``--csv`` with full history and an HTML report.
+
+Verdicts:
+
+* target unreachable before the run → ERROR, Locust is not started and no number is recorded;
+* Locust times out (group killed), exits with anything but 0 or :data:`REQUEST_ERRORS_EXIT_CODE`, leaves
+  no JSON stats, or a task raised an exception → ERROR with the tail of its output;
+* no request made, or none succeeded → ERROR (no invented latencies);
+* otherwise the SLO checks of :mod:`assay.engines.performance.slo` decide PASS/FAIL.
+
+The locustfile receives the pacing in ``ASSAY_TARGET_RPS_PER_USER`` and the bearer token (if any) in
+``ASSAY_API_TOKEN``; the token never appears in argv, logs or results.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assay.engines.performance.config import LoadTestConfig
+from assay.engines.performance.locust_stats import LoadTestStats, load_locust_outputs
+from assay.engines.performance.probe import probe_target
+from assay.engines.performance.result import PerformanceResult, summarise
+from assay.engines.performance.slo import evaluate_slo
+from assay.engines.pytest_suite import target_env
+from assay.errors import ConfigError, ToolError
+from assay.process import run_command
+from assay.status import Status
+from assay.store.records import CheckRecord
+
+REQUEST_ERRORS_EXIT_CODE = 3  # what Locust exits with when requests failed or tasks raised
+ENV_RPS_PER_USER = "ASSAY_TARGET_RPS_PER_USER"
+ENV_API_TOKEN = "ASSAY_API_TOKEN"
+ENV_SEED = "ASSAY_LOAD_SEED"
+
+
+@dataclass
+class LoadTestResult(PerformanceResult):
+    """A :class:`PerformanceResult` that also keeps the parsed stats (for baselines and the
+    client/server comparison); ``stats`` is None when Locust produced none."""
+
+    stats: LoadTestStats | None = None
+
+    @property
+    def window(self) -> tuple[float, float] | None:
+        """Epoch seconds of the first and last request Locust logged."""
+        if self.stats is None or not self.stats.endpoints:
+            return None
+        agg = self.stats.aggregated
+        return agg.first_ts, agg.last_ts
+
+
+def build_locust_argv(config: LoadTestConfig, prefix: Path, *, python: str | None = None) -> list[str]:
+    p = config.profile
+    argv = [
+        python or sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(Path(config.locustfile).resolve()),
+        "--headless",
+        "--host",
+        config.host,
+        "-u",
+        str(p.users),
+        "-r",
+        f"{p.spawn_rate:g}",
+        "-t",
+        f"{math.ceil(p.duration_s)}s",
+        "--stop-timeout",
+        f"{config.stop_timeout_s:g}",
+        "--csv",
+        str(prefix),
+        "--csv-full-history",
+        "--json-file",
+        str(prefix),
+        "--html",
+        str(prefix) + "_report.html",
+        "--only-summary",
+        "--exit-code-on-error",
+        str(REQUEST_ERRORS_EXIT_CODE),
+    ]
+    return argv + list(config.user_classes)
+
+
+def run_load_test(
+    config: LoadTestConfig,
+    *,
+    out_dir: str | Path,
+    name: str = "load_test",
+    api_token: str | None = None,
+    seed: int = 0,
+    python: str | None = None,
+) -> LoadTestResult:
+    """Probe the target, run Locust, parse its JSON stats and evaluate the SLOs.
+
+    Never raises for a failure of the target or of Locust (those are FAIL/ERROR results); raises
+    :class:`ConfigError` when the locustfile does not exist.
+    """
+    locustfile = Path(config.locustfile)
+    if not locustfile.is_file():
+        raise ConfigError(f"locustfile {config.locustfile!r} does not exist; set load_test.locustfile to a .py file")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    prefix = out / "locust"
+    for stale in out.glob("locust*"):
+        if stale.is_file():
+            stale.unlink()
+    started = datetime.now(UTC)
+    argv = build_locust_argv(config, prefix, python=python)
+    details: dict[str, Any] = {
+        "host": config.host,
+        "argv": argv,
+        "profile": config.profile.model_dump(),
+        "slo": config.slo.model_dump(),
+        "artefacts": {"json": f"{prefix}.json", "csv_prefix": str(prefix), "html": f"{prefix}_report.html"},
+    }
+
+    def result(checks: list[CheckRecord], message: str, **kw: Any) -> LoadTestResult:
+        return LoadTestResult(
+            name, "load_test", started, datetime.now(UTC), checks=checks, message=message, details=details, **kw
+        )
+
+    probe = probe_target(config.host, config.health_path, timeout_s=config.probe_timeout_s)
+    if not probe.reachable:
+        return result([probe.check()], f"{probe.message}; Locust was not started")
+
+    env = target_env(
+        {
+            **config.env,
+            ENV_RPS_PER_USER: repr(config.profile.rps_per_user),
+            ENV_SEED: str(seed),
+            **({ENV_API_TOKEN: api_token} if api_token else {}),
+        }
+    )
+    try:
+        cmd = run_command(
+            argv, cwd=locustfile.parent, timeout_s=config.hard_timeout_s, log_path=out / "locust.log", env=env
+        )
+    except ToolError as exc:
+        return result([probe.check(), CheckRecord("load.locust_run", Status.ERROR, message=str(exc))], str(exc))
+    details["exit_code"] = cmd.returncode
+    tail = cmd.output_tail[-1500:]
+    common = {"log_path": str(cmd.log_path)}
+
+    def tool_error(message: str, stats: LoadTestStats | None = None) -> LoadTestResult:
+        return result(
+            [probe.check(), CheckRecord("load.locust_run", Status.ERROR, message=message)],
+            message,
+            stats=stats,
+            **common,
+        )
+
+    if cmd.timed_out:
+        return tool_error(
+            f"Locust did not finish within {config.hard_timeout_s:g} s (run time "
+            f"{config.profile.duration_s:g} s + stop and start-up grace); its process group was "
+            f"killed. Output tail:\n{tail}"
+        )
+    if cmd.returncode not in (0, REQUEST_ERRORS_EXIT_CODE):
+        return tool_error(
+            f"Locust exited with code {cmd.returncode} (crash, bad locustfile or bad option). Output tail:\n{tail}"
+        )
+    try:
+        stats = load_locust_outputs(prefix)
+    except ToolError as exc:
+        return tool_error(f"{exc}. Output tail:\n{tail}")
+    if stats.exceptions or (cmd.returncode == REQUEST_ERRORS_EXIT_CODE and stats.aggregated.failures == 0):
+        found = "; ".join(stats.exceptions[:3]) or "see the log"
+        return tool_error(
+            f"the locustfile's tasks raised exceptions ({found}), so the load it generated is not "
+            f"the load configured. Output tail:\n{tail}",
+            stats,
+        )
+
+    details["window"] = {"first_request_ts": stats.aggregated.first_ts, "last_request_ts": stats.aggregated.last_ts}
+    checks = [probe.check(), CheckRecord("load.locust_run", Status.PASS, message=f"exit code {cmd.returncode}")]
+    checks += evaluate_slo(stats, config.slo, ramp_up_s=config.profile.ramp_up_s)
+    metrics = stats.metrics(ramp_up_s=config.profile.ramp_up_s)
+    return result(checks, summarise(checks), metrics=metrics, stats=stats, **common)

@@ -1,0 +1,131 @@
+"""Regression of a nightly run against the accepted baseline: p95 latency and throughput.
+
+Worse means p95 higher or throughput lower, as a fraction of the baseline value. More than
+``warn_margin`` worse is WARN, more than ``fail_margin`` worse is FAIL (both strict). No baseline, or a
+baseline without a usable value, is SKIP (nothing to compare with); a current run without the value
+is ERROR (the run produced no figure to judge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from assay.engines.performance.config import RegressionConfig
+from assay.engines.performance.locust_stats import AGGREGATED
+from assay.status import Status
+from assay.store.records import CheckRecord
+
+P95_METRIC = "load.latency_p95_ms"
+THROUGHPUT_METRIC = "load.throughput_steady_rps"
+RPS_METRIC = "load.rps"
+
+
+@dataclass(frozen=True)
+class PerformanceFigures:
+    """The two numbers a nightly run is compared on (either may be missing)."""
+
+    p95_ms: float | None
+    rps: float | None
+
+
+def figures_from_metrics(metrics: Iterable[Any], *, endpoint: str = AGGREGATED) -> PerformanceFigures:
+    """Pick p95 and throughput for ``endpoint`` out of recorded metrics (``MetricRecord`` or stored rows
+    with ``name``/``value``/``labels``). Throughput is the steady-state rate, else the whole-run rate."""
+    by_name: dict[str, float] = {}
+    for m in metrics:
+        if (m.labels or {}).get("endpoint") == endpoint and m.name not in by_name:
+            by_name[m.name] = float(m.value)
+    rps = by_name.get(THROUGHPUT_METRIC, by_name.get(RPS_METRIC))
+    return PerformanceFigures(p95_ms=by_name.get(P95_METRIC), rps=rps)
+
+
+def _relative_worsening(current: float, baseline: float, higher_is_worse: bool) -> float:
+    change = (current - baseline) / baseline
+    return change if higher_is_worse else -change
+
+
+def _regression_check(
+    name: str,
+    what: str,
+    unit: str,
+    current: float | None,
+    baseline: float | None,
+    config: RegressionConfig,
+    *,
+    higher_is_worse: bool,
+    baseline_ref: str,
+) -> CheckRecord:
+    if baseline is None or baseline <= 0:
+        return CheckRecord(
+            name,
+            Status.SKIP,
+            threshold=config.warn_margin,
+            comparator="<=",
+            message=f"baseline {baseline_ref} has no usable {what}; nothing to compare with",
+        )
+    if current is None:
+        return CheckRecord(
+            name,
+            Status.ERROR,
+            threshold=config.warn_margin,
+            comparator="<=",
+            message=f"this run produced no {what} to compare with the baseline",
+        )
+    worse = _relative_worsening(current, baseline, higher_is_worse)
+    if worse > config.fail_margin:
+        status, band = Status.FAIL, f"more than the {config.fail_margin:.0%} failure margin"
+    elif worse > config.warn_margin:
+        status, band = Status.WARN, f"more than the {config.warn_margin:.0%} warning margin"
+    else:
+        status, band = Status.PASS, f"within the {config.warn_margin:.0%} margin"
+    direction = "worse" if worse > 0 else "better" if worse < 0 else "unchanged"
+    return CheckRecord(
+        name,
+        status,
+        observed=round(worse, 4),
+        threshold=config.warn_margin if status is not Status.FAIL else config.fail_margin,
+        comparator="<=",
+        message=f"{what} {current:.1f} {unit} vs baseline {baseline:.1f} {unit} ({baseline_ref}): "
+        f"{abs(worse):.1%} {direction}, {band}",
+    )
+
+
+def evaluate_regression(
+    current: PerformanceFigures,
+    baseline: PerformanceFigures | None,
+    config: RegressionConfig,
+    *,
+    baseline_ref: str = "accepted baseline",
+) -> list[CheckRecord]:
+    """Two checks, ``load.regression_p95`` and ``load.regression_throughput``; observed is the relative
+    worsening (0.12 = 12 % worse; negative = better)."""
+    if baseline is None:
+        msg = "no accepted baseline yet; accept a passing run (DAG assay_accept_baseline) to enable this check"
+        return [
+            CheckRecord("load.regression_p95", Status.SKIP, message=msg),
+            CheckRecord("load.regression_throughput", Status.SKIP, message=msg),
+        ]
+    return [
+        _regression_check(
+            "load.regression_p95",
+            "p95 latency",
+            "ms",
+            current.p95_ms,
+            baseline.p95_ms,
+            config,
+            higher_is_worse=True,
+            baseline_ref=baseline_ref,
+        ),
+        _regression_check(
+            "load.regression_throughput",
+            "throughput",
+            "req/s",
+            current.rps,
+            baseline.rps,
+            config,
+            higher_is_worse=False,
+            baseline_ref=baseline_ref,
+        ),
+    ]

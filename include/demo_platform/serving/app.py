@@ -1,0 +1,96 @@
+"""App factory: ``create_app(settings)`` for in-process use, ``create_app_from_env`` for uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from serving.api import admin, health, predict, provider_states, registry
+from serving.audit import AuditLog, AuditMiddleware
+from serving.db import Database
+from serving.errors import DatabaseUnavailable, ModelConflict, ModelNotFound
+from serving.faults import FaultState
+from serving.model_loader import load_model
+from serving.ratelimit import RateLimiter
+from serving.services import Services
+from serving.settings import ENV_TOKENS_FILE, Settings
+from serving.timing import TimingBuffer, TimingMiddleware
+
+if TYPE_CHECKING:
+    from fraud import TrainingPipeline
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings, *, pipeline: TrainingPipeline | None = None) -> Services:
+    """Connect the database (creating tables), load the model (unless one is given), set up state."""
+    db = Database(settings.db_url)
+    db.create_schema()
+    return Services(
+        settings=settings,
+        db=db,
+        audit=AuditLog(db),
+        limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+        timings=TimingBuffer(settings.timings_capacity),
+        faults=FaultState(),
+        pipeline=pipeline if pipeline is not None else load_model(settings),
+    )
+
+
+def _error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DatabaseUnavailable)
+    async def _db_unavailable(_request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(ModelNotFound)
+    async def _not_found(_request: Request, exc: ModelNotFound) -> JSONResponse:
+        return _error(404, str(exc))
+
+    @app.exception_handler(ModelConflict)
+    async def _conflict(_request: Request, exc: ModelConflict) -> JSONResponse:
+        return _error(409, str(exc))
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """Build the API. ``services`` lets a test share state between two app variants."""
+    settings = settings or Settings.from_env()
+    services = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.db.close()
+
+    app = FastAPI(
+        title="Demo platform model-serving API",
+        version="1.0.0",
+        description="Fraud predictions and a model registry; the example target of Assay.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    for module in (health, predict, registry, admin):
+        app.include_router(module.router)
+    if settings.test_mode:
+        log.warning("test mode: the Pact provider-state hook %s is enabled", provider_states.PROVIDER_STATES_PATH)
+        app.include_router(provider_states.router)
+    _install_error_handlers(app)
+    app.add_middleware(AuditMiddleware, audit_log=services.audit)
+    app.add_middleware(TimingMiddleware, buffer=services.timings)  # added last = outermost
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and the multi-worker start: settings from ``DEMO_*``."""
+    if not os.environ.get(ENV_TOKENS_FILE):
+        log.warning("no tokens file (%s): the well-known demo tokens are accepted", ENV_TOKENS_FILE)
+    return create_app(Settings.from_env())

@@ -1,0 +1,119 @@
+"""Bearer tokens, the principals they stand for, and their roles.
+
+Tokens are kept only as SHA-256 digests in memory, so neither the audit trail nor an error message
+ever contains a usable token. A tokens file is JSON::
+
+    {"tokens": [{"token": "s3cret", "actor": "alice", "role": "ml-engineer"}, ...]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from serving.errors import SettingsError
+
+
+class Role(IntEnum):
+    """Roles are ordered: each one may do everything the roles below it may."""
+
+    READER = 1  # read the registry, request predictions
+    ML_ENGINEER = 2  # + register and retire models
+    ADMIN = 3  # + timings, faults, audit trail
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+    @classmethod
+    def parse(cls, text: str) -> Role:
+        for role in cls:
+            if role.label == text:
+                return role
+        known = ", ".join(r.label for r in cls)
+        raise ValueError(f"unknown role {text!r}; known roles: {known}")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an actor name (what the audit trail shows) and a role."""
+
+    actor: str
+    role: Role
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenTable:
+    """Look up the principal of a presented bearer token."""
+
+    def __init__(self, entries: Iterable[tuple[str, Principal]]) -> None:
+        self._by_digest: dict[str, Principal] = {}
+        for token, principal in entries:
+            digest = token_digest(token)
+            if digest in self._by_digest:
+                raise ValueError(f"token of actor {principal.actor!r} is listed twice")
+            self._by_digest[digest] = principal
+
+    def __len__(self) -> int:
+        return len(self._by_digest)
+
+    def lookup(self, token: str) -> Principal | None:
+        return self._by_digest.get(token_digest(token))
+
+    @classmethod
+    def from_mapping(cls, tokens: Mapping[str, tuple[str, str]]) -> TokenTable:
+        """``{token: (actor, role label)}`` → table; convenient for tests and the demo defaults."""
+        return cls((tok, Principal(actor, Role.parse(role))) for tok, (actor, role) in tokens.items())
+
+
+DEMO_TOKENS: dict[str, tuple[str, str]] = {
+    "demo-reader-token": ("demo-reader", "reader"),
+    "demo-engineer-token": ("demo-ml-engineer", "ml-engineer"),
+    "demo-admin-token": ("demo-admin", "admin"),
+}
+
+
+def demo_tokens() -> TokenTable:
+    """The well-known demo tokens (documented in the README); use a tokens file for anything else."""
+    return TokenTable.from_mapping(DEMO_TOKENS)
+
+
+class _TokenEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=8)
+    actor: str = Field(min_length=1, max_length=128)
+    role: str
+
+
+class _TokensFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tokens: list[_TokenEntry] = Field(min_length=1)
+
+
+def load_tokens_file(path: str | Path) -> TokenTable:
+    """Read and validate a tokens file; every problem is reported with the file name."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        parsed = _TokensFile.model_validate(raw)
+        return TokenTable((e.token, Principal(e.actor, Role.parse(e.role))) for e in parsed.tokens)
+    except OSError as exc:
+        raise SettingsError(f"cannot read tokens file {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"tokens file {path} is not valid JSON: {exc}") from None
+    except ValidationError as exc:
+        raise SettingsError(
+            f"tokens file {path} must look like "
+            f'{{"tokens": [{{"token": "...", "actor": "...", "role": "reader|ml-engineer|admin"}}]}}: {exc}'
+        ) from None
+    except ValueError as exc:  # unknown role, duplicated token
+        raise SettingsError(f"tokens file {path}: {exc}") from None

@@ -1,0 +1,158 @@
+"""Endpoint availability, response format and error handling of the serving API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from api_helpers import RECORD, Api
+
+pytestmark = pytest.mark.component
+
+EXPECTED_ROUTES = {
+    ("GET", "/health"),
+    ("POST", "/models/predict"),
+    ("POST", "/models/register"),
+    ("POST", "/models"),
+    ("GET", "/models"),
+    ("GET", "/models/{model_id}"),
+    ("GET", "/models/{model_id}/versions"),
+    ("POST", "/models/{model_id}/retire"),
+    ("GET", "/admin/timings"),
+    ("GET", "/admin/faults"),
+    ("POST", "/admin/faults"),
+    ("DELETE", "/admin/faults"),
+    ("GET", "/admin/audit"),
+}
+
+
+def test_every_documented_endpoint_is_published_in_openapi(api: Api) -> None:
+    schema = api.client().get("/openapi.json").json()
+    published = {(m.upper(), path) for path, ops in schema["paths"].items() for m in ops}
+    assert EXPECTED_ROUTES <= published
+    assert "/_pact/provider-states" not in schema["paths"]  # test hook is off outside test mode
+
+
+def test_health_needs_no_token_and_reports_model_and_db(api: Api) -> None:
+    response = api.client().get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {"status": "ok", "model_loaded": True, "db": "ok", "model_id": api.services.pipeline.model_id}
+
+
+def test_health_without_a_model_and_predict_is_503(start_api) -> None:
+    api = start_api(with_model=False)
+    assert api.client().get("/health").json()["model_loaded"] is False
+    response = api.client("reader").post("/models/predict", json=RECORD)
+    assert response.status_code == 503
+    assert "no model is loaded" in response.json()["detail"]
+
+
+def test_predict_one_record_returns_probability_and_label(api: Api) -> None:
+    response = api.client("reader").post("/models/predict", json=RECORD)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model_id"] == api.services.pipeline.model_id
+    assert body["count"] == 1
+    [prediction] = body["predictions"]
+    assert set(prediction) == {"fraud_probability", "label"}
+    assert 0.0 <= prediction["fraud_probability"] <= 1.0
+    assert prediction["label"] == int(prediction["fraud_probability"] > 0.5)
+
+
+def test_predict_batch_matches_the_pipeline_in_process(api: Api) -> None:
+    import pandas as pd
+    from fraud import FEATURE_COLUMNS, make_fraud_dataset
+
+    frame = make_fraud_dataset(50, seed=7, fraud_rate=0.3)
+    records = frame.loc[:, list(FEATURE_COLUMNS)].to_dict(orient="records")
+    body = api.client("reader").post("/models/predict", json=records).json()
+    assert body["count"] == 50
+    expected = api.services.pipeline.predict_proba(pd.DataFrame(records))[:, 1]
+    served = [p["fraud_probability"] for p in body["predictions"]]
+    assert served == pytest.approx(expected.tolist(), abs=1e-6)
+    assert [p["label"] for p in body["predictions"]] == api.services.pipeline.predict(pd.DataFrame(records)).tolist()
+
+
+def test_register_a_model_gives_201_with_a_model_id(api: Api) -> None:
+    response = api.client("ml-engineer").post(
+        "/models/register",
+        json={"name": "fraud-mlp", "version": "1.0.0", "artifact_uri": "s3://models/fraud/1", "metrics": {"f1": 0.8}},
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert isinstance(body["model_id"], int) and body["model_id"] >= 1
+    assert response.headers["location"] == f"/models/{body['model_id']}"
+    assert body["status"] == "active" and body["created_by"] == "eddie.engineer"
+    assert body["metrics"] == {"f1": 0.8} and body["artifact_uri"] == "s3://models/fraud/1"
+    created = datetime.fromisoformat(body["created_at"])
+    assert created.tzinfo is not None and abs(datetime.now(UTC) - created) < timedelta(minutes=1)
+
+
+def test_get_model_returns_the_contract_fields(api: Api, register) -> None:
+    model_id = register(version="2.0.0")["model_id"]
+    response = api.client("reader").get(f"/models/{model_id}")
+    assert response.status_code == 200
+    body = response.json()
+    assert {k: body[k] for k in ("model_id", "name", "version", "status")} == {
+        "model_id": model_id,
+        "name": "fraud-mlp",
+        "version": "2.0.0",
+        "status": "active",
+    }
+
+
+def test_list_versions_of_a_model_gives_200_oldest_first(api: Api, register) -> None:
+    first = register(version="1.0.0")["model_id"]
+    register(name="other-model", version="1.0.0")
+    second = register(version="1.1.0")["model_id"]
+    response = api.client("reader").get(f"/models/{second}/versions")
+    assert response.status_code == 200
+    assert [(m["model_id"], m["version"]) for m in response.json()] == [(first, "1.0.0"), (second, "1.1.0")]
+
+
+def test_list_models_filters_by_name_and_status(api: Api, register) -> None:
+    register(version="1.0.0")
+    keep = register(version="1.1.0")["model_id"]
+    register(name="other-model")
+    api.client("ml-engineer").post(f"/models/{keep}/retire")
+    reader = api.client("reader")
+    assert [m["version"] for m in reader.get("/models", params={"name": "fraud-mlp"}).json()] == ["1.0.0", "1.1.0"]
+    assert [m["model_id"] for m in reader.get("/models", params={"status": "retired"}).json()] == [keep]
+    assert len(reader.get("/models", params={"limit": 1}).json()) == 1
+
+
+def test_retire_sets_status_and_a_second_retire_is_409(api: Api, register) -> None:
+    model_id = register()["model_id"]
+    engineer = api.client("ml-engineer")
+    retired = engineer.post(f"/models/{model_id}/retire")
+    assert retired.status_code == 200
+    assert retired.json()["status"] == "retired" and retired.json()["retired_at"] is not None
+    again = engineer.post(f"/models/{model_id}/retire")
+    assert again.status_code == 409
+    assert "already retired" in again.json()["detail"]
+
+
+def test_registering_the_same_version_twice_is_409(api: Api, register) -> None:
+    model_id = register(version="3.0.0")["model_id"]
+    response = api.client("ml-engineer").post("/models", json={"name": "fraud-mlp", "version": "3.0.0"})
+    assert response.status_code == 409
+    assert f"model_id {model_id}" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/models/12345", "/models/12345/versions"])
+def test_unknown_model_id_is_404_with_a_message(api: Api, path: str) -> None:
+    response = api.client("reader").get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "no registered model has model_id 12345"}
+
+
+def test_unknown_route_is_404_json(api: Api) -> None:
+    response = api.client("reader").get("/no/such/route")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_every_response_carries_a_request_id(api: Api) -> None:
+    ids = {api.client("reader").get("/models").headers["x-request-id"] for _ in range(3)}
+    assert len(ids) == 3 and all(len(i) == 32 for i in ids)

@@ -1,0 +1,137 @@
+"""Operators of ``assay_drift_checks`` and ``assay_data_quality``: one configured dataset each.
+
+A run triggered by Asset events checks only the datasets whose Asset fired; a scheduled or manual run
+checks them all. Every statistic, expectation and verdict is recorded before the task fails.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from assay.config import DatasetConfig
+from assay.errors import AssayError
+from assay.status import Status, worst
+from assay_airflow.hooks.sql import sql_engine
+from assay_airflow.operators.base import AssayOperator, raise_for, triggering_asset_extras
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+def dataset_source(spec: dict[str, Any]):
+    """The config's source shape as the data-quality engine's ``DatasetSource`` plus, for SQL, an engine."""
+    from assay.engines.data_quality import DatasetSource
+
+    source = DatasetSource.from_dict(spec)
+    return source, (sql_engine(source.conn_id) if source.kind == "sql" else None)
+
+
+def drift_source(spec: dict[str, Any]):
+    """The same source as the drift engine reads it: in chunks (Parquet row groups, CSV blocks, SQL pages)."""
+    from assay.engines.drift import csv_source, parquet_source, sql_source
+
+    source, engine = dataset_source(spec)
+    if source.kind == "parquet":
+        return parquet_source(source.path)
+    if source.kind == "csv":
+        return csv_source(source.path, **source.read_options)
+    return sql_source(engine, source.query, params=source.params)
+
+
+class _DatasetOperator(AssayOperator):
+    template_fields = ("dataset",)
+
+    def __init__(self, *, dataset: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.dataset = dataset
+
+    def dataset_config(self, context: Context) -> DatasetConfig:
+        try:
+            ds = self.assay_config.datasets[self.dataset]
+        except KeyError:
+            raise AirflowFailException(f"dataset {self.dataset!r} is not configured in assay.yaml") from None
+        events = triggering_asset_extras(context)
+        if events and ds.asset not in events:
+            raise AirflowSkipException(f"this run was triggered by {sorted(events)}, not by {ds.asset!r}")
+        return ds
+
+
+class DriftCheckOperator(_DatasetOperator):
+    """Data drift (reference vs current, per column and for the dataset), prediction drift, and, where
+    labels arrived, performance decay per time window. XCom: the drift summary."""
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from assay.engines.drift import DecayConfig, DriftConfig, run_drift, run_performance_decay
+
+        ds = self.dataset_config(context)
+        if ds.reference is None or ds.drift is None:
+            raise AirflowFailException(f"dataset {self.dataset!r} needs 'reference' and 'drift' for a drift check")
+        started = datetime.now(UTC)
+        try:
+            current = drift_source(ds.current)
+            reference = drift_source(ds.reference)
+        except AssayError as exc:
+            raise AirflowFailException(f"dataset {self.dataset!r}: {exc}") from None
+        result = run_drift(reference, current, DriftConfig.from_mapping(ds.drift))
+        self.record_result(context, kind="drift", name="data_drift", result=result, started_at=started,
+                           checks=result.check_records(), metrics=result.metric_records(), dataset=self.dataset)
+        statuses = [result.status]
+        if ds.concept is not None:
+            started = datetime.now(UTC)
+            decay = run_performance_decay(current, DecayConfig.from_mapping(ds.concept), reference=reference)
+            self.record_result(context, kind="drift", name="concept_drift", result=decay, started_at=started,
+                               checks=decay.check_records(), metrics=decay.metric_records(), dataset=self.dataset)
+            statuses.append(decay.status)
+        verdict = worst(statuses)
+        self.log.info("drift of %s: %s — %s", self.dataset, verdict.value, result.message)
+        raise_for(verdict, f"dataset {self.dataset!r}: drift {verdict.value}: {result.message}")
+        return result.describe_dict()
+
+
+class DataQualityOperator(_DatasetOperator):
+    """Validate the dataset's current data with its Great Expectations suite; write the HTML report."""
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from assay.config import assay_home
+        from assay.engines.data_quality import run_data_quality
+
+        ds = self.dataset_config(context)
+        if not ds.quality_suite:
+            raise AirflowSkipException(f"dataset {self.dataset!r} names no quality_suite")
+        started = datetime.now(UTC)
+        source, engine = dataset_source(ds.current)
+        report_dir = self.assay_config.data_quality.report_dir or str(assay_home() / "reports" / "data_quality")
+        try:
+            result = run_data_quality(source, ds.quality_suite, engine=engine, data_name=self.dataset,
+                                      report_dir=report_dir)
+        except AssayError as exc:
+            raise AirflowFailException(f"dataset {self.dataset!r}: {exc}") from None
+        summary = result.describe_dict(include_outcomes=False)
+        self.record_result(context, kind=result.kind, name=f"data_quality:{result.suite_name}", result=result,
+                           started_at=started, summary=summary, dataset=self.dataset)
+        raise_for(result.status, f"dataset {self.dataset!r} suite {result.suite_name!r}: {result.message}")
+        return summary
+
+
+class GoldenDatasetsOperator(AssayOperator):
+    """Validate every configured golden dataset against its committed schema and statistics."""
+
+    def execute(self, context: Context) -> dict[str, str]:
+        from assay.engines.data_quality import validate_golden
+
+        verdicts: dict[str, str] = {}
+        for name in self.assay_config.data_quality.golden:
+            started = datetime.now(UTC)
+            try:
+                result = validate_golden(name)
+            except AssayError as exc:
+                raise AirflowFailException(f"golden dataset {name!r}: {exc}") from None
+            self.record_result(context, kind=result.kind, name=f"golden:{name}", result=result, started_at=started,
+                               summary=result.describe_dict(include_outcomes=False), dataset=name)
+            verdicts[name] = result.status.value
+        verdict = worst(verdicts.values(), empty=Status.SKIP)
+        raise_for(verdict, f"golden datasets: {verdicts}")
+        return verdicts

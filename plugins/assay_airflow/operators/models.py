@@ -1,0 +1,118 @@
+"""Operators of ``assay_model_validation``: validate a new model version; analyse an A/B experiment."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from assay.config import ModelConfig
+from assay.errors import AssayError
+from assay_airflow.operators.base import AssayOperator, raise_for, triggering_asset_extras
+from assay_airflow.operators.datasets import dataset_source
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+SUITE = "model_validation"
+
+
+def requested_version(context: Context, model: ModelConfig) -> str | None:
+    """The version to validate: the newest Asset event's ``model_version`` extra, else the UI param."""
+    events = triggering_asset_extras(context)
+    if events:
+        extras = events.get(model.asset)
+        if not extras:
+            return None
+        version = extras[-1].get("model_version")
+        if not version:
+            raise AirflowFailException(f"the Asset event on {model.asset} carries no 'model_version' in its extra")
+        return str(version)
+    return context["params"].get("model_version") or None
+
+
+class ModelValidationOperator(AssayOperator):
+    """Thresholds, regression against the accepted baseline, fairness, robustness and statistical
+    validation of one version of ``model``. XCom: the validation summary."""
+
+    template_fields = ("model",)
+
+    def __init__(self, *, model: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from assay.engines.model_validation import parse_job, run_model_validation
+
+        cfg = self.assay_config
+        model = cfg.models.get(self.model)
+        if model is None:
+            raise AirflowFailException(f"model {self.model!r} is not configured in assay.yaml")
+        if not triggering_asset_extras(context) and context["params"].get("model") not in (None, self.model):
+            raise AirflowSkipException(f"this run validates {context['params'].get('model')!r}")
+        version = requested_version(context, model)
+        if version is None:
+            raise AirflowSkipException(f"no new version of {self.model!r} in this run")
+        if not VERSION_RE.match(version):
+            raise AirflowFailException(f"model_version {version!r} must be 1-100 letters, digits, '.', '_' or '-'")
+        spec = {"loader": model.loader, "sys_path": model.sys_path, "version": version}
+        job_data = dict(model.job) | {
+            "name": self.model,
+            "candidate": spec | {"path": str(Path(model.versions_dir) / f"{version}{model.file_suffix}")},
+        }
+        store = self.metrics_hook.store
+        store.ensure_schema()
+        accepted = store.current_baseline(kind="model", subject=self.model)
+        baseline_metrics, baseline_version = None, None
+        if accepted is not None:
+            _, run = accepted
+            baseline_version = run.model_version
+            baseline_metrics = {m.name: m.value for m in run.metrics if not m.labels}
+            if baseline_version and baseline_version != version:
+                path = Path(model.versions_dir) / f"{baseline_version}{model.file_suffix}"
+                job_data["baseline"] = {"loader": model.loader, "sys_path": model.sys_path,
+                                        "version": baseline_version, "path": str(path)}
+        try:
+            job = parse_job(job_data)
+        except AssayError as exc:
+            raise AirflowFailException(f"model {self.model!r}: {exc}") from None
+        started = datetime.now(UTC)
+        result = run_model_validation(job, baseline_metrics=baseline_metrics, baseline_version=baseline_version)
+        self.record_result(context, kind="model_validation", name=SUITE, result=result, started_at=started,
+                           target=self.model, model_version=version, dataset=result.dataset)
+        raise_for(result.status, f"model {self.model!r} version {version}: {result.status.value}: {result.message}")
+        return result.describe_dict()
+
+
+class ABAnalysisOperator(AssayOperator):
+    """Champion vs challenger from recorded experiment outcomes (z-test, Bayesian, power, sequential
+    boundaries, multiple-comparison correction, guardrails). XCom: the analysis summary."""
+
+    template_fields = ("experiment",)
+
+    def __init__(self, *, experiment: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.experiment = experiment
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from assay.engines.ab_testing import analyze_records, parse_ab_config
+        from assay.engines.data_quality import load_dataset
+
+        exp = self.assay_config.ab_experiments.get(self.experiment)
+        if exp is None:
+            raise AirflowFailException(f"A/B experiment {self.experiment!r} is not configured in assay.yaml")
+        started = datetime.now(UTC)
+        source, engine = dataset_source(exp.source)
+        try:
+            rows = load_dataset(source, engine=engine).to_dict("records")
+        except AssayError as exc:
+            raise AirflowFailException(f"A/B experiment {self.experiment!r}: {exc}") from None
+        result = analyze_records(rows, parse_ab_config(exp.analysis), name=self.experiment)
+        self.record_result(context, kind="ab_test", name=f"ab:{self.experiment}", result=result, started_at=started,
+                           dataset=self.experiment)
+        raise_for(result.status, f"A/B experiment {self.experiment!r}: {result.decision}: {result.message}")
+        return result.describe_dict()

@@ -1,0 +1,87 @@
+"""Dataset sources (CSV, Parquet, SQL through a real SQLAlchemy engine) and run_data_quality."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine
+from support.data_quality import fraud_frame
+
+from assay.engines.data_quality.run import run_data_quality
+from assay.engines.data_quality.sources import DatasetSource, load_dataset
+from assay.errors import ConfigError, TargetError
+from assay.status import Status
+
+SUITE = "fraud_transactions"
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+    fraud_frame().to_sql("transactions", engine, index=False)
+    yield engine
+    engine.dispose()
+
+
+def test_csv_and_parquet_sources_load_the_same_frame(tmp_path):
+    df = fraud_frame()
+    df.to_parquet(tmp_path / "tx.parquet", index=False)
+    df.to_csv(tmp_path / "tx.csv", index=False)
+    from_csv = load_dataset(DatasetSource(kind="csv", path=str(tmp_path / "tx.csv")))
+    from_parquet = load_dataset(DatasetSource.from_dict({"kind": "parquet", "path": str(tmp_path / "tx.parquet")}))
+    assert from_csv.equals(df) and from_parquet.equals(df)
+
+
+def test_sql_query_through_an_engine_validates_and_writes_a_report(sqlite_engine, tmp_path):
+    source = DatasetSource(
+        kind="sql", conn_id="warehouse", query="SELECT * FROM transactions WHERE hour >= :h", params={"h": 0}
+    )
+    result = run_data_quality(source, SUITE, engine=sqlite_engine, report_dir=tmp_path / "reports")
+    assert result.status is Status.PASS, result.message
+    assert (result.data_name, result.row_count) == ("sql:warehouse", 200)
+    assert result.report_path == str(tmp_path / "reports" / "fraud_transactions__sql_warehouse.html")
+    html = (tmp_path / "reports" / "fraud_transactions__sql_warehouse.html").read_text()
+    assert "sql:warehouse" in html and "PASS" in html
+
+
+def test_query_returning_no_rows_is_error(sqlite_engine):
+    source = {"kind": "sql", "query": "SELECT * FROM transactions WHERE hour > 99", "name": "late_night"}
+    result = run_data_quality(source, SUITE, engine=sqlite_engine)
+    assert result.status is Status.ERROR and result.row_count == 0 and "has no rows" in result.message
+
+
+def test_unreadable_sources_are_error_results_that_say_why(sqlite_engine, tmp_path):
+    missing = run_data_quality({"kind": "csv", "path": str(tmp_path / "nope.csv")}, SUITE, report_dir=tmp_path)
+    assert missing.status is Status.ERROR and missing.outcomes == ()
+    assert f"dataset file {tmp_path / 'nope.csv'} does not exist" in missing.message
+    assert [c.status for c in missing.checks] == ["ERROR"]
+    assert "does not exist" in (tmp_path / "fraud_transactions__nope.csv.html").read_text()
+
+    bad_sql = run_data_quality({"kind": "sql", "query": "SELECT * FROM no_such_table"}, SUITE, engine=sqlite_engine)
+    assert bad_sql.status is Status.ERROR and "no such table: no_such_table" in bad_sql.message
+
+    (tmp_path / "junk.parquet").write_text("not parquet")
+    with pytest.raises(TargetError, match="cannot read parquet dataset .*junk.parquet"):
+        load_dataset(DatasetSource(kind="parquet", path=str(tmp_path / "junk.parquet")))
+
+
+def test_bad_configuration_raises_before_reading(tmp_path):
+    with pytest.raises(ConfigError, match="'nope' not found"):
+        run_data_quality({"kind": "csv", "path": str(tmp_path / "x.csv")}, "nope")
+    with pytest.raises(ConfigError, match="needs a SQLAlchemy engine"):
+        load_dataset(DatasetSource(kind="sql", query="select 1", conn_id="wh"))
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"kind": "excel", "path": "a.xlsx"}, r"kind 'excel' is not one of"),
+        ({"kind": "csv"}, r"csv dataset source needs 'path'"),
+        ({"kind": "sql", "query": " "}, r"sql dataset source needs 'query'"),
+        ({"kind": "sql", "query": "select 1", "path": "a.csv"}, r"takes 'query', not 'path'"),
+        ({"path": "a.csv"}, r"needs 'kind'"),
+        ({"kind": "csv", "path": "a.csv", "sep": ";"}, r"unknown key\(s\) \['sep'\]"),
+    ],
+)
+def test_source_config_errors(data, expected):
+    with pytest.raises(ConfigError, match=expected):
+        DatasetSource.from_dict(data)

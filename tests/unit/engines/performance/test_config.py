@@ -1,0 +1,105 @@
+"""Performance configuration: the strategy's numbers as profiles, and clear errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from assay.engines.performance.config import (
+    DEMO_INFERENCE_PROFILE,
+    DEMO_INFERENCE_SLO,
+    DEMO_PIPELINE_LOAD,
+    PRODUCTION_INFERENCE_PROFILE,
+    PRODUCTION_INFERENCE_SLO,
+    PRODUCTION_PIPELINE_LOAD,
+    LoadProfile,
+    LoadTestConfig,
+    MutationConfig,
+)
+from assay.engines.performance.load_test import build_locust_argv
+
+
+def test_production_profiles_are_the_strategys_numbers():
+    p, slo = PRODUCTION_INFERENCE_PROFILE, PRODUCTION_INFERENCE_SLO
+    assert (p.users, p.ramp_up_s, p.duration_s, p.target_rps) == (1000, 60, 600, 100)
+    assert (slo.p95_max_ms, slo.error_rate_max) == (100, 0.001)
+    assert p.spawn_rate == pytest.approx(1000 / 60) and p.rps_per_user == pytest.approx(0.1)
+    pipe = PRODUCTION_PIPELINE_LOAD
+    assert (
+        pipe.concurrency,
+        pipe.duration_s,
+        pipe.completion_rate_min,
+        pipe.cpu_percent_max,
+        pipe.memory_percent_max,
+    ) == (50, 1800, 0.95, 80, 80)
+
+
+def test_demo_scale_keeps_the_latency_and_error_limits():
+    assert (DEMO_INFERENCE_SLO.p95_max_ms, DEMO_INFERENCE_SLO.error_rate_max) == (
+        PRODUCTION_INFERENCE_SLO.p95_max_ms,
+        PRODUCTION_INFERENCE_SLO.error_rate_max,
+    )
+    assert DEMO_INFERENCE_PROFILE.users == 20 and DEMO_INFERENCE_PROFILE.target_rps == 20
+    assert DEMO_PIPELINE_LOAD.concurrency == 4 and DEMO_PIPELINE_LOAD.duration_s == 20
+
+
+def test_locust_argv_uses_machine_output_and_never_carries_the_token(tmp_path):
+    config = LoadTestConfig(
+        host="http://127.0.0.1:8000/", profile=DEMO_INFERENCE_PROFILE, user_classes=["InferenceUser"]
+    )
+    argv = build_locust_argv(config, tmp_path / "locust", python="python")
+    assert argv[:3] == ["python", "-m", "locust"] and argv[-1] == "InferenceUser"
+    for flag in ("--headless", "--csv-full-history", "--only-summary"):
+        assert flag in argv
+    assert argv[argv.index("--json-file") + 1] == str(tmp_path / "locust")
+    assert argv[argv.index("--host") + 1] == "http://127.0.0.1:8000"
+    assert (argv[argv.index("-u") + 1], argv[argv.index("-r") + 1], argv[argv.index("-t") + 1]) == ("20", "10", "10s")
+    assert argv[argv.index("--exit-code-on-error") + 1] == "3"
+    assert config.hard_timeout_s == 10 + 5 + 60
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"host": "127.0.0.1:8000"}, "must be an http"),
+        ({"host": "http://x", "health_path": "health"}, "must start with '/'"),
+        (
+            {"host": "http://x", "profile": {"users": 10, "ramp_up_s": 60, "duration_s": 30, "target_rps": 5}},
+            "ramp_up_s .* must be shorter",
+        ),
+        ({"host": "http://x", "profile": {"users": 0, "ramp_up_s": 0, "duration_s": 30, "target_rps": 5}}, "users"),
+        ({"host": "http://x", "tyop": 1}, "tyop"),
+    ],
+)
+def test_bad_load_test_config_names_what_to_fix(kwargs, match):
+    with pytest.raises(ValidationError, match=match):
+        LoadTestConfig(**kwargs)
+
+
+def test_no_ramp_spawns_everyone_at_once_and_mutation_score_is_a_fraction():
+    assert LoadProfile(users=7, ramp_up_s=0, duration_s=5, target_rps=7).spawn_rate == 7
+    with pytest.raises(ValidationError, match="min_score"):
+        MutationConfig(project_dir=".", min_score=80)
+
+
+def test_a_targets_performance_section_parses_from_yaml():
+    import yaml
+
+    from assay.engines.performance.config import PerformanceSuitesConfig
+
+    text = """
+    load_test:
+      host: http://127.0.0.1:8000
+      profile: {users: 20, ramp_up_s: 2, duration_s: 10, target_rps: 20}
+      slo: {p95_max_ms: 100, error_rate_max: 0.001, throughput_min_rps: 19}
+    regression: {warn_margin: 0.1, fail_margin: 0.25}
+    pipeline_load: {command: ["{python}", "-c", "print(1)"], concurrency: 4, duration_s: 20}
+    microbenchmark: {factory: "bench_fraud:build", batch_sizes: [1, 32, 256]}
+    mutation: {project_dir: include/demo_platform, source_paths: [fraud], min_score: 0.8}
+    """
+    suites = PerformanceSuitesConfig.model_validate(yaml.safe_load(text))
+    assert suites.load_test.profile == DEMO_INFERENCE_PROFILE
+    assert suites.pipeline_load.concurrency == 4 and suites.mutation.min_score == 0.8
+    assert PerformanceSuitesConfig().load_test is None  # a suite left out is not run
+    with pytest.raises(ValidationError, match="need source_paths"):
+        MutationConfig(project_dir=".", test_paths=["tests"])

@@ -1,0 +1,221 @@
+"""Real Locust runs (a few seconds each) against a real loopback server with server-side timing."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from support.perf_server import PerfServer
+
+from assay.engines.performance.config import DEFAULT_LOCUSTFILE, LoadProfile, LoadTestConfig, SloConfig
+from assay.engines.performance.load_test import run_load_test
+from assay.engines.performance.measurement import ServerTimings, add_server_comparison
+from assay.errors import ConfigError
+
+TOKEN = "perf-test-token-5b1e"
+SLO = SloConfig(p95_max_ms=100, error_rate_max=0.01, throughput_min_rps=20)
+SHORT = LoadProfile(users=2, ramp_up_s=1, duration_s=2, target_rps=10)
+
+
+def _config(host: str, **kw) -> LoadTestConfig:
+    return LoadTestConfig(host=host, slo=SLO, stop_timeout_s=0, startup_grace_s=30, **kw)
+
+
+def _locustfile(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "locustfile.py"
+    path.write_text(body)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def healthy(tmp_path_factory):
+    """A 4 s run of the shipped inference locustfile: 2 users × 15 req/s, server latency 50 ms.
+
+    The machine is shared: when other load delays the load generator, the client's p95 grows by that
+    delay and the agreement check rightly reports client-side overhead (WARN). One more attempt is
+    made then, and every attempt is kept so the tests can check what each one showed."""
+    attempts = []
+    for n in range(2):
+        server = PerfServer(latency_ms=50, token=TOKEN)
+        try:
+            timings = ServerTimings(server.url, admin_token="admin")
+            mark = timings.mark()
+            config = _config(server.url, profile=LoadProfile(users=2, ramp_up_s=1, duration_s=4, target_rps=30))
+            result = run_load_test(config, out_dir=tmp_path_factory.mktemp(f"healthy{n}"), api_token=TOKEN)
+            comparison = add_server_comparison(result, timings, mark, route="/models/predict", method="POST")
+        finally:
+            server.close()
+        attempts.append((result, comparison))
+        if comparison is not None and comparison.status == "PASS":
+            break
+    return attempts
+
+
+def test_healthy_run_passes_the_slos_with_metrics_per_endpoint(healthy):
+    result, _ = healthy[-1]
+    assert result.status == "PASS", result.message
+    assert result.details["exit_code"] == 0
+    assert result.metric("load.requests", endpoint="/models/predict", method="POST") > 50
+    assert result.metric("load.requests", endpoint="/health", method="GET") > 0
+    assert result.metric("load.failures", endpoint="Aggregated") == 0
+    p95 = result.metric("load.latency_p95_ms", endpoint="Aggregated")
+    assert 50 <= p95 < 100  # the server sleeps 50 ms per request
+    steady = result.metric("load.throughput_steady_rps", endpoint="Aggregated")
+    assert 24 <= steady <= 36  # paced to 30 req/s by constant_throughput
+    assert Path(result.details["artefacts"]["html"]).is_file()
+    assert Path(result.details["artefacts"]["csv_prefix"] + "_stats_history.csv").is_file()
+
+
+def test_locust_p95_agrees_with_the_servers_own_timing_within_20_percent(healthy):
+    for _result, comparison in healthy:
+        assert comparison is not None and comparison.server_p95_ms >= 50
+        assert comparison.ratio >= 0.98, comparison.message  # the client's span contains the server's
+    result, comparison = healthy[-1]
+    client_count = result.metric("load.requests", endpoint="/models/predict", method="POST")
+    assert client_count <= comparison.server_count <= client_count + 2  # + requests in flight when Locust stopped
+    assert comparison.status == "PASS", comparison.message
+    assert abs(comparison.ratio - 1) <= 0.20
+    assert result.check("load.measurement_agreement").status == "PASS"
+    assert result.metric("load.client_server_p95_ratio", endpoint="/models/predict") == pytest.approx(
+        comparison.ratio, abs=1e-3
+    )
+
+
+def test_the_token_is_sent_but_never_recorded(healthy):
+    result, _ = healthy[-1]
+    predict = [t for t in result.stats.endpoints if t.name == "/models/predict"][0]
+    assert predict.failures == 0  # the server answers 401 without the bearer token
+    assert TOKEN not in json.dumps(result.describe_dict())
+    assert TOKEN not in Path(result.log_path).read_text()
+    assert TOKEN not in Path(result.details["artefacts"]["html"]).read_text()
+
+
+def test_injected_errors_fail_the_error_rate_gate(tmp_path):
+    server = PerfServer(latency_ms=5, error_rate=0.3, token=TOKEN, seed=1)
+    try:
+        result = run_load_test(_config(server.url, profile=SHORT), out_dir=tmp_path, api_token=TOKEN)
+    finally:
+        server.close()
+    assert result.status == "FAIL"
+    check = result.check("load.error_rate")
+    assert check.status == "FAIL" and 0.1 < check.observed < 0.5
+    assert "HTTP 500" in check.message
+    assert result.details["exit_code"] == 3  # --exit-code-on-error, not a crash
+
+
+def test_target_down_at_start_is_error_and_locust_never_runs(tmp_path):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = run_load_test(_config(f"http://127.0.0.1:{port}", profile=SHORT), out_dir=tmp_path)
+    assert result.status == "ERROR"
+    assert "unreachable" in result.message and "Locust was not started" in result.message
+    assert result.metrics == [] and result.stats is None
+    assert not (tmp_path / "locust.log").exists()
+
+
+def test_locustfile_syntax_error_is_error_with_the_tail_of_its_output(tmp_path):
+    server = PerfServer()
+    try:
+        bad = _locustfile(tmp_path, "from locust import HttpUser\nclass U(HttpUser)\n    pass\n")
+        result = run_load_test(_config(server.url, profile=SHORT, locustfile=bad), out_dir=tmp_path / "out")
+    finally:
+        server.close()
+    assert result.status == "ERROR"
+    assert "exited with code 1" in result.message and "SyntaxError" in result.message
+    assert result.metrics == []
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        ("pass", "made no request at all"),
+        ("self.client.get('/no-such-page')", "none of"),
+    ],
+)
+def test_zero_completed_requests_is_error(tmp_path, task, expected):
+    server = PerfServer()
+    body = (
+        "from locust import HttpUser, constant_throughput, task\n"
+        "class U(HttpUser):\n"
+        "    wait_time = constant_throughput(10)\n"
+        "    @task\n"
+        f"    def t(self):\n        {task}\n"
+    )
+    try:
+        result = run_load_test(
+            _config(server.url, profile=SHORT, locustfile=_locustfile(tmp_path, body)), out_dir=tmp_path / "out"
+        )
+    finally:
+        server.close()
+    assert result.status == "ERROR"
+    assert result.check("load.requests_completed").status == "ERROR"
+    assert expected in result.message
+    assert result.metric("load.latency_p95_ms", endpoint="Aggregated") is None  # no invented numbers
+
+
+def test_task_exceptions_are_error(tmp_path):
+    server = PerfServer()
+    body = (
+        "from locust import HttpUser, constant_throughput, task\n"
+        "class U(HttpUser):\n"
+        "    wait_time = constant_throughput(10)\n"
+        "    @task\n"
+        "    def t(self):\n"
+        "        self.client.get('/health')\n"
+        "        raise KeyError('payload-field')\n"
+    )
+    try:
+        result = run_load_test(
+            _config(server.url, profile=SHORT, locustfile=_locustfile(tmp_path, body)), out_dir=tmp_path / "out"
+        )
+    finally:
+        server.close()
+    assert result.status == "ERROR"
+    assert "raised exceptions" in result.message and "payload-field" in result.message
+
+
+def test_hung_locust_is_killed_with_its_whole_process_group(tmp_path):
+    server = PerfServer()
+    pid_file = tmp_path / "child.pid"
+    body = (
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+        "open(os.environ['CHILD_PID_FILE'], 'w').write(str(child.pid))\n"
+        "time.sleep(300)\n"
+    )
+    config = LoadTestConfig(
+        host=server.url,
+        locustfile=_locustfile(tmp_path, body),
+        slo=SLO,
+        profile=LoadProfile(users=1, ramp_up_s=0, duration_s=1, target_rps=1),
+        stop_timeout_s=0,
+        startup_grace_s=4,
+        env={"CHILD_PID_FILE": str(pid_file)},
+    )
+    started = time.monotonic()
+    try:
+        result = run_load_test(config, out_dir=tmp_path / "out")
+    finally:
+        server.close()
+    assert time.monotonic() - started < 20
+    assert result.status == "ERROR"
+    assert "did not finish within 5 s" in result.message and "process group was killed" in result.message
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(child) and psutil.Process(child).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, f"child {child} of the killed Locust is still running"
+        time.sleep(0.1)
+
+
+def test_missing_locustfile_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        run_load_test(_config("http://127.0.0.1:9", locustfile=str(tmp_path / "nope.py")), out_dir=tmp_path)
+
+
+def test_default_locustfile_is_the_shipped_inference_profile():
+    assert Path(DEFAULT_LOCUSTFILE).is_file() and _config("http://127.0.0.1:9").locustfile == str(DEFAULT_LOCUSTFILE)
