@@ -21,6 +21,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=4,
+    max_active_tasks=2,  # two suites at once per run on a 2-core worker
     tags=["assay", "per-commit"],
     default_args={"owner": "assay", "retries": 1, "retry_delay": timedelta(seconds=30)},
     params={
@@ -44,5 +45,8 @@ A failed verdict alerts by Slack and e-mail and, where configured, posts a commi
     integration = PytestSuiteOperator(
         task_id="integration_tests", suite="integration", execution_timeout=timedelta(minutes=40)
     )
+    # API component tests and consumer-driven contract tests (pact); skipped for targets without them
+    component = PytestSuiteOperator(task_id="component_tests", suite="component", execution_timeout=timedelta(minutes=15))
+    contract = PytestSuiteOperator(task_id="contract_tests", suite="contract", execution_timeout=timedelta(minutes=15))
     gates = CommitGatesOperator(task_id="evaluate_gates", on_failure_callback=AssayAlertNotifier())
-    resolve >> [unit, integration] >> gates
+    resolve >> [unit, integration, component, contract] >> gates

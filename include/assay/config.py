@@ -36,6 +36,7 @@ class SuiteConfig(_Strict):
     """One pytest suite of a target: which tests, how long it may take, how parallel."""
 
     paths: list[str] = Field(default_factory=lambda: ["tests"])
+    source: str | None = None  # what coverage measures for this suite (default: the target's source)
     marker: str | None = None
     timeout_s: int = Field(600, gt=0, le=24 * 3600)
     workers: int | Literal["auto"] = 0
@@ -67,6 +68,21 @@ class CommitStatusConfig(_Strict):
     context: str = "assay/per-commit"
 
 
+class ServiceConfig(_Strict):
+    """How the DAGs that need the target's service running (load tests, chaos) start it.
+
+    ``argv`` placeholders: ``{python}`` (the worker's interpreter), ``{port}`` (a free loopback port),
+    ``{workers}``, ``{tokens_file}`` (a file of fresh per-run tokens: reader, ml-engineer, admin),
+    ``{work_dir}`` (a scratch directory of the task try). The DAG always stops what it started.
+    """
+
+    argv: list[str]
+    cwd: str
+    workers: int = Field(1, ge=1, le=64)
+    ready_timeout_s: float = Field(120, gt=0)
+    health_path: str = "/health"
+
+
 class TargetConfig(_Strict):
     repo: str
     watch_branches: list[str] = Field(default_factory=lambda: ["main"])
@@ -81,6 +97,41 @@ class TargetConfig(_Strict):
     )
     gates: GateConfig = Field(default_factory=GateConfig)
     commit_status: CommitStatusConfig | None = None
+    service: ServiceConfig | None = None
+    api_conn_id: str | None = None  # an already running service: HTTP connection (password = token)
+    performance: dict[str, Any] | None = None  # assay.engines.performance PerformanceSuitesConfig
+    chaos: dict[str, Any] | None = None  # {experiments: [...], timeout_s, env}
+
+    @field_validator("performance")
+    @classmethod
+    def _performance(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        from assay.engines.performance.config import PerformanceSuitesConfig
+
+        load_test = value.get("load_test")
+        probe = dict(value) | ({"load_test": {"host": "http://127.0.0.1"} | load_test} if load_test else {})
+        try:
+            PerformanceSuitesConfig.model_validate(probe)  # host is filled in when the service runs
+        except ValidationError as exc:
+            raise ValueError("; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())) from None
+        return value
+
+    @field_validator("chaos")
+    @classmethod
+    def _chaos(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        unknown = sorted(set(value) - {"experiments", "timeout_s", "env", "workers"})
+        if unknown:
+            raise ValueError(f"unknown key(s) {unknown}; allowed: experiments, timeout_s, env, workers")
+        from assay.engines.chaos import EXPERIMENTS_DIR
+
+        for name in value.get("experiments") or []:
+            if not (EXPERIMENTS_DIR / f"{name}.json").is_file() and not Path(name).is_file():
+                raise ValueError(f"chaos experiment {name!r} is neither in {EXPERIMENTS_DIR} nor a file")
+        return value
 
 
 class AlertRulesConfig(_Strict):

@@ -204,8 +204,9 @@ def test_gates_post_the_commit_status_and_a_broken_git_host_never_changes_the_ve
 
 
 def test_a_broken_slack_or_smtp_is_logged_and_never_raises(sample_target, monkeypatch, caplog, capfd):
-    from assay_airflow.notifiers.run_alert import AssayAlertNotifier
     from support.http_sink import HttpSink
+
+    from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 
     sink = HttpSink(status=500, reply=b"no")
     monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SLACK", json.dumps({"conn_type": "slackwebhook", "password": sink.url + "/x"}))

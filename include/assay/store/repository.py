@@ -219,6 +219,24 @@ class MetricsStore:
 
         return self._retry("previous_metric", read)
 
+    def previous_suite_run(
+        self, *, target: str, kind: str, name: str, exclude_run_id: str, statuses: Sequence[str] = ("PASS", "WARN")
+    ) -> SuiteRun | None:
+        """The newest earlier run of suite ``name`` on ``target`` with one of ``statuses`` (metrics loaded)."""
+
+        def read() -> SuiteRun | None:
+            with Session(self.engine, expire_on_commit=False) as s:
+                return s.scalars(
+                    select(SuiteRun)
+                    .where(SuiteRun.target == target, SuiteRun.kind == kind, SuiteRun.name == name,
+                           SuiteRun.run_id != exclude_run_id, SuiteRun.status.in_(tuple(statuses)))
+                    .options(selectinload(SuiteRun.metrics))
+                    .order_by(SuiteRun.finished_at.desc(), SuiteRun.id.desc())
+                    .limit(1)
+                ).first()
+
+        return self._retry("previous_suite_run", read)
+
     # -- baselines -----------------------------------------------------------------------------
     def accept_baseline(
         self, *, kind: str, subject: str, run_id: str, suite_name: str, accepted_by: str, note: str | None = None

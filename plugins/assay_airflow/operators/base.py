@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator
@@ -24,6 +25,19 @@ def run_key(context: Context) -> RunKey:
     ti = context["ti"]
     map_index = ti.map_index if ti.map_index is not None else -1
     return RunKey(ti.dag_id, ti.run_id, ti.task_id, map_index, ti.try_number)
+
+
+def task_work_dir(context: Context, area: str = "results") -> Path:
+    """A directory of this task try under ``$ASSAY_HOME/<area>`` for reports, logs and tool outputs."""
+    import re
+
+    from assay.config import assay_home
+
+    def safe(part: str) -> str:
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", part)
+
+    k = run_key(context)
+    return assay_home() / area / safe(k.dag_id) / safe(k.run_id) / f"{safe(k.task_id)}.{k.map_index}.{k.try_number}"
 
 
 def triggering_asset_extras(context: Context) -> dict[str, list[dict[str, Any]]]:

@@ -5,7 +5,6 @@ Each records its outcome in the metrics DB before it raises (DESIGN.md: record, 
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,17 +20,13 @@ from assay.errors import ConfigError, TargetError
 from assay.status import Status
 from assay.store import MetricRecord, SuiteRunRecord, TestCaseRecord
 from assay.store.repository import COVERAGE_METRIC, FILE_COVERAGE_METRIC
-from assay_airflow.operators.base import AssayOperator, raise_for, run_key
+from assay_airflow.operators.base import AssayOperator, raise_for, run_key, task_work_dir
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
 CHECKOUT = "checkout"
-
-
-def _safe(part: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", part)
 
 
 def workspace() -> GitWorkspace:
@@ -126,10 +121,10 @@ class PytestSuiteOperator(AssayOperator):
             now = datetime.now(UTC)
             result = SuiteResult(self.suite, "pytest", Status.ERROR, now, now, str(exc))
         else:
-            out_dir = (assay_home() / "results" / _safe(key.dag_id) / _safe(key.run_id)
-                       / f"{_safe(key.task_id)}.{key.map_index}.{key.try_number}")
+            out_dir = task_work_dir(context)
             result = run_pytest_suite(name=self.suite, suite=target.suites[self.suite], workdir=workdir,
-                                      out_dir=out_dir, python=python, source=target.source)
+                                      out_dir=out_dir, python=python,
+                                      source=target.suites[self.suite].source or target.source)
         self.record(suite_record(result, key=key, target=name, sha=sha, branch=branch))
         summary = result.describe_dict()
         self.log.info("suite %s: %s — %s", self.suite, result.status.value, result.message)

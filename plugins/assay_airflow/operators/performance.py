@@ -1,0 +1,182 @@
+"""Operators of ``assay_nightly_performance``: load test with SLO gates and regression, concurrent
+training pipelines, model micro-benchmarks and mutation testing of one target.
+
+Tools with their own interpreter state run as subprocesses (Locust patches gevent on import; mutmut
+forks); the service under load is started for the run and always stopped (``target_service``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from assay.config import TargetConfig
+from assay.errors import AssayError
+from assay_airflow.operators.base import AssayOperator, raise_for, task_work_dir
+from assay_airflow.operators.service import target_service
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class _TargetPerformanceOperator(AssayOperator):
+    """Base: ``suite`` is a key of the target's ``performance`` config; absent → the task skips."""
+
+    template_fields = ("target",)
+    suite = ""
+
+    def __init__(self, *, target: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+
+    def suites(self) -> tuple[TargetConfig, Any]:
+        from assay.engines.performance.config import PerformanceSuitesConfig
+
+        target = self.assay_config.target(self.target)
+        raw = dict(target.performance or {})
+        if raw.get(self.suite) is None:
+            raise AirflowSkipException(f"target {self.target!r} configures no performance.{self.suite}")
+        if "load_test" in raw:
+            raw["load_test"] = {"host": "http://127.0.0.1"} | dict(raw["load_test"])
+        return target, PerformanceSuitesConfig.model_validate(raw)
+
+    def finish(self, context: Context, result: Any, started: datetime) -> dict[str, Any]:
+        self.record_result(context, kind="performance", name=result.name, result=result, started_at=started,
+                           target=self.target)
+        raise_for(result.status, f"{result.name} of {self.target!r}: {result.status.value}: {result.message}")
+        return result.describe_dict()
+
+
+class LoadTestOperator(_TargetPerformanceOperator):
+    """Locust against the target's service: SLO gates (p95, error rate, throughput), regression against
+    the accepted performance baseline or else the last passing nightly run (WARN / FAIL margins), and the
+    client p95 checked against the server's own timings for the same window."""
+
+    suite = "load_test"
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from assay.engines.performance import (
+            ServerTimings,
+            add_server_comparison,
+            evaluate_regression,
+            figures_from_metrics,
+            run_load_test,
+        )
+
+        target, suites = self.suites()
+        work = task_work_dir(context)
+        started = datetime.now(UTC)
+        try:
+            with target_service(self.target, target, work / "service") as svc:
+                config = suites.load_test.model_copy(update={"host": svc.base_url})
+                timings = ServerTimings(svc.base_url, svc.admin_token) if svc.admin_token else None
+                since = timings.mark() if timings else None
+                result = run_load_test(config, out_dir=work / "locust", api_token=svc.token)
+                if timings is not None:
+                    add_server_comparison(result, timings, since, tolerance=suites.measurement_tolerance)
+        except AssayError as exc:
+            raise AirflowFailException(f"load test of {self.target!r}: {exc}") from None
+        baseline_run, ref = self._baseline(context)
+        if result.stats is not None:
+            baseline = figures_from_metrics(baseline_run.metrics) if baseline_run is not None else None
+            for check in evaluate_regression(figures_from_metrics(result.metrics), baseline, suites.regression,
+                                             baseline_ref=ref):
+                result.checks.append(check)
+        return self.finish(context, result, started)
+
+    def _baseline(self, context: Context):
+        store = self.metrics_hook.store
+        store.ensure_schema()
+        accepted = store.current_baseline(kind="performance", subject=self.target)
+        if accepted is not None:
+            baseline, run = accepted
+            return run, f"accepted baseline (run {run.run_id}, by {baseline.accepted_by})"
+        run = store.previous_suite_run(target=self.target, kind="performance", name="load_test",
+                                       exclude_run_id=context["ti"].run_id)
+        return run, (f"last passing nightly run {run.run_id}" if run is not None else "no baseline")
+
+
+class PipelineLoadOperator(_TargetPerformanceOperator):
+    """N concurrent training pipelines: completion rate and CPU / memory utilisation."""
+
+    suite = "pipeline_load"
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from assay.engines.performance import run_pipeline_load
+
+        _, suites = self.suites()
+        started = datetime.now(UTC)
+        result = run_pipeline_load(suites.pipeline_load, out_dir=task_work_dir(context))
+        return self.finish(context, result, started)
+
+
+class MicrobenchmarkOperator(_TargetPerformanceOperator):
+    """Model inference latency p50/p99, peak memory and throughput per batch size."""
+
+    suite = "microbenchmark"
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from assay.engines.performance import run_microbenchmarks
+
+        _, suites = self.suites()
+        started = datetime.now(UTC)
+        result = run_microbenchmarks(suites.microbenchmark, out_dir=task_work_dir(context))
+        return self.finish(context, result, started)
+
+
+class MutationTestingOperator(_TargetPerformanceOperator):
+    """mutmut on the target's algorithm modules; mutation score per module against the gate."""
+
+    suite = "mutation"
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from assay.engines.performance import run_mutation_testing
+
+        _, suites = self.suites()
+        started = datetime.now(UTC)
+        try:
+            result = run_mutation_testing(suites.mutation, out_dir=task_work_dir(context))
+        except AssayError as exc:
+            raise AirflowFailException(f"mutation testing of {self.target!r}: {exc}") from None
+        return self.finish(context, result, started)
+
+
+class ChaosExperimentOperator(AssayOperator):
+    """One chaostoolkit experiment against the target's service (started for it and always stopped):
+    steady state before and after, deviation, recovery time and resilience score."""
+
+    template_fields = ("target", "experiment")
+
+    def __init__(self, *, target: str, experiment: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+        self.experiment = experiment
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from pathlib import Path
+
+        from assay.engines.chaos import EXPERIMENTS_DIR, run_experiment
+
+        target = self.assay_config.target(self.target)
+        chaos = target.chaos or {}
+        path = EXPERIMENTS_DIR / f"{self.experiment}.json"
+        path = path if path.is_file() else Path(self.experiment)
+        workers = (chaos.get("workers") or {}).get(self.experiment)
+        work = task_work_dir(context)
+        started = datetime.now(UTC)
+        try:
+            with target_service(self.target, target, work / "service", workers=workers) as svc:
+                env = {str(k): str(v) for k, v in (chaos.get("env") or {}).items()} | {
+                    "ASSAY_CHAOS_BASE_URL": svc.base_url, "ASSAY_CHAOS_TOKEN": svc.token or "",
+                    "ASSAY_CHAOS_ADMIN_TOKEN": svc.admin_token or "",
+                    "ASSAY_CHAOS_WORKERS": str(workers or (target.service.workers if target.service else 1)),
+                }
+                result = run_experiment(path, env=env, timeout_s=float(chaos.get("timeout_s", 300)), work_dir=work)
+        except AssayError as exc:
+            raise AirflowFailException(f"chaos {self.experiment!r} on {self.target!r}: {exc}") from None
+        self.record_result(context, kind="chaos", name=f"chaos:{self.experiment}", result=result,
+                           started_at=started, target=self.target)
+        raise_for(result.status, f"chaos {self.experiment!r} on {self.target!r}: {result.status.value}: {result.message}")
+        return result.describe_dict()

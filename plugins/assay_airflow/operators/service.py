@@ -1,0 +1,75 @@
+"""The target's running service for the DAGs that need one: started here, or reached by connection.
+
+``target_service`` starts the configured command on a free loopback port with fresh per-run tokens and
+always stops it (process group) when the block ends, however it ends; with ``api_conn_id`` it reaches a
+user's own service instead (connection host = base URL, password = token, extra ``admin_token``).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowFailException
+
+from assay.config import TargetConfig
+from assay.errors import TargetError
+
+
+@dataclass(frozen=True)
+class RunningService:
+    base_url: str
+    token: str | None
+    admin_token: str | None
+    started_here: bool
+    pid: int | None = None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def target_service(name: str, target: TargetConfig, work_dir: Path, *, workers: int | None = None
+                   ) -> Iterator[RunningService]:
+    """Yield the target's service; a service started here is stopped when the block exits."""
+    if target.api_conn_id:
+        conn = BaseHook.get_connection(target.api_conn_id)
+        host = conn.host or ""
+        base = host if "://" in host else f"{conn.schema or 'http'}://{host}" + (f":{conn.port}" if conn.port else "")
+        yield RunningService(base.rstrip("/"), conn.password, conn.extra_dejson.get("admin_token"), False)
+        return
+    if target.service is None:
+        raise AirflowFailException(f"target {name!r} configures neither 'service' nor 'api_conn_id'")
+    from assay.engines.chaos import start_service
+
+    svc = target.service
+    work_dir.mkdir(parents=True, exist_ok=True)
+    tokens = {role: secrets.token_urlsafe(24) for role in ("reader", "ml-engineer", "admin")}
+    tokens_file = work_dir / "tokens.json"
+    tokens_file.write_text(json.dumps({"tokens": [
+        {"token": tok, "actor": f"assay-{role}", "role": role} for role, tok in tokens.items()]}))
+    tokens_file.chmod(0o600)
+    port = _free_port()
+    fill = {"python": sys.executable, "port": str(port), "workers": str(workers or svc.workers),
+            "tokens_file": str(tokens_file), "work_dir": str(work_dir)}
+    argv = [part.format(**fill) for part in svc.argv]
+    try:
+        handle = start_service(argv, cwd=svc.cwd, port=port, ready_timeout=svc.ready_timeout_s,
+                               health_path=svc.health_path, log_path=work_dir / "service.log")
+    except TargetError as exc:
+        raise TargetError(f"target {name!r}: its service did not start: {exc}") from None
+    try:
+        yield RunningService(handle.base_url, tokens["reader"], tokens["admin"], True, handle.pid)
+    finally:
+        handle.stop()
