@@ -25,6 +25,8 @@ export AIRFLOW__API__PORT := 8080
 export AIRFLOW__API__BASE_URL := http://127.0.0.1:8080
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:8080/execution/
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL := 30
+# embedded: SQLite metadata and 2 cores; a few tasks at a time keeps both unsaturated
+export AIRFLOW__CORE__PARALLELISM := 3
 
 .PHONY: help install run test lint bench clean
 

@@ -40,7 +40,10 @@ class AirflowStack:
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            # Only the DAGs a test unpauses run: the scheduled ones would compete for the SQLite metadata
+            # DB and the 2 cores with what is measured.
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
             "AIRFLOW__API__HOST": "127.0.0.1",
@@ -92,9 +95,11 @@ class AirflowStack:
         return requests.request(method, f"{self.url}/api/v2{path}", headers=self.headers(), timeout=30, **kw)
 
     def wait_for_dag(self, dag_id: str, timeout_s: float = 120) -> None:
+        """Wait until the DAG is parsed, then unpause it."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.api("GET", f"/dags/{dag_id}").status_code == 200:
+                self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
                 return
             time.sleep(1)
         raise RuntimeError(f"DAG {dag_id} was not parsed within {timeout_s}s")

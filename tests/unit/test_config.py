@@ -12,7 +12,7 @@ def test_shipped_config_loads_and_points_at_the_demo_platform(monkeypatch, tmp_p
     cfg = load_config()
     demo = cfg.target("demo-platform")
     assert demo.repo == f"{tmp_path}/demo-platform"
-    assert set(demo.suites) == {"unit", "integration"}
+    assert set(demo.suites) == {"unit", "integration", "component", "contract"}
     assert demo.suites["unit"].timeout_s == 600 and demo.suites["integration"].timeout_s == 1800
     assert demo.gates.coverage_min == 80 and demo.gates.coverage_drop_max == 5
 

@@ -1,0 +1,119 @@
+"""assay_nightly_performance and assay_weekly_chaos against the demo platform's real serving API:
+the DAG starts the service and always stops it; SLO gates pass, and an injected latency breaks p95."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+
+import psutil
+import pytest
+import requests
+import yaml
+from support.context import TaskInstanceStub, make_context
+
+from assay.store import MetricsStore
+
+pytestmark = [pytest.mark.slow, pytest.mark.airflow_db]
+
+
+def small_config(tmp_path, **target_extra):
+    cfg = yaml.safe_load(open("include/config/assay.yaml"))
+    demo = cfg["targets"]["demo-platform"]
+    demo["performance"] = {
+        "load_test": {"profile": {"users": 5, "ramp_up_s": 1, "duration_s": 5, "target_rps": 10},
+                      "slo": {"p95_max_ms": 100, "error_rate_max": 0.001, "throughput_min_rps": 8}},
+        "regression": {"warn_margin": 0.5, "fail_margin": 1.0},
+    }
+    demo["chaos"]["env"] = {"ASSAY_CHAOS_P95_MAX_MS": "400"}  # a loaded 2-core test machine
+    demo.update(target_extra)
+    path = tmp_path / "assay.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture
+def perf_env(monkeypatch, tmp_path, airflow_db):
+    monkeypatch.setenv("ASSAY_CONFIG", str(small_config(tmp_path)))
+    url = f"sqlite:///{tmp_path / 'metrics.db'}"
+    monkeypatch.setenv("ASSAY_METRICS_DB_URL", url)
+    return url
+
+
+def serving_processes():
+    return [p for p in psutil.process_iter(["cmdline"]) if "serving" in (p.info["cmdline"] or [])
+            and "--tokens-file" in (p.info["cmdline"] or [])]
+
+
+def rows(url, dag_id, run_id):
+    store = MetricsStore(url)
+    out = {r.name: r for r in store.latest_suite_runs(dag_id, run_id)}
+    store.dispose()
+    return out
+
+
+def test_nightly_load_test_starts_the_api_passes_its_slos_and_stops_it(dags, perf_env):
+    before = serving_processes()
+    dr = dags["assay_nightly_performance"].test()
+    states = {ti.task_id: ti.state for ti in dr.get_task_instances()}
+    assert states["load_test__demo-platform"] == "success"
+    assert states["mutation__demo-platform"] == "skipped"  # not configured in this run's config
+    load = rows(perf_env, "assay_nightly_performance", dr.run_id)["load_test"]
+    checks = {c.name: c for c in load.checks}
+    assert load.status in ("PASS", "WARN") and checks["load.p95_ms"].status == "PASS"
+    assert checks["load.p95_ms"].observed < 100 and checks["load.requests_completed"].observed > 20
+    assert "load.measurement_agreement" in checks  # the client p95 was compared with the server's own
+    assert checks["load.regression_p95"].status == "SKIP"  # first night: nothing to compare with
+    assert serving_processes() == before  # the DAG stopped what it started
+
+    second = dags["assay_nightly_performance"].test()
+    load2 = {c.name: c for c in rows(perf_env, "assay_nightly_performance", second.run_id)["load_test"].checks}
+    assert load2["load.regression_p95"].status in ("PASS", "WARN") and dr.run_id in load2["load.regression_p95"].message
+
+
+def test_injected_latency_breaks_the_p95_gate_against_a_running_service(perf_env, tmp_path, monkeypatch):
+    from support.airflow_stack import free_port
+
+    from assay.engines.chaos import start_service
+    from assay_airflow.operators.performance import LoadTestOperator
+
+    tokens = {"reader": "r-" + "x" * 20, "admin": "a-" + "y" * 20}
+    tokens_file = tmp_path / "tokens.json"
+    tokens_file.write_text(json.dumps({"tokens": [{"token": t, "actor": r, "role": r} for r, t in tokens.items()]}))
+    port = free_port()
+    monkeypatch.setenv("ASSAY_CONFIG", str(small_config(tmp_path, api_conn_id="demo_api", service=None)))
+    monkeypatch.setenv("AIRFLOW_CONN_DEMO_API", json.dumps({
+        "conn_type": "http", "host": f"http://127.0.0.1:{port}", "password": tokens["reader"],
+        "extra": {"admin_token": tokens["admin"]}}))
+    with start_service([sys.executable, "-m", "serving", "--host", "127.0.0.1", "--port", str(port), "--tokens-file",
+                        str(tokens_file), "--db-url", f"sqlite:///{tmp_path / 'reg.db'}"],
+                       cwd="include/demo_platform", port=port, ready_timeout=120, log_path=tmp_path / "svc.log"):
+        admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        requests.post(f"http://127.0.0.1:{port}/admin/faults", json={"latency_ms": 150}, headers=admin,
+                      timeout=5).raise_for_status()
+        ti = TaskInstanceStub(dag_id="assay_nightly_performance", run_id="manual__latency")
+        with pytest.raises(Exception, match="load_test of 'demo-platform': FAIL"):
+            LoadTestOperator(task_id="load_test__demo-platform", target="demo-platform").execute(
+                make_context("load_test__demo-platform", ti=ti))
+    load = rows(perf_env, "assay_nightly_performance", "manual__latency")["load_test"]
+    p95 = {c.name: c for c in load.checks}["load.p95_ms"]
+    assert load.status == "FAIL" and p95.status == "FAIL" and p95.observed >= 150
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0  # and our own service is gone too
+
+
+def test_weekly_chaos_kills_a_worker_and_injects_latency_then_stops_the_api(dags, perf_env):
+    before = serving_processes()
+    # two of the four experiments here (the other two run in tests/unit/engines/test_chaos.py)
+    dr = dags["assay_weekly_chaos"].test(mark_success_pattern="inject_errors|cut_registry_db")
+    assert dr.state == "success"
+    recorded = rows(perf_env, "assay_weekly_chaos", dr.run_id)
+    for name in ("chaos:inject-latency", "chaos:kill-serving-worker"):
+        chaos = recorded[name]
+        checks = {c.name: c.status for c in chaos.checks}
+        assert chaos.status == "PASS", chaos.message
+        assert checks["steady_state_before"] == "PASS" and checks["steady_state_after"] == "PASS"
+        assert any(m.name == "chaos.resilience_score" for m in chaos.metrics)
+    assert {c.name: c.status for c in recorded["chaos:inject-latency"].checks}["rollbacks"] == "PASS"
+    assert serving_processes() == before
