@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from assay.config import load_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
@@ -24,6 +24,8 @@ with DAG(
     max_active_runs=1,
     tags=["assay", "data-quality"],
     default_args={"owner": "assay", "retries": 1, "retry_delay": timedelta(minutes=2)},
+    params={"dataset": Param("all", type="string", enum=["all", *sorted(DATASETS)], title="Dataset",
+                             description="Check one configured dataset, or all of them")},
     doc_md=__doc__ + """
 
 Each suite runs in its own ephemeral Great Expectations context; every expectation's result is recorded

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from assay.config import load_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
@@ -24,6 +24,8 @@ with DAG(
     max_active_runs=1,
     tags=["assay", "drift", "weekly"],
     default_args={"owner": "assay", "retries": 1, "retry_delay": timedelta(minutes=2)},
+    params={"dataset": Param("all", type="string", enum=["all", *sorted(DATASETS)], title="Dataset",
+                             description="Check one configured dataset, or all of them")},
     doc_md=__doc__ + """
 
 Weekly (`drift_schedule` in assay.yaml) and whenever a dataset's Asset gets an event (new current data);

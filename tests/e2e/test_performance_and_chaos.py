@@ -117,3 +117,24 @@ def test_weekly_chaos_kills_a_worker_and_injects_latency_then_stops_the_api(dags
         assert any(m.name == "chaos.resilience_score" for m in chaos.metrics)
     assert {c.name: c.status for c in recorded["chaos:inject-latency"].checks}["rollbacks"] == "PASS"
     assert serving_processes() == before
+
+
+def test_a_failed_load_test_still_stops_the_service_it_started(perf_env, tmp_path, monkeypatch):
+    from airflow.sdk.exceptions import AirflowException
+
+    from assay_airflow.operators.performance import LoadTestOperator
+
+    broken = tmp_path / "locustfile_broken.py"
+    broken.write_text("from locust import HttpUser\nclass U(HttpUser)\n    pass\n")  # a syntax error
+    cfg = yaml.safe_load(small_config(tmp_path).read_text())
+    cfg["targets"]["demo-platform"]["performance"]["load_test"]["locustfile"] = str(broken)
+    (tmp_path / "broken.yaml").write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("ASSAY_CONFIG", str(tmp_path / "broken.yaml"))
+    before = serving_processes()
+    ti = TaskInstanceStub(dag_id="assay_nightly_performance", run_id="manual__broken_locustfile")
+    with pytest.raises(AirflowException, match="ERROR"):
+        LoadTestOperator(task_id="load_test__demo-platform", target="demo-platform").execute(
+            make_context("load_test__demo-platform", ti=ti))
+    load = rows(perf_env, "assay_nightly_performance", "manual__broken_locustfile")["load_test"]
+    assert load.status == "ERROR" and "SyntaxError" in load.message
+    assert serving_processes() == before

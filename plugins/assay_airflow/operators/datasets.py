@@ -53,6 +53,9 @@ class _DatasetOperator(AssayOperator):
             ds = self.assay_config.datasets[self.dataset]
         except KeyError:
             raise AirflowFailException(f"dataset {self.dataset!r} is not configured in assay.yaml") from None
+        chosen = (context.get("params") or {}).get("dataset") or "all"
+        if chosen not in ("all", self.dataset):
+            raise AirflowSkipException(f"this run checks dataset {chosen!r}")
         events = triggering_asset_extras(context)
         if events and ds.asset not in events:
             raise AirflowSkipException(f"this run was triggered by {sorted(events)}, not by {ds.asset!r}")
