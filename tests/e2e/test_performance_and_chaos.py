@@ -138,3 +138,34 @@ def test_a_failed_load_test_still_stops_the_service_it_started(perf_env, tmp_pat
     load = rows(perf_env, "assay_nightly_performance", "manual__broken_locustfile")["load_test"]
     assert load.status == "ERROR" and "SyntaxError" in load.message
     assert serving_processes() == before
+
+
+def test_pipeline_microbenchmark_and_mutation_suites_record_their_figures(perf_env, tmp_path, monkeypatch):
+    from assay_airflow.operators.performance import (
+        MicrobenchmarkOperator,
+        MutationTestingOperator,
+        PipelineLoadOperator,
+    )
+
+    cfg = yaml.safe_load(open("include/config/assay.yaml"))
+    perf = cfg["targets"]["demo-platform"]["performance"]
+    perf["pipeline_load"] |= {"duration_s": 8, "concurrency": 1}
+    perf["microbenchmark"] |= {"iterations": 30, "batch_sizes": [1, 64]}
+    (tmp_path / "suites.yaml").write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("ASSAY_CONFIG", str(tmp_path / "suites.yaml"))
+    ti = TaskInstanceStub(dag_id="assay_nightly_performance", run_id="manual__suites")
+    for op in (PipelineLoadOperator, MicrobenchmarkOperator, MutationTestingOperator):
+        task_id = f"{op.suite}__demo-platform"
+        try:
+            op(task_id=task_id, target="demo-platform").execute(make_context(task_id, ti=ti))
+        except Exception as exc:  # noqa: BLE001 - a FAIL is a verdict; what matters is what was recorded
+            assert "FAIL" in str(exc), exc
+    recorded = rows(perf_env, "assay_nightly_performance", "manual__suites")
+    assert set(recorded) == {"pipeline_load", "microbenchmark", "mutation"}
+    assert all(r.status in ("PASS", "WARN", "FAIL") for r in recorded.values()), {
+        k: (r.status, r.message) for k, r in recorded.items()}
+    metrics = {(m.name, tuple(sorted((m.labels or {}).items()))) for r in recorded.values() for m in r.metrics}
+    names = {name for name, _ in metrics}
+    assert any(n.startswith("pipeline.") for n in names) and any(n.startswith("microbench.") for n in names)
+    score = [m for m in recorded["mutation"].metrics if m.name.startswith("mutation.score")]
+    assert score and 0 < score[0].value <= 1

@@ -98,49 +98,53 @@ class LoadTestOperator(_TargetPerformanceOperator):
         return run, (f"last passing nightly run {run.run_id}" if run is not None else "no baseline")
 
 
-class PipelineLoadOperator(_TargetPerformanceOperator):
+class _EngineSuiteOperator(_TargetPerformanceOperator):
+    """A suite that is one engine call on its config section: ``run(section, out_dir=...)``."""
+
+    def run(self, section: Any, out_dir: Any) -> Any:
+        raise NotImplementedError
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        _, suites = self.suites()
+        started = datetime.now(UTC)
+        try:
+            result = self.run(getattr(suites, self.suite), task_work_dir(context))
+        except AssayError as exc:
+            raise AirflowFailException(f"{self.suite} of {self.target!r}: {exc}") from None
+        return self.finish(context, result, started)
+
+
+class PipelineLoadOperator(_EngineSuiteOperator):
     """N concurrent training pipelines: completion rate and CPU / memory utilisation."""
 
     suite = "pipeline_load"
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def run(self, section: Any, out_dir: Any) -> Any:
         from assay.engines.performance import run_pipeline_load
 
-        _, suites = self.suites()
-        started = datetime.now(UTC)
-        result = run_pipeline_load(suites.pipeline_load, out_dir=task_work_dir(context))
-        return self.finish(context, result, started)
+        return run_pipeline_load(section, out_dir=out_dir)
 
 
-class MicrobenchmarkOperator(_TargetPerformanceOperator):
+class MicrobenchmarkOperator(_EngineSuiteOperator):
     """Model inference latency p50/p99, peak memory and throughput per batch size."""
 
     suite = "microbenchmark"
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def run(self, section: Any, out_dir: Any) -> Any:
         from assay.engines.performance import run_microbenchmarks
 
-        _, suites = self.suites()
-        started = datetime.now(UTC)
-        result = run_microbenchmarks(suites.microbenchmark, out_dir=task_work_dir(context))
-        return self.finish(context, result, started)
+        return run_microbenchmarks(section, out_dir=out_dir)
 
 
-class MutationTestingOperator(_TargetPerformanceOperator):
+class MutationTestingOperator(_EngineSuiteOperator):
     """mutmut on the target's algorithm modules; mutation score per module against the gate."""
 
     suite = "mutation"
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def run(self, section: Any, out_dir: Any) -> Any:
         from assay.engines.performance import run_mutation_testing
 
-        _, suites = self.suites()
-        started = datetime.now(UTC)
-        try:
-            result = run_mutation_testing(suites.mutation, out_dir=task_work_dir(context))
-        except AssayError as exc:
-            raise AirflowFailException(f"mutation testing of {self.target!r}: {exc}") from None
-        return self.finish(context, result, started)
+        return run_mutation_testing(section, out_dir=out_dir)
 
 
 class ChaosExperimentOperator(AssayOperator):
