@@ -42,6 +42,28 @@ def test_trigger_by_http_and_poll_to_success(stack):
     assert rows["unit"].summary["counts"]["passed"] > 20
 
 
+def test_a_registered_model_version_asset_event_triggers_its_validation(stack):
+    import time
+
+    from assay.demo_assets import prepare_demo_assets
+
+    prepare_demo_assets(stack.home / "assay", versions={"v1": 1}, rows=3000, train_rows=2000, epochs=5)
+    stack.wait_for_dag("assay_model_validation")
+    assets = stack.api("GET", "/assets", params={"uri_pattern": "assay://models/fraud-detector"}).json()["assets"]
+    resp = stack.api("POST", "/assets/events", json={"asset_id": assets[0]["id"], "extra": {"model_version": "v1"}})
+    assert resp.status_code == 200, resp.text
+    deadline, runs = time.monotonic() + 120, []
+    while time.monotonic() < deadline and not runs:
+        runs = stack.api("GET", "/dags/assay_model_validation/dagRuns").json()["dag_runs"]
+        time.sleep(1)
+    assert runs and runs[0]["run_type"] == "asset_triggered"
+    run = stack.wait("assay_model_validation", runs[0]["dag_run_id"], timeout_s=600)
+    store = MetricsStore(stack.metrics_url)
+    recorded = {r.name: r for r in store.latest_suite_runs("assay_model_validation", run["dag_run_id"])}
+    assert recorded["model_validation"].model_version == "v1"
+    assert recorded["model_validation"].status in ("PASS", "WARN", "FAIL")  # a verdict, from the event's version
+
+
 def test_bad_conf_is_rejected_by_the_api_with_the_reason(stack):
     stack.wait_for_dag("assay_per_commit")
     resp = stack.trigger("assay_per_commit", {"target": "demo-platform", "branch": "main && reboot"})
