@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, MultipleCronTriggerTimetable, Param
 
 from assay.config import load_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
@@ -13,7 +13,9 @@ from assay_airflow.operators.datasets import DriftCheckOperator
 CONFIG = load_config()
 DATASETS = {name: ds for name, ds in CONFIG.datasets.items() if ds.drift is not None}
 ASSETS = [Asset(ds.asset) for ds in DATASETS.values() if ds.asset]
-WEEKLY = CronTriggerTimetable(CONFIG.drift_schedule, timezone="UTC")
+CRONS = sorted({CONFIG.drift_cron(name) for name in DATASETS} or {CONFIG.drift_schedule})
+WEEKLY = (CronTriggerTimetable(CRONS[0], timezone="UTC") if len(CRONS) == 1
+          else MultipleCronTriggerTimetable(*CRONS, timezone="UTC"))  # per-dataset schedules; see the operator
 
 with DAG(
     dag_id="assay_drift_checks",
@@ -28,8 +30,9 @@ with DAG(
                              description="Check one configured dataset, or all of them")},
     doc_md=__doc__ + """
 
-Weekly (`drift_schedule` in assay.yaml) and whenever a dataset's Asset gets an event (new current data);
-an Asset-triggered run checks only the datasets whose Asset fired. Tests per column are chosen
+Weekly (`drift_schedule` in assay.yaml, overridable per dataset) and whenever a dataset's Asset gets an
+event (new current data); an Asset-triggered run checks only the datasets whose Asset fired, a scheduled
+run only those whose cron is due. Tests per column are chosen
 automatically (KS / chi-square for small references, normalised Wasserstein / Jensen-Shannon above
 1000 rows) or per column in the config; PSI, KL, Anderson-Darling are available too.
 """,

@@ -165,6 +165,7 @@ class DatasetConfig(_Strict):
     current: dict[str, Any]
     reference: dict[str, Any] | None = None
     asset: str | None = None  # URI of the Airflow Asset updated when new current data lands
+    drift_schedule: str | None = None  # cron overriding the global drift_schedule for this dataset
     quality_suite: str | None = None  # a suite in include/data_quality/suites
     drift: dict[str, Any] | None = None  # assay.engines.drift DriftConfig fields
     concept: dict[str, Any] | None = None  # assay.engines.drift DecayConfig fields (labels arrive later)
@@ -175,6 +176,15 @@ class DatasetConfig(_Strict):
         from assay.engines.data_quality.sources import DatasetSource
 
         return None if value is None else _validated(DatasetSource.from_dict, value)
+
+    @field_validator("drift_schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        from croniter import croniter
+
+        if value is not None and not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a valid cron expression")
+        return value
 
     @field_validator("drift")
     @classmethod
@@ -252,6 +262,10 @@ class AssayConfig(_Strict):
             if not _TARGET_NAME.match(name):
                 raise ValueError(f"target name {name!r} must match {_TARGET_NAME.pattern}")
         return targets
+
+    def drift_cron(self, dataset: str) -> str:
+        """The cron a dataset's scheduled drift check follows: its own, else the global one."""
+        return self.datasets[dataset].drift_schedule or self.drift_schedule
 
     def target(self, name: str) -> TargetConfig:
         try:

@@ -70,6 +70,7 @@ class DriftCheckOperator(_DatasetOperator):
         from assay.engines.drift import DecayConfig, DriftConfig, run_drift, run_performance_decay
 
         ds = self.dataset_config(context)
+        self._skip_unless_due(context)
         if ds.reference is None or ds.drift is None:
             raise AirflowFailException(f"dataset {self.dataset!r} needs 'reference' and 'drift' for a drift check")
         started = datetime.now(UTC)
@@ -92,6 +93,19 @@ class DriftCheckOperator(_DatasetOperator):
         self.log.info("drift of %s: %s — %s", self.dataset, verdict.value, result.message)
         raise_for(verdict, f"dataset {self.dataset!r}: drift {verdict.value}: {result.message}")
         return result.describe_dict()
+
+
+    def _skip_unless_due(self, context: Context) -> None:
+        """A scheduled run checks a dataset only when its own cron is due at the run's time."""
+        from croniter import croniter
+
+        dag_run = context.get("dag_run")
+        if dag_run is None or str(getattr(dag_run, "run_type", "")) not in ("scheduled", "DagRunType.SCHEDULED"):
+            return
+        cron = self.assay_config.drift_cron(self.dataset)
+        when = getattr(dag_run, "run_after", None) or getattr(dag_run, "logical_date", None)
+        if when is not None and not croniter.match(cron, when):
+            raise AirflowSkipException(f"dataset {self.dataset!r} follows {cron!r}, not due at {when}")
 
 
 class DataQualityOperator(_DatasetOperator):
