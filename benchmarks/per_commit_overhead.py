@@ -3,8 +3,12 @@
 Starts a real Airflow (``airflow standalone``: scheduler, API server, LocalExecutor) on loopback with
 an embedded SQLite metrics DB, makes a fresh commit of the demo platform for every run, triggers
 ``assay_per_commit`` through the REST API, and reads the verdict's timestamp from the metrics DB. The
-raw time is the same two pytest commands (same flags: xdist, JUnit XML, coverage JSON) run directly
-on a clone of the same commit. Target: <= 10 s overhead on this machine (2 cores).
+raw time is the same pytest commands (same flags: xdist, JUnit XML, coverage JSON) run directly, one
+after the other, on a clone of the same commit. Target: <= 10 s overhead on this machine (2 cores).
+
+Because Assay runs two suites at a time, part of its overhead hides behind that parallelism; the
+benchmark therefore also prints the orchestration time outright: trigger → verdict minus the time
+during which at least one suite task was running (queueing, checkout, recording, gates, scheduling).
 
     .venv/bin/python benchmarks/per_commit_overhead.py [--runs 3]
 """
@@ -49,6 +53,27 @@ def raw_pytest_seconds(repo: Path, sha: str, work: Path) -> dict[str, float]:
     return times
 
 
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def suite_busy_seconds(tis: dict[str, dict]) -> float:
+    """Length of the union of the suite tasks' [start, end] intervals."""
+    spans = sorted((_ts(t["start_date"]), _ts(t["end_date"])) for k, t in tis.items()
+                   if k.endswith("_tests") and t.get("start_date") and t.get("end_date"))
+    busy, current = 0.0, None
+    for start, end in spans:
+        if current is None or start > current[1]:
+            if current is not None:
+                busy += (current[1] - current[0]).total_seconds()
+            current = [start, end]
+        else:
+            current[1] = max(current[1], end)
+    if current is not None:
+        busy += (current[1] - current[0]).total_seconds()
+    return busy
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -79,24 +104,24 @@ def main() -> int:
             gate = recorded["per_commit_gates"]
             finished = gate.finished_at if gate.finished_at.tzinfo else gate.finished_at.replace(tzinfo=UTC)
             to_verdict = (finished - triggered).total_seconds()
-            in_airflow = {n: recorded[n].summary["duration_s"] for n in ("unit", "integration")}
+            busy = suite_busy_seconds(stack.task_instances("assay_per_commit", run_id))
             raw = raw_pytest_seconds(demo, sha, home)
-            rows.append((sha, run["state"], to_verdict, raw, in_airflow))
+            rows.append((sha, run["state"], to_verdict, raw, to_verdict - busy))
             print(f"run {i + 1}: {sha[:10]} {run['state']:7s} trigger→verdict {to_verdict:6.2f} s | raw pytest "
-                  f"unit {raw['unit']:.2f} s + integration {raw['integration']:.2f} s | inside Assay unit "
-                  f"{in_airflow['unit']:.2f} s, integration {in_airflow['integration']:.2f} s", flush=True)
+                  + " + ".join(f"{k} {v:.2f} s" for k, v in raw.items()) + f" = {sum(raw.values()):.2f} s"
+                  + f" | suites running {busy:.2f} s, orchestration {to_verdict - busy:.2f} s", flush=True)
     finally:
         stack.stop()
         store.dispose()
     over_sum = [v - sum(r.values()) for _, _, v, r, _ in rows]
-    over_max = [v - max(r.values()) for _, _, v, r, _ in rows]
-    print("\nper-commit overhead (trigger → recorded verdict, minus raw pytest):")
-    print(f"  vs raw suites run one after the other: median {statistics.median(over_sum):.2f} s "
-          f"(min {min(over_sum):.2f}, max {max(over_sum):.2f})")
-    print(f"  vs the longer raw suite alone (Assay runs the two suites in parallel): median "
-          f"{statistics.median(over_max):.2f} s (min {min(over_max):.2f}, max {max(over_max):.2f})")
-    ok = all(r[1] == "success" for r in rows) and statistics.median(over_max) <= 10.0
-    print(f"  target <= 10 s (against the parallel critical path): {'MET' if ok else 'NOT MET'}")
+    orchestration = [o for *_, o in rows]
+    print("\nper-commit overhead (trigger → recorded verdict, minus raw pytest of the same suites, run one after "
+          "the other):")
+    print(f"  median {statistics.median(over_sum):.2f} s (min {min(over_sum):.2f}, max {max(over_sum):.2f})")
+    print(f"orchestration time with no suite running (trigger → verdict minus suite-busy time): median "
+          f"{statistics.median(orchestration):.2f} s (min {min(orchestration):.2f}, max {max(orchestration):.2f})")
+    ok = all(r[1] == "success" for r in rows) and statistics.median(over_sum) <= 10.0
+    print(f"target <= 10 s overhead: {'MET' if ok else 'NOT MET'}")
     return 0 if ok else 1
 
 
