@@ -32,7 +32,19 @@ def ensure_connection(conn_id: str, uri_or_json: str) -> None:
     print(f"  connection {conn_id}: created")
 
 
+def port_in_use(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((host, port)) == 0
+
+
 def main() -> None:
+    port = int(os.environ.get("AIRFLOW__API__PORT", "8080"))
+    if port_in_use("127.0.0.1", port):
+        sys.exit(f"port {port} on 127.0.0.1 is already in use (another Airflow?); stop it or set "
+                 f"AIRFLOW__API__PORT, AIRFLOW__API__BASE_URL and AIRFLOW__CORE__EXECUTION_API_SERVER_URL")
     home = Path(os.environ["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     passwords = Path(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
