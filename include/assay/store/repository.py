@@ -158,6 +158,15 @@ class MetricsStore:
 
         return self._retry("claim_commit", claim)
 
+    def watched_commits(self) -> set[tuple[str, str]]:
+        """Every (target, sha) already handed to a run by the commit watcher."""
+
+        def read() -> set[tuple[str, str]]:
+            with Session(self.engine) as s:
+                return {(t, sha) for t, sha in s.execute(select(WatchedCommit.target, WatchedCommit.sha))}
+
+        return self._retry("watched_commits", read)
+
     def release_commit(self, *, target: str, sha: str) -> None:
         """Forget a claim whose trigger failed, so the next watch tries again."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
@@ -98,5 +98,3 @@ class AssayOperator(BaseOperator):
             findings=tuple(getattr(result, "findings", ()) or ()), **ids,
         ))
 
-    def fail_bad_input(self, message: str) -> NoReturn:
-        raise AirflowFailException(message)

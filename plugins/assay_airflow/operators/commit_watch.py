@@ -17,7 +17,6 @@ from assay.engines.git_workspace import ls_remote
 from assay.errors import TargetError
 from assay.status import Status
 from assay.store import StoreUnavailable, SuiteRunRecord
-from assay.store.models import WatchedCommit
 from assay_airflow.operators.base import AssayOperator, run_key
 
 if TYPE_CHECKING:
@@ -38,16 +37,12 @@ class DetectNewCommitsOperator(AssayOperator):
         self.ls_remote_timeout_s = ls_remote_timeout_s
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        from sqlalchemy import select
-        from sqlalchemy.orm import Session
-
         cfg = self.assay_config
         store = self.metrics_hook.store
         try:
             store.ensure_schema()
-            with Session(store.engine) as s:
-                seen = {(t, sha) for t, sha in s.execute(select(WatchedCommit.target, WatchedCommit.sha))}
-        except Exception as exc:
+            seen = store.watched_commits()
+        except StoreUnavailable as exc:
             raise AirflowException(f"cannot read watched commits from the metrics DB: {exc}") from exc
         specs: list[dict[str, Any]] = []
         unreachable: list[str] = []

@@ -64,6 +64,7 @@ def test_previous_metric_is_the_newest_completed_run_on_the_branch(store):
 def test_claim_commit_once(store):
     assert store.claim_commit(target="demo", branch="main", sha="a" * 40, run_id="x")
     assert not store.claim_commit(target="demo", branch="other", sha="a" * 40, run_id="y")
+    assert store.watched_commits() == {("demo", "a" * 40)}
     store.release_commit(target="demo", sha="a" * 40)
     assert store.claim_commit(target="demo", branch="main", sha="a" * 40, run_id="z")
 
