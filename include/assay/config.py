@@ -203,7 +203,7 @@ class DatasetConfig(_Strict):
 
 class DataQualityConfig(_Strict):
     golden: list[str] = Field(default_factory=list)  # golden datasets validated on every run
-    report_dir: str = "${ASSAY_HOME}/reports/data_quality"
+    report_dir: str | None = None  # default: $ASSAY_HOME/reports/data_quality
 
 
 class ModelConfig(_Strict):
