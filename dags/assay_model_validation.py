@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Asset, Param
 
 from assay.config import load_config
+from assay.params import json_schema_pattern
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.models import VERSION_RE, ABAnalysisOperator, ModelValidationOperator
 
@@ -25,7 +26,7 @@ with DAG(
     default_args={"owner": "assay", "retries": 1, "retry_delay": timedelta(minutes=1)},
     params={
         "model": Param(MODELS[0] if MODELS else "", type="string", enum=MODELS or [""], title="Model"),
-        "model_version": Param(None, type=["null", "string"], pattern=VERSION_RE.pattern, title="Model version",
+        "model_version": Param(None, type=["null", "string"], pattern=json_schema_pattern(VERSION_RE), title="Model version",
                                description="The version file <versions_dir>/<version>.pt to validate"),
     },
     doc_md=__doc__ + """

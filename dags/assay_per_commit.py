@@ -8,6 +8,7 @@ from airflow.sdk import DAG, Param
 
 from assay.config import load_config
 from assay.engines.commit_request import BRANCH_RE, SHA_RE
+from assay.params import json_schema_pattern
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.gates import CommitGatesOperator
 from assay_airflow.operators.per_commit import PytestSuiteOperator, ResolveCommitOperator
@@ -27,9 +28,9 @@ with DAG(
     params={
         "target": Param(TARGETS[0], type="string", enum=TARGETS, title="Target repository",
                         description="One of the targets configured in include/config/assay.yaml"),
-        "sha": Param(None, type=["null", "string"], pattern=SHA_RE.pattern, title="Commit sha",
+        "sha": Param(None, type=["null", "string"], pattern=json_schema_pattern(SHA_RE), title="Commit sha",
                      description="7 to 40 hex characters; leave empty to test the branch head"),
-        "branch": Param("main", type=["null", "string"], pattern=BRANCH_RE.pattern, title="Branch",
+        "branch": Param("main", type=["null", "string"], pattern=json_schema_pattern(BRANCH_RE), title="Branch",
                         description="Branch the commit belongs to (coverage is compared with its previous run)"),
     },
     doc_md=__doc__ + """

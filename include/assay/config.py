@@ -19,7 +19,7 @@ from assay.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "include" / "config" / "assay.yaml"
-_TARGET_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_TARGET_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 _ENV_REF = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::-(?P<default>[^{}]*))?\}")
 
 
@@ -259,7 +259,7 @@ class AssayConfig(_Strict):
         if not targets:
             raise ValueError("at least one target must be configured")
         for name in targets:
-            if not _TARGET_NAME.match(name):
+            if not _TARGET_NAME.fullmatch(name):
                 raise ValueError(f"target name {name!r} must match {_TARGET_NAME.pattern}")
         return targets
 

@@ -15,8 +15,8 @@ from typing import Any
 from assay.config import AssayConfig
 from assay.errors import ConfigError
 
-SHA_RE = re.compile(r"^[0-9a-fA-F]{7,40}$")
-BRANCH_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}$")
+SHA_RE = re.compile(r"[0-9a-fA-F]{7,40}")
+BRANCH_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}")
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class CommitRequest:
 
 def branch_problem(branch: str) -> str | None:
     """Why ``branch`` is not a safe ref name, or None when it is."""
-    if not BRANCH_RE.match(branch):
+    if not BRANCH_RE.fullmatch(branch):
         return "may only contain letters, digits, '.', '_', '-', '/' and must not start with '-', '.' or '/'"
     if ".." in branch or "//" in branch or "/." in branch:
         return "must not contain '..', '//' or a component starting with '.'"
@@ -46,7 +46,7 @@ def _text(params: Mapping[str, Any], key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ConfigError(f"param {key!r} must be a string, got {type(value).__name__}")
-    return value.strip() or None
+    return value.strip(" \t") or None
 
 
 def validate_commit_request(config: AssayConfig, params: Mapping[str, Any]) -> CommitRequest:
@@ -59,7 +59,7 @@ def validate_commit_request(config: AssayConfig, params: Mapping[str, Any]) -> C
         problems.append("'target' is required: one of " + ", ".join(sorted(config.targets)))
     elif target not in config.targets:
         problems.append(f"target {target!r} is not configured; configured targets: {', '.join(sorted(config.targets))}")
-    if sha is not None and not SHA_RE.match(sha):
+    if sha is not None and not SHA_RE.fullmatch(sha):
         problems.append(f"sha {sha!r} must be 7 to 40 hexadecimal characters")
     if branch is not None and (why := branch_problem(branch)):
         problems.append(f"branch {branch!r} {why}")

@@ -7,12 +7,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from assay.redaction import redact
 from assay.status import Status
 
 
 def _status_value(obj: object) -> None:
     """Store statuses as their plain vocabulary word, whatever the caller passed (str or Status)."""
     object.__setattr__(obj, "status", Status(obj.status).value)  # type: ignore[attr-defined]
+
+
+def _redacted(obj: object, *fields: str) -> None:
+    """No credential in a URL reaches the DB, the outbox or an alert (``assay.redaction``)."""
+    for name in fields:
+        object.__setattr__(obj, name, redact(getattr(obj, name)))
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,9 @@ class TestCaseRecord:
     duration_s: float = 0.0
     message: str | None = None
 
+    def __post_init__(self) -> None:
+        _redacted(self, "message")
+
 
 @dataclass(frozen=True)
 class CheckRecord:
@@ -48,6 +58,7 @@ class CheckRecord:
 
     def __post_init__(self) -> None:
         _status_value(self)
+        _redacted(self, "message")
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,9 @@ class FindingRecord:
     resource: str | None = None
     title: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _redacted(self, "resource", "title", "evidence")
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,7 @@ class SuiteRunRecord:
 
     def __post_init__(self) -> None:
         _status_value(self)
+        _redacted(self, "message", "summary")
 
     @property
     def idempotency_key(self) -> str:

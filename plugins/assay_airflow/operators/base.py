@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from assay.config import AssayConfig, load_config
-from assay.errors import ConfigError
+from assay.errors import AssayError, ConfigError
 from assay.status import Status
 from assay.store import RunKey, StoreUnavailable, SuiteRunRecord
 from assay.store.outbox import record_or_park
@@ -48,12 +50,13 @@ def triggering_asset_extras(context: Context) -> dict[str, list[dict[str, Any]]]
     return {asset.uri: [dict(event.extra or {}) for event in accessor[asset]] for asset in accessor}
 
 
-def raise_for(status: Status, message: str) -> None:
-    """Record, then fail: FAIL is final (no retry), ERROR is retryable."""
+def raise_for(status: Status, message: str, *, retryable: bool = True) -> None:
+    """Record, then fail: FAIL is final (no retry); ERROR is retried unless ``retryable`` is False (a
+    cause a retry cannot change: a bad parameter, a commit that does not exist, a suite out of time)."""
     if status is Status.FAIL:
         raise AirflowFailException(message)
     if status is Status.ERROR:
-        raise AirflowException(message)
+        raise (AirflowException if retryable else AirflowFailException)(message)
 
 
 class AssayOperator(BaseOperator):
@@ -83,6 +86,27 @@ class AssayOperator(BaseOperator):
             return record_or_park(hook.store, hook.outbox, record)
         except StoreUnavailable as exc:
             raise AirflowException(f"{exc}; the result is parked in the outbox and will be recorded on retry") from exc
+
+    def record_error(self, context: Context, error: AssayError, *, kind: str, name: str, started_at: datetime,
+                     summary: dict[str, Any] | None = None, **ids: Any) -> NoReturn:
+        """Record ``error`` as this task's ERROR result for ``name``, then raise: final when the error
+        says a retry cannot help (``error.retryable``: a config or parameter error, a missing commit),
+        retryable otherwise (a target or tool that failed for now)."""
+        self.record(SuiteRunRecord(
+            key=run_key(context), kind=kind, name=name, status=Status.ERROR.value, started_at=started_at,
+            finished_at=datetime.now(UTC), message=str(error), summary=dict(summary or {}), **ids,
+        ))
+        raise_for(Status.ERROR, f"{name}: ERROR: {error}", retryable=error.retryable)
+
+    @contextmanager
+    def recording_errors(self, context: Context, *, kind: str, name: str, started_at: datetime,
+                         summary: dict[str, Any] | None = None, **ids: Any) -> Iterator[None]:
+        """Run the block; an ``AssayError`` raised in it is recorded as ERROR and raised as the task's
+        failure (see :meth:`record_error`). Nothing an engine reports is lost between its raise and the DB."""
+        try:
+            yield
+        except AssayError as exc:
+            self.record_error(context, exc, kind=kind, name=name, started_at=started_at, summary=summary, **ids)
 
     def record_result(self, context: Context, *, kind: str, name: str, result: Any, started_at: datetime,
                       summary: dict[str, Any] | None = None, checks: Any = None, metrics: Any = None,

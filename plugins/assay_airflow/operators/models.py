@@ -17,7 +17,7 @@ from assay_airflow.operators.datasets import dataset_source
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 SUITE = "model_validation"
 
 
@@ -57,7 +57,7 @@ class ModelValidationOperator(AssayOperator):
         version = requested_version(context, model)
         if version is None:
             raise AirflowSkipException(f"no new version of {self.model!r} in this run")
-        if not VERSION_RE.match(version):
+        if not VERSION_RE.fullmatch(version):
             raise AirflowFailException(f"model_version {version!r} must be 1-100 letters, digits, '.', '_' or '-'")
         spec = {"loader": model.loader, "sys_path": model.sys_path, "version": version}
         job_data = dict(model.job) | {

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from assay.errors import ConfigError
 
-_CALLABLE_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_CALLABLE_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 METRIC_NAMES = ("accuracy", "precision", "recall", "f1")
 Metric = Literal["accuracy", "precision", "recall", "f1"]
 
@@ -25,7 +25,7 @@ class _Strict(BaseModel):
 
 
 def _check_ref(ref: str) -> str:
-    if not _CALLABLE_REF.match(ref):
+    if not _CALLABLE_REF.fullmatch(ref):
         raise ValueError(f"{ref!r} must name a callable as 'package.module:function'")
     return ref
 
