@@ -1,7 +1,10 @@
 """SQLAlchemy 2 models of the metrics database (DESIGN.md: one schema for every kind of test).
 
 Every table is prefixed ``assay_``; the schema is created and changed only by the Alembic migrations
-in ``migrations/`` (``tests/unit/store/test_migrations.py`` checks the two agree).
+in ``migrations/`` (``tests/unit/store/test_migrations.py`` checks the two agree). Vocabulary columns
+(status, comparator, severity, unit, kind) are bounded ``String(n)`` and the store checks every bounded
+value before it writes, on SQLite too, so a value PostgreSQL would refuse is refused everywhere; names
+built from configuration (check and metric names) are ``Text``.
 """
 
 from __future__ import annotations
@@ -29,12 +32,12 @@ class SuiteRun(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(40))
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(500))
     target: Mapped[str | None] = mapped_column(String(200))
     commit_sha: Mapped[str | None] = mapped_column(String(64))
     branch: Mapped[str | None] = mapped_column(String(255))
     model_version: Mapped[str | None] = mapped_column(String(200))
-    dataset: Mapped[str | None] = mapped_column(String(200))
+    dataset: Mapped[str | None] = mapped_column(Text)
     dag_id: Mapped[str] = mapped_column(String(250))
     run_id: Mapped[str] = mapped_column(String(250))
     task_id: Mapped[str] = mapped_column(String(250))
@@ -73,12 +76,12 @@ class Check(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     suite_run_id: Mapped[int] = mapped_column(ForeignKey("assay_suite_run.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10))
     observed: Mapped[float | None] = mapped_column(Float)
     threshold: Mapped[float | None] = mapped_column(Float)
-    comparator: Mapped[str | None] = mapped_column(String(10))
-    severity: Mapped[str] = mapped_column(String(10), default="error")
+    comparator: Mapped[str | None] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(20), default="error")
     message: Mapped[str | None] = mapped_column(Text)
 
     suite_run: Mapped[SuiteRun] = relationship(back_populates="checks")
@@ -89,7 +92,7 @@ class Metric(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     suite_run_id: Mapped[int] = mapped_column(ForeignKey("assay_suite_run.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Text)
     value: Mapped[float] = mapped_column(Float)
     unit: Mapped[str | None] = mapped_column(String(40))
     labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,9 +1,12 @@
 """The repository API operators call: ``record_suite_run`` and the few queries gates and alerts need.
 
-Writes are idempotent on (dag_id, run_id, task_id, map_index, try_number, suite name): writing the
-same key again replaces that suite run and its children in one transaction, so a retried write or an
-outbox flush never duplicates rows. Connection failures are retried with exponential backoff; if the
-database stays down, ``StoreUnavailable`` is raised and the caller parks the record in the outbox.
+Writes are idempotent on (dag_id, run_id, task_id, map_index, try_number, suite name): the suite run is
+one atomic upsert on that unique key (``INSERT ... ON CONFLICT DO UPDATE``), and its children are
+replaced in the same transaction, so a retried write, an outbox flush, or several workers writing the
+same key at once never duplicate rows. Transient failures (connection lost, server restarting, lock or
+serialization conflicts) are retried with exponential backoff (tenacity); if the database stays down,
+``StoreUnavailable`` is raised and the caller parks the record in the outbox. A record the database will
+never take (a value longer than its column, a constraint it breaks) raises ``RecordRejected`` at once.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import Engine, String, Table, create_engine, delete, event, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from assay.errors import AssayError
+from assay.errors import AssayError, ConfigError
 from assay.store.models import Baseline, Check, Finding, Metric, SuiteRun, TestCase, WatchedCommit
 from assay.store.records import SuiteRunRecord
 
@@ -29,9 +34,31 @@ T = TypeVar("T")
 COVERAGE_METRIC = "coverage.line_percent"
 FILE_COVERAGE_METRIC = "coverage.file_line_percent"
 
+# What a baseline of each kind must be: (suite run kind, suite name); its target must be the subject.
+BASELINE_SUITES = {"model": ("model_validation", "model_validation"), "performance": ("performance", "load_test")}
+
+# SQLSTATE classes a retry can outlive: connection exception, transaction rollback (serialization
+# failure, deadlock), insufficient resources, operator intervention (shutdown, cannot connect now),
+# system error. Anything else the server said (data exception 22, integrity 23, program limit 54...)
+# is an answer about the statement, which a retry cannot change.
+TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
+TRANSIENT_SQLITE_ERRORS = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL",
+                           "SQLITE_PROTOCOL", "SQLITE_READONLY")
+# ... and those that say the record itself cannot be stored (it goes to the dead-letter directory).
+REJECTING_SQLSTATE_CLASSES = ("22", "23", "54")
+
 
 class StoreUnavailable(AssayError):
-    """The metrics database could not be reached after every retry."""
+    """The metrics database could not be reached after every retry (a retry of the task may succeed)."""
+
+    retryable = True
+
+
+class RecordRejected(AssayError):
+    """The metrics database refuses this record for good (a value too long for its column, a broken
+    constraint); writing it again cannot succeed, so it is set aside rather than retried."""
+
+    retryable = False
 
 
 def make_engine(url: str) -> Engine:
@@ -56,20 +83,87 @@ def _connect_args(url: str) -> dict[str, object]:
     return {"connect_timeout": 5} if url.startswith("postgresql") else {}
 
 
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "pgcode", None)
+
+
 def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, OperationalError):
+    """A failure a retry can outlive: the server down or restarting, a lost connection, a lock."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    code = _sqlstate(exc)
+    if code:
+        return code[:2] in TRANSIENT_SQLSTATE_CLASSES
+    sqlite_error = getattr(exc.orig, "sqlite_errorname", None)
+    if sqlite_error:
+        return sqlite_error.startswith(TRANSIENT_SQLITE_ERRORS)
+    return isinstance(exc, OperationalError)
+
+
+def _rejection(exc: BaseException) -> str | None:
+    """Why the database refuses the statement's values for good, or None if the failure is not about them."""
+    if isinstance(exc, DBAPIError):
+        code = _sqlstate(exc)
+        if (code and code[:2] in REJECTING_SQLSTATE_CLASSES) or (not code and isinstance(exc, IntegrityError)):
+            return str(exc.orig).strip().splitlines()[0]
+        return None
+    if isinstance(exc, StatementError):  # a value the driver could not even bind (not JSON-safe, wrong type)
+        return f"{type(exc.orig).__name__}: {exc.orig}"
+    return None
+
+
+def _bounded_columns(table: Table) -> dict[str, int]:
+    return {c.key: c.type.length for c in table.columns if isinstance(c.type, String) and c.type.length}
+
+
+_BOUNDED = {m.__table__.name: _bounded_columns(m.__table__) for m in (SuiteRun, TestCase, Check, Metric, Finding)}
+
+
+def check_lengths(table: str, values: dict[str, Any]) -> None:
+    """Refuse a value longer than its column, on every database: PostgreSQL would refuse it, SQLite
+    would silently keep it, and a test on SQLite would never see what production does."""
+    for column, limit in _BOUNDED[table].items():
+        value = values.get(column)
+        if isinstance(value, str) and len(value) > limit:
+            raise RecordRejected(
+                f"{table}.{column} holds at most {limit} characters; this value has {len(value)}: {value[:80]!r}"
+            )
+
+
+def _storable(values: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL text cannot hold NUL (psycopg2 refuses the whole statement; SQLite keeps it): a NUL in
+    a tool's output is stored as U+FFFD on every database."""
+    return {k: v.replace("\x00", "\ufffd") if isinstance(v, str) else v for k, v in values.items()}
+
+
+def _suite_run_values(rec: SuiteRunRecord) -> dict[str, Any]:
+    k = rec.key
+    return _storable(dict(
+        kind=rec.kind, name=rec.name, target=rec.target, commit_sha=rec.commit_sha, branch=rec.branch,
+        model_version=rec.model_version, dataset=rec.dataset, dag_id=k.dag_id, run_id=k.run_id,
+        task_id=k.task_id, map_index=k.map_index, try_number=k.try_number, started_at=rec.started_at,
+        finished_at=rec.finished_at, status=rec.status, message=rec.message, summary=rec.summary,
+    ))
+
+
+_KEY_COLUMNS = ("dag_id", "run_id", "task_id", "map_index", "try_number", "name")
+_CHILDREN = ((TestCase, "test_cases"), (Check, "checks"), (Metric, "metrics"), (Finding, "findings"))
 
 
 class MetricsStore:
-    def __init__(self, url: str, *, attempts: int = 5, backoff_s: float = 0.5, max_backoff_s: float = 8.0) -> None:
+    def __init__(self, url: str, *, attempts: int = 5, backoff_s: float = 0.5, max_backoff_s: float = 8.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        """``attempts`` tries per operation, waiting ``backoff_s`` after the first failure and doubling up
+        to ``max_backoff_s``; ``sleep`` is how it waits (injectable for tests)."""
         self.url = url
         self.engine = make_engine(url)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        self.sleep = sleep
         self._schema_ready = False
 
     def __repr__(self) -> str:
@@ -92,57 +186,72 @@ class MetricsStore:
 
     # -- retries -------------------------------------------------------------------------------
     def _retry(self, what: str, fn: Callable[[], T]) -> T:
-        delay = self.backoff_s
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return fn()
-            except Exception as exc:
-                if not _is_transient(exc):
-                    raise
-                if attempt == self.attempts:
-                    raise StoreUnavailable(
-                        f"metrics database unreachable for {what} after {self.attempts} attempts: "
-                        f"{getattr(exc, 'orig', exc)}"
-                    ) from exc
-                log.warning("metrics DB %s failed (attempt %d/%d), retrying in %.1fs: %s",
-                            what, attempt, self.attempts, delay, getattr(exc, "orig", exc))
-                self.engine.dispose()
-                time.sleep(delay)
-                delay = min(delay * 2, self.max_backoff_s)
-        raise AssertionError("unreachable")
+        """``fn()``, retried with exponential backoff while it fails transiently; ``StoreUnavailable``
+        when every attempt did. Any other error is raised at once."""
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning("metrics DB %s failed (attempt %d/%d), retrying in %.1fs: %s", what, state.attempt_number,
+                        self.attempts, state.upcoming_sleep, getattr(exc, "orig", exc))
+            self.engine.dispose()
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential(multiplier=self.backoff_s, max=self.max_backoff_s),
+            retry=retry_if_exception(_is_transient),
+            before_sleep=before_sleep,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(fn)
+        except DBAPIError as exc:
+            if _is_transient(exc):
+                raise StoreUnavailable(
+                    f"metrics database unreachable for {what} after {self.attempts} attempts: "
+                    f"{getattr(exc, 'orig', exc)}"
+                ) from exc
+            raise
 
     # -- writes --------------------------------------------------------------------------------
     def record_suite_run(self, record: SuiteRunRecord) -> int:
-        """Write one suite run with its test cases, checks, metrics and findings; return its id."""
-        return self._retry("record_suite_run", lambda: self._write(record))
+        """Write one suite run with its test cases, checks, metrics and findings; return its id.
+
+        Raises ``StoreUnavailable`` when the database stays unreachable and ``RecordRejected`` when it
+        refuses the record itself (the message names the column or constraint)."""
+        what = f"the metrics DB refused suite run {record.name[:120]!r} of task {record.key.task_id!r}"
+        try:
+            return self._retry("record_suite_run", lambda: self._write(record))
+        except RecordRejected as exc:
+            raise RecordRejected(f"{what}: {exc}") from exc
+        except (DBAPIError, StatementError) as exc:
+            reason = _rejection(exc)
+            if reason is None:
+                raise
+            raise RecordRejected(f"{what}: {reason}") from exc
 
     def _write(self, rec: SuiteRunRecord) -> int:
-        k = rec.key
+        values = _suite_run_values(rec)
+        check_lengths(SuiteRun.__tablename__, values)
+        children = {model: [_storable(vars(item)) for item in getattr(rec, attr)] for model, attr in _CHILDREN}
+        for model, rows in children.items():
+            for row in rows:
+                check_lengths(model.__tablename__, row)
+        dialect_insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        upsert = dialect_insert(SuiteRun.__table__).values(**values)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=list(_KEY_COLUMNS),
+            set_={c: upsert.excluded[c] for c in values if c not in _KEY_COLUMNS},
+        ).returning(SuiteRun.__table__.c.id)
         with self._session.begin() as s:
-            existing = s.scalars(
-                select(SuiteRun).where(
-                    SuiteRun.dag_id == k.dag_id, SuiteRun.run_id == k.run_id, SuiteRun.task_id == k.task_id,
-                    SuiteRun.map_index == k.map_index, SuiteRun.try_number == k.try_number,
-                    SuiteRun.name == rec.name,
-                )
-            ).one_or_none()
-            if existing is not None:
-                s.delete(existing)
-                s.flush()
-            row = SuiteRun(
-                kind=rec.kind, name=rec.name, target=rec.target, commit_sha=rec.commit_sha, branch=rec.branch,
-                model_version=rec.model_version, dataset=rec.dataset, dag_id=k.dag_id, run_id=k.run_id,
-                task_id=k.task_id, map_index=k.map_index, try_number=k.try_number,
-                started_at=rec.started_at, finished_at=rec.finished_at, status=rec.status,
-                message=rec.message, summary=rec.summary,
-                test_cases=[TestCase(**vars(t)) for t in rec.test_cases],
-                checks=[Check(**vars(c)) for c in rec.checks],
-                metrics=[Metric(**vars(m)) for m in rec.metrics],
-                findings=[Finding(**vars(f)) for f in rec.findings],
-            )
-            s.add(row)
-            s.flush()
-            return row.id
+            # The upsert locks the suite run's row (or waits for a concurrent writer of the same key to
+            # commit), so replacing its children below is never interleaved with another writer's.
+            run_id = s.execute(upsert).scalar_one()
+            for model, rows in children.items():
+                s.execute(delete(model.__table__).where(model.__table__.c.suite_run_id == run_id))
+                if rows:
+                    s.execute(insert(model.__table__), [row | {"suite_run_id": run_id} for row in rows])
+            return run_id
 
     def claim_commit(self, *, target: str, branch: str, sha: str, run_id: str) -> bool:
         """Remember that ``sha`` of ``target`` was handed to a run; False if it already was."""
@@ -248,24 +357,35 @@ class MetricsStore:
 
     # -- baselines -----------------------------------------------------------------------------
     def accept_baseline(
-        self, *, kind: str, subject: str, run_id: str, suite_name: str, accepted_by: str, note: str | None = None
+        self, *, kind: str, subject: str, run_id: str, accepted_by: str, note: str | None = None,
+        suite_name: str | None = None,
     ) -> int:
-        """Make the newest try of ``suite_name`` in DAG run ``run_id`` the accepted baseline for
-        (``kind``, ``subject``); only a run that passed (PASS or WARN) can become one. Returns its id."""
+        """Make the newest try of ``subject``'s suite run in DAG run ``run_id`` the accepted baseline for
+        (``kind``, ``subject``); returns its id.
+
+        What a baseline of each kind is comes from ``BASELINE_SUITES``: a ``model`` baseline is a
+        ``model_validation`` run whose target is the model, a ``performance`` baseline a ``load_test``
+        run of the target. Anything else, and a run that did not pass (PASS or WARN), is refused with a
+        ``ConfigError`` that lists what the run did record."""
+        if kind not in BASELINE_SUITES:
+            raise ConfigError(f"baseline kind {kind!r} is not one of {sorted(BASELINE_SUITES)}")
+        suite_kind, suite = BASELINE_SUITES[kind]
+        if suite_name not in (None, "", suite):
+            raise ConfigError(f"a {kind} baseline is a {suite!r} suite run, not {suite_name!r}")
 
         def accept() -> int:
             with self._session.begin() as s:
-                row = s.scalars(
-                    select(SuiteRun)
-                    .where(SuiteRun.run_id == run_id, SuiteRun.name == suite_name)
+                rows = s.scalars(
+                    select(SuiteRun).where(SuiteRun.run_id == run_id)
                     .order_by(SuiteRun.try_number.desc(), SuiteRun.id.desc())
-                    .limit(1)
-                ).first()
+                ).all()
+                row = next((r for r in rows if (r.kind, r.name, r.target) == (suite_kind, suite, subject)), None)
                 if row is None:
-                    raise AssayError(f"no suite run {suite_name!r} recorded for run {run_id!r}")
+                    raise ConfigError(_no_matching_run(kind, subject, run_id, rows))
                 if row.status not in ("PASS", "WARN"):
-                    raise AssayError(
-                        f"run {run_id!r} suite {suite_name!r} is {row.status}; only a passing run can be a baseline"
+                    raise ConfigError(
+                        f"run {run_id!r}: the {suite} run of {subject!r} is {row.status}; only a passing run "
+                        "(PASS or WARN) can be a baseline"
                     )
                 baseline = Baseline(kind=kind, subject=subject, suite_run_id=row.id, accepted_by=accepted_by,
                                     accepted_at=datetime.now(UTC), note=note)
@@ -276,20 +396,30 @@ class MetricsStore:
         return self._retry("accept_baseline", accept)
 
     def current_baseline(self, *, kind: str, subject: str) -> tuple[Baseline, SuiteRun] | None:
-        """The newest accepted baseline for (``kind``, ``subject``) and its suite run (metrics loaded)."""
+        """The newest accepted baseline for (``kind``, ``subject``) and its suite run (metrics loaded).
+
+        Only a baseline whose run is what ``kind`` means for ``subject`` counts (see ``accept_baseline``):
+        one accepted before those checks existed from another suite or subject is passed over."""
+        suite_kind, suite = BASELINE_SUITES[kind]
 
         def read() -> tuple[Baseline, SuiteRun] | None:
             with Session(self.engine, expire_on_commit=False) as s:
-                baseline = s.scalars(
-                    select(Baseline).where(Baseline.kind == kind, Baseline.subject == subject)
+                found = s.execute(
+                    select(Baseline, SuiteRun).join(SuiteRun, SuiteRun.id == Baseline.suite_run_id)
+                    .where(Baseline.kind == kind, Baseline.subject == subject, SuiteRun.kind == suite_kind,
+                           SuiteRun.name == suite, SuiteRun.target == subject)
+                    .options(selectinload(SuiteRun.metrics), selectinload(SuiteRun.checks))
                     .order_by(Baseline.accepted_at.desc(), Baseline.id.desc()).limit(1)
                 ).first()
-                if baseline is None:
-                    return None
-                run = s.scalars(
-                    select(SuiteRun).where(SuiteRun.id == baseline.suite_run_id)
-                    .options(selectinload(SuiteRun.metrics), selectinload(SuiteRun.checks))
-                ).one()
-                return baseline, run
+                return None if found is None else (found[0], found[1])
 
         return self._retry("current_baseline", read)
+
+
+def _no_matching_run(kind: str, subject: str, run_id: str, rows: Sequence[SuiteRun]) -> str:
+    suite_kind, suite = BASELINE_SUITES[kind]
+    wanted = f"a {kind} baseline of {subject!r} is a {suite!r} run (kind {suite_kind!r}) whose target is {subject!r}"
+    if not rows:
+        return f"no suite run is recorded for run {run_id!r}; {wanted}"
+    seen = sorted({f"{r.name} of {r.target!r} ({r.kind}, {r.status})" for r in rows})
+    return f"run {run_id!r} recorded {', '.join(seen)}; {wanted}"

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from support.records import T0, make_record
 
-from assay.store import SuiteRunRecord
-from assay.store.models import Check, Metric, SuiteRun, TestCase
+from assay.errors import ConfigError
+from assay.store import MetricRecord, RunKey, SuiteRunRecord
+from assay.store.models import Baseline, Check, Metric, SuiteRun, TestCase
 from assay.store.repository import COVERAGE_METRIC
 
 
@@ -74,20 +76,64 @@ def test_record_json_round_trip():
     assert SuiteRunRecord.from_dict(rec.to_dict()) == rec
 
 
+def validation(run_id, model, status="PASS", version="v1", try_number=1, task_id=None, kind="model_validation",
+               name="model_validation", accuracy=0.9):
+    return SuiteRunRecord(
+        key=RunKey("assay_model_validation", run_id, task_id or f"validate__{model}", -1, try_number), kind=kind,
+        name=name, status=status, started_at=T0, finished_at=T0 + timedelta(seconds=3), target=model,
+        model_version=version, message=f"{model} {status}", metrics=(MetricRecord("quality.accuracy", accuracy),),
+    )
+
+
 def test_baselines_are_explicit_recorded_and_only_from_passing_runs(store):
-    import pytest
-
-    from assay.errors import AssayError
-
-    store.record_suite_run(make_record("r1", status="PASS", coverage=91.0))
-    store.record_suite_run(make_record("r2", status="FAIL", coverage=50.0))
+    store.record_suite_run(validation("r1", "demo", status="PASS", accuracy=0.91))
+    store.record_suite_run(validation("r2", "demo", status="FAIL", accuracy=0.5))
     assert store.current_baseline(kind="model", subject="demo") is None
-    with pytest.raises(AssayError, match="is FAIL; only a passing run can be a baseline"):
-        store.accept_baseline(kind="model", subject="demo", run_id="r2", suite_name="unit", accepted_by="ana")
-    with pytest.raises(AssayError, match="no suite run"):
-        store.accept_baseline(kind="model", subject="demo", run_id="nope", suite_name="unit", accepted_by="ana")
-    store.accept_baseline(kind="model", subject="demo", run_id="r1", suite_name="unit", accepted_by="ana", note="v1")
+    with pytest.raises(ConfigError, match="is FAIL; only a passing run"):
+        store.accept_baseline(kind="model", subject="demo", run_id="r2", accepted_by="ana")
+    with pytest.raises(ConfigError, match="no suite run is recorded for run 'nope'"):
+        store.accept_baseline(kind="model", subject="demo", run_id="nope", accepted_by="ana")
+    store.accept_baseline(kind="model", subject="demo", run_id="r1", suite_name="model_validation", accepted_by="ana",
+                          note="v1")
     baseline, run = store.current_baseline(kind="model", subject="demo")
     assert (baseline.accepted_by, baseline.note, run.run_id) == ("ana", "v1", "r1")
-    assert [m.value for m in run.metrics if m.name == COVERAGE_METRIC] == [91.0]
+    assert [m.value for m in run.metrics] == [0.91]
     assert baseline.accepted_at is not None
+
+
+def test_two_models_in_one_run_each_baseline_picks_its_own_model(store):
+    # B's task ran later and on a second try: the old lookup (run id + suite name, newest try) took B's run
+    store.record_suite_run(validation("both", "model-a", version="a7", accuracy=0.81))
+    store.record_suite_run(validation("both", "model-b", version="b3", try_number=2, accuracy=0.97))
+    store.accept_baseline(kind="model", subject="model-a", run_id="both", accepted_by="ana")
+    store.accept_baseline(kind="model", subject="model-b", run_id="both", accepted_by="ana")
+    (_, a), (_, b) = store.current_baseline(kind="model", subject="model-a"), store.current_baseline(kind="model", subject="model-b")
+    assert (a.target, a.model_version, [m.value for m in a.metrics]) == ("model-a", "a7", [0.81])
+    assert (b.target, b.model_version, [m.value for m in b.metrics]) == ("model-b", "b3", [0.97])
+
+
+def test_a_baseline_must_be_the_kind_and_subject_it_is_accepted_for(store):
+    store.record_suite_run(make_record("per-commit", status="PASS"))  # the per-commit 'unit' pytest suite
+    store.record_suite_run(validation("mv", "fraud-detector"))
+    with pytest.raises(ConfigError) as err:
+        store.accept_baseline(kind="model", subject="fraud-detector", run_id="per-commit", accepted_by="x")
+    assert "recorded unit of 'demo' (pytest, PASS)" in str(err.value)
+    assert "a model baseline of 'fraud-detector' is a 'model_validation' run" in str(err.value)
+    with pytest.raises(ConfigError, match="recorded model_validation of 'fraud-detector'"):
+        store.accept_baseline(kind="model", subject="other-model", run_id="mv", accepted_by="x")
+    with pytest.raises(ConfigError, match="'load_test' run .* whose target is 'fraud-detector'"):
+        store.accept_baseline(kind="performance", subject="fraud-detector", run_id="mv", accepted_by="x")
+    with pytest.raises(ConfigError, match="a model baseline is a 'model_validation' suite run, not 'unit'"):
+        store.accept_baseline(kind="model", subject="demo", run_id="per-commit", suite_name="unit", accepted_by="x")
+    with pytest.raises(ConfigError, match="baseline kind 'coverage' is not one of"):
+        store.accept_baseline(kind="coverage", subject="demo", run_id="per-commit", accepted_by="x")
+    assert count(store, Baseline) == 0
+
+
+def test_a_baseline_accepted_before_the_checks_from_another_suite_is_passed_over(store):
+    store.record_suite_run(make_record("per-commit", status="PASS"))
+    (unit,) = store.latest_suite_runs("assay_per_commit", "per-commit")
+    with Session(store.engine) as s, s.begin():  # as the unchecked acceptance once wrote it
+        s.add(Baseline(kind="model", subject="fraud-detector", suite_run_id=unit.id, accepted_by="api",
+                       accepted_at=datetime.now(UTC)))
+    assert store.current_baseline(kind="model", subject="fraud-detector") is None
