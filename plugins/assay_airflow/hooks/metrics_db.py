@@ -15,6 +15,14 @@ from assay.store.outbox import Outbox
 from assay_airflow.hooks.sql import sqlalchemy_url
 
 URL_ENV = "ASSAY_METRICS_DB_URL"
+OUTBOX_ENV = "ASSAY_OUTBOX_DIR"
+
+
+def outbox_dir() -> Path:
+    """Where results wait while the metrics DB is down: ``$ASSAY_OUTBOX_DIR``, else ``$ASSAY_HOME/outbox``.
+    With several workers this must be a directory every worker mounts (the shared ``$ASSAY_HOME`` volume
+    of docker-compose), so any worker flushes what another one parked."""
+    return Path(os.environ[OUTBOX_ENV]) if os.environ.get(OUTBOX_ENV) else assay_home() / "outbox"
 
 
 def default_sqlite_url() -> str:
@@ -63,4 +71,4 @@ class MetricsDbHook(BaseHook):
 
     @cached_property
     def outbox(self) -> Outbox:
-        return Outbox(assay_home() / "outbox")
+        return Outbox(outbox_dir())
