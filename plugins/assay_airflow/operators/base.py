@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from assay.config import AssayConfig, load_config
 from assay.errors import AssayError, ConfigError
 from assay.status import Status
-from assay.store import RunKey, StoreUnavailable, SuiteRunRecord
+from assay.store import RecordRejected, RunKey, StoreUnavailable, SuiteRunRecord
 from assay.store.outbox import record_or_park
 from assay_airflow.hooks.metrics_db import MetricsDbHook
 
@@ -80,23 +80,37 @@ class AssayOperator(BaseOperator):
             raise AirflowFailException(f"Assay configuration error: {exc}") from None
 
     def record(self, record: SuiteRunRecord) -> int:
-        """Write ``record`` (retrying, parking it in the outbox if the DB stays down)."""
+        """Write ``record`` (retrying, parking it in the outbox if the DB stays down).
+
+        DB down: the record is parked and a retryable ``AirflowException`` raised (the retry, or any
+        other task's next recording, flushes it). DB refusing the record itself: it is kept in the
+        outbox's dead-letter directory and the task fails for good (a retry would be refused again)."""
         hook = self.metrics_hook
         try:
             return record_or_park(hook.store, hook.outbox, record)
         except StoreUnavailable as exc:
             raise AirflowException(f"{exc}; the result is parked in the outbox and will be recorded on retry") from exc
+        except RecordRejected as exc:
+            raise AirflowFailException(str(exc)) from exc
+
+    def error_record(self, context: Context, error: AssayError, *, kind: str, name: str, started_at: datetime,
+                     summary: dict[str, Any] | None = None, **ids: Any) -> SuiteRunRecord:
+        """This task try's ERROR result for ``name``: the error's message is the run's reason (never empty)."""
+        return SuiteRunRecord(
+            key=run_key(context), kind=kind, name=name, status=Status.ERROR.value, started_at=started_at,
+            finished_at=datetime.now(UTC), message=str(error).strip() or type(error).__name__,
+            summary=dict(summary or {}) | {"error": type(error).__name__, "retryable": error.retryable}, **ids,
+        )
 
     def record_error(self, context: Context, error: AssayError, *, kind: str, name: str, started_at: datetime,
                      summary: dict[str, Any] | None = None, **ids: Any) -> NoReturn:
         """Record ``error`` as this task's ERROR result for ``name``, then raise: final when the error
         says a retry cannot help (``error.retryable``: a config or parameter error, a missing commit),
         retryable otherwise (a target or tool that failed for now)."""
-        self.record(SuiteRunRecord(
-            key=run_key(context), kind=kind, name=name, status=Status.ERROR.value, started_at=started_at,
-            finished_at=datetime.now(UTC), message=str(error), summary=dict(summary or {}), **ids,
-        ))
-        raise_for(Status.ERROR, f"{name}: ERROR: {error}", retryable=error.retryable)
+        record = self.error_record(context, error, kind=kind, name=name, started_at=started_at, summary=summary,
+                                   **ids)
+        self.record(record)
+        raise_for(Status.ERROR, f"{name}: ERROR: {record.message}", retryable=error.retryable)
 
     @contextmanager
     def recording_errors(self, context: Context, *, kind: str, name: str, started_at: datetime,
@@ -110,15 +124,30 @@ class AssayOperator(BaseOperator):
 
     def record_result(self, context: Context, *, kind: str, name: str, result: Any, started_at: datetime,
                       summary: dict[str, Any] | None = None, checks: Any = None, metrics: Any = None,
-                      **ids: Any) -> None:
+                      **ids: Any) -> str:
         """Record an engine result (``status``, ``message``, ``describe_dict()`` and its checks and
-        metrics, by default ``result.checks`` / ``result.metrics``) as one suite run of this task try."""
+        metrics, by default ``result.checks`` / ``result.metrics``) as one suite run of this task try.
+
+        Returns the recorded message, the reason to put in the task's failure: the engine's message, or,
+        when an engine gave none, a summary of the checks (a run is never recorded without a reason)."""
+        checks = tuple(result.checks if checks is None else checks)
+        status = Status(result.status)
+        message = (result.message or "").strip() or checks_reason(status, checks)
         self.record(SuiteRunRecord(
-            key=run_key(context), kind=kind, name=name, status=Status(result.status).value, started_at=started_at,
-            finished_at=datetime.now(UTC), message=result.message,
+            key=run_key(context), kind=kind, name=name, status=status.value, started_at=started_at,
+            finished_at=datetime.now(UTC), message=message,
             summary=summary if summary is not None else result.describe_dict(),
-            checks=tuple(result.checks if checks is None else checks),
+            checks=checks,
             metrics=tuple(result.metrics if metrics is None else metrics),
             findings=tuple(getattr(result, "findings", ()) or ()), **ids,
         ))
+        return message
 
+
+def checks_reason(status: Status, checks: Sequence[Any]) -> str:
+    """A one-line reason from the checks for a result whose engine gave no message."""
+    if not checks:
+        return f"{status.value}: no check was evaluated"
+    bad = [c for c in checks if c.status not in (Status.PASS.value, Status.SKIP.value)]
+    head = f"{len(checks) - len(bad)}/{len(checks)} checks passed"
+    return head + "".join(f"; {c.name} {c.status}" + (f": {c.message}" if c.message else "") for c in bad[:5])

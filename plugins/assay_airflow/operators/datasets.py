@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
 
 from assay.config import DatasetConfig
-from assay.errors import AssayError
+from assay.errors import AssayError, ConfigError
 from assay.status import Status, worst
 from assay_airflow.hooks.sql import sql_engine
 from assay_airflow.operators.base import AssayOperator, raise_for, triggering_asset_extras
@@ -26,7 +26,13 @@ def dataset_source(spec: dict[str, Any]):
     from assay.engines.data_quality import DatasetSource
 
     source = DatasetSource.from_dict(spec)
-    return source, (sql_engine(source.conn_id) if source.kind == "sql" else None)
+    if source.kind != "sql":
+        return source, None
+    try:
+        return source, sql_engine(source.conn_id)
+    except AirflowNotFoundException:
+        raise ConfigError(f"dataset source: connection {source.conn_id!r} is not defined (add it as an Airflow "
+                          f"connection, e.g. AIRFLOW_CONN_{str(source.conn_id).upper()})") from None
 
 
 def drift_source(spec: dict[str, Any]):
@@ -71,21 +77,21 @@ class DriftCheckOperator(_DatasetOperator):
 
         ds = self.dataset_config(context)
         self._skip_unless_due(context)
-        if ds.reference is None or ds.drift is None:
-            raise AirflowFailException(f"dataset {self.dataset!r} needs 'reference' and 'drift' for a drift check")
         started = datetime.now(UTC)
-        try:
+        with self.recording_errors(context, kind="drift", name="data_drift", started_at=started, dataset=self.dataset):
+            if ds.reference is None or ds.drift is None:
+                raise ConfigError(f"dataset {self.dataset!r} needs 'reference' and 'drift' for a drift check")
             current = drift_source(ds.current)
             reference = drift_source(ds.reference)
-        except AssayError as exc:
-            raise AirflowFailException(f"dataset {self.dataset!r}: {exc}") from None
-        result = run_drift(reference, current, DriftConfig.from_mapping(ds.drift))
+            result = run_drift(reference, current, DriftConfig.from_mapping(ds.drift))
         self.record_result(context, kind="drift", name="data_drift", result=result, started_at=started,
                            checks=result.check_records(), metrics=result.metric_records(), dataset=self.dataset)
         statuses = [result.status]
         if ds.concept is not None:
             started = datetime.now(UTC)
-            decay = run_performance_decay(current, DecayConfig.from_mapping(ds.concept), reference=reference)
+            with self.recording_errors(context, kind="drift", name="concept_drift", started_at=started,
+                                       dataset=self.dataset):
+                decay = run_performance_decay(current, DecayConfig.from_mapping(ds.concept), reference=reference)
             self.record_result(context, kind="drift", name="concept_drift", result=decay, started_at=started,
                                checks=decay.check_records(), metrics=decay.metric_records(), dataset=self.dataset)
             statuses.append(decay.status)
@@ -119,17 +125,16 @@ class DataQualityOperator(_DatasetOperator):
         if not ds.quality_suite:
             raise AirflowSkipException(f"dataset {self.dataset!r} names no quality_suite")
         started = datetime.now(UTC)
-        source, engine = dataset_source(ds.current)
         report_dir = self.assay_config.data_quality.report_dir or str(assay_home() / "reports" / "data_quality")
-        try:
+        with self.recording_errors(context, kind="data_quality", name=f"data_quality:{ds.quality_suite}",
+                                   started_at=started, dataset=self.dataset):
+            source, engine = dataset_source(ds.current)
             result = run_data_quality(source, ds.quality_suite, engine=engine, data_name=self.dataset,
                                       report_dir=report_dir)
-        except AssayError as exc:
-            raise AirflowFailException(f"dataset {self.dataset!r}: {exc}") from None
         summary = result.describe_dict(include_outcomes=False)
-        self.record_result(context, kind=result.kind, name=f"data_quality:{result.suite_name}", result=result,
-                           started_at=started, summary=summary, dataset=self.dataset)
-        raise_for(result.status, f"dataset {self.dataset!r} suite {result.suite_name!r}: {result.message}")
+        reason = self.record_result(context, kind=result.kind, name=f"data_quality:{result.suite_name}",
+                                    result=result, started_at=started, summary=summary, dataset=self.dataset)
+        raise_for(result.status, f"dataset {self.dataset!r} suite {result.suite_name!r}: {reason}")
         return summary
 
 
@@ -140,15 +145,21 @@ class GoldenDatasetsOperator(AssayOperator):
         from assay.engines.data_quality import validate_golden
 
         verdicts: dict[str, str] = {}
+        errors: list[AssayError] = []
         for name in self.assay_config.data_quality.golden:
             started = datetime.now(UTC)
             try:
                 result = validate_golden(name)
-            except AssayError as exc:
-                raise AirflowFailException(f"golden dataset {name!r}: {exc}") from None
+            except AssayError as exc:  # recorded; the other golden datasets are still validated
+                self.record(self.error_record(context, exc, kind="data_quality", name=f"golden:{name}",
+                                              started_at=started, dataset=name))
+                verdicts[name] = Status.ERROR.value
+                errors.append(exc)
+                continue
             self.record_result(context, kind=result.kind, name=f"golden:{name}", result=result, started_at=started,
                                summary=result.describe_dict(include_outcomes=False), dataset=name)
             verdicts[name] = result.status.value
         verdict = worst(verdicts.values(), empty=Status.SKIP)
-        raise_for(verdict, f"golden datasets: {verdicts}")
+        reasons = "".join(f"; {e}" for e in errors)
+        raise_for(verdict, f"golden datasets: {verdicts}{reasons}", retryable=any(e.retryable for e in errors))
         return verdicts

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowSkipException
 
 from assay.config import ModelConfig
-from assay.errors import AssayError
+from assay.errors import AssayError, ConfigError
 from assay_airflow.operators.base import AssayOperator, raise_for, triggering_asset_extras
 from assay_airflow.operators.datasets import dataset_source
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 SUITE = "model_validation"
+KIND = "model_validation"
 
 
 def requested_version(context: Context, model: ModelConfig) -> str | None:
@@ -30,7 +31,7 @@ def requested_version(context: Context, model: ModelConfig) -> str | None:
             return None
         version = extras[-1].get("model_version")
         if not version:
-            raise AirflowFailException(f"the Asset event on {model.asset} carries no 'model_version' in its extra")
+            raise ConfigError(f"the Asset event on {model.asset} carries no 'model_version' in its extra")
         return str(version)
     return context["params"].get("model_version") or None
 
@@ -48,43 +49,50 @@ class ModelValidationOperator(AssayOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from assay.engines.model_validation import parse_job, run_model_validation
 
+        started = datetime.now(UTC)
+        params = context["params"]
+        # every refusal below is recorded as this model's ERROR, as the per-commit DAG records bad params
+        recorded = dict(kind=KIND, name=SUITE, started_at=started, target=self.model, summary={"params": {
+            k: params.get(k) for k in ("model", "model_version") if isinstance(params.get(k), (str, type(None)))}})
         cfg = self.assay_config
         model = cfg.models.get(self.model)
         if model is None:
-            raise AirflowFailException(f"model {self.model!r} is not configured in assay.yaml")
-        if not triggering_asset_extras(context) and context["params"].get("model") not in (None, self.model):
-            raise AirflowSkipException(f"this run validates {context['params'].get('model')!r}")
-        version = requested_version(context, model)
+            known = ", ".join(sorted(cfg.models)) or "none"
+            self.record_error(context, ConfigError(f"model {self.model!r} is not configured in assay.yaml "
+                                                   f"(configured: {known})"), **recorded)
+        if not triggering_asset_extras(context) and params.get("model") not in (None, self.model):
+            raise AirflowSkipException(f"this run validates {params.get('model')!r}")
+        with self.recording_errors(context, **recorded):
+            version = requested_version(context, model)
         if version is None:
             raise AirflowSkipException(f"no new version of {self.model!r} in this run")
         if not VERSION_RE.fullmatch(version):
-            raise AirflowFailException(f"model_version {version!r} must be 1-100 letters, digits, '.', '_' or '-'")
+            self.record_error(context, ConfigError(
+                f"model_version {version!r} must be 1-100 letters, digits, '.', '_' or '-'"), **recorded)
         spec = {"loader": model.loader, "sys_path": model.sys_path, "version": version}
         job_data = dict(model.job) | {
             "name": self.model,
             "candidate": spec | {"path": str(Path(model.versions_dir) / f"{version}{model.file_suffix}")},
         }
-        store = self.metrics_hook.store
-        store.ensure_schema()
-        accepted = store.current_baseline(kind="model", subject=self.model)
-        baseline_metrics, baseline_version = None, None
-        if accepted is not None:
-            _, run = accepted
-            baseline_version = run.model_version
-            baseline_metrics = {m.name: m.value for m in run.metrics if not m.labels}
-            if baseline_version and baseline_version != version:
-                path = Path(model.versions_dir) / f"{baseline_version}{model.file_suffix}"
-                job_data["baseline"] = {"loader": model.loader, "sys_path": model.sys_path,
-                                        "version": baseline_version, "path": str(path)}
-        try:
+        recorded["model_version"] = version
+        with self.recording_errors(context, **recorded):
+            store = self.metrics_hook.store
+            store.ensure_schema()
+            accepted = store.current_baseline(kind="model", subject=self.model)
+            baseline_metrics, baseline_version = None, None
+            if accepted is not None:
+                _, run = accepted
+                baseline_version = run.model_version
+                baseline_metrics = {m.name: m.value for m in run.metrics if not m.labels}
+                if baseline_version and baseline_version != version:
+                    path = Path(model.versions_dir) / f"{baseline_version}{model.file_suffix}"
+                    job_data["baseline"] = {"loader": model.loader, "sys_path": model.sys_path,
+                                            "version": baseline_version, "path": str(path)}
             job = parse_job(job_data)
-        except AssayError as exc:
-            raise AirflowFailException(f"model {self.model!r}: {exc}") from None
-        started = datetime.now(UTC)
-        result = run_model_validation(job, baseline_metrics=baseline_metrics, baseline_version=baseline_version)
-        self.record_result(context, kind="model_validation", name=SUITE, result=result, started_at=started,
-                           target=self.model, model_version=version, dataset=result.dataset)
-        raise_for(result.status, f"model {self.model!r} version {version}: {result.status.value}: {result.message}")
+            result = run_model_validation(job, baseline_metrics=baseline_metrics, baseline_version=baseline_version)
+        reason = self.record_result(context, kind=KIND, name=SUITE, result=result, started_at=started,
+                                    target=self.model, model_version=version, dataset=result.dataset)
+        raise_for(result.status, f"model {self.model!r} version {version}: {result.status.value}: {reason}")
         return result.describe_dict()
 
 
@@ -102,17 +110,20 @@ class ABAnalysisOperator(AssayOperator):
         from assay.engines.ab_testing import analyze_records, parse_ab_config
         from assay.engines.data_quality import load_dataset
 
+        started = datetime.now(UTC)
+        recorded = dict(kind="ab_test", name=f"ab:{self.experiment}", started_at=started, dataset=self.experiment)
         exp = self.assay_config.ab_experiments.get(self.experiment)
         if exp is None:
-            raise AirflowFailException(f"A/B experiment {self.experiment!r} is not configured in assay.yaml")
-        started = datetime.now(UTC)
-        source, engine = dataset_source(exp.source)
+            self.record_error(context, ConfigError(
+                f"A/B experiment {self.experiment!r} is not configured in assay.yaml"), **recorded)
         try:
+            source, engine = dataset_source(exp.source)
             rows = load_dataset(source, engine=engine).to_dict("records")
         except AssayError as exc:
-            raise AirflowFailException(f"A/B experiment {self.experiment!r}: {exc}") from None
-        result = analyze_records(rows, parse_ab_config(exp.analysis), name=self.experiment)
-        self.record_result(context, kind="ab_test", name=f"ab:{self.experiment}", result=result, started_at=started,
-                           dataset=self.experiment)
-        raise_for(result.status, f"A/B experiment {self.experiment!r}: {result.decision}: {result.message}")
+            self.record_error(context, exc, **recorded)
+        with self.recording_errors(context, **recorded):
+            result = analyze_records(rows, parse_ab_config(exp.analysis), name=self.experiment)
+        reason = self.record_result(context, kind="ab_test", name=f"ab:{self.experiment}", result=result,
+                                    started_at=started, dataset=self.experiment)
+        raise_for(result.status, f"A/B experiment {self.experiment!r}: {result.decision}: {reason}")
         return result.describe_dict()

@@ -10,15 +10,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowSkipException
 
 from assay.config import TargetConfig
-from assay.errors import AssayError
+from assay.errors import AssayError, ConfigError
+from assay.status import Status
+from assay.store import CheckRecord
 from assay_airflow.operators.base import AssayOperator, raise_for, task_work_dir
 from assay_airflow.operators.service import target_service
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+# the load test's checks against its baseline (assay.engines.performance.regression)
+REGRESSION_CHECKS = ("load.regression_p95", "load.regression_throughput")
 
 
 class _TargetPerformanceOperator(AssayOperator):
@@ -32,6 +37,9 @@ class _TargetPerformanceOperator(AssayOperator):
         self.target = target
 
     def suites(self) -> tuple[TargetConfig, Any]:
+        """The target and its validated performance config (``ConfigError`` saying what is wrong)."""
+        from pydantic import ValidationError
+
         from assay.engines.performance.config import PerformanceSuitesConfig
 
         target = self.assay_config.target(self.target)
@@ -40,12 +48,21 @@ class _TargetPerformanceOperator(AssayOperator):
             raise AirflowSkipException(f"target {self.target!r} configures no performance.{self.suite}")
         if "load_test" in raw:
             raw["load_test"] = {"host": "http://127.0.0.1"} | dict(raw["load_test"])
-        return target, PerformanceSuitesConfig.model_validate(raw)
+        try:
+            return target, PerformanceSuitesConfig.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"target {self.target!r} performance config: {problems}") from None
+
+    def recording(self, context: Context, started: datetime):
+        """Record an ``AssayError`` raised in the block as this suite's ERROR (see ``recording_errors``)."""
+        return self.recording_errors(context, kind="performance", name=self.suite, started_at=started,
+                                     target=self.target)
 
     def finish(self, context: Context, result: Any, started: datetime) -> dict[str, Any]:
-        self.record_result(context, kind="performance", name=result.name, result=result, started_at=started,
-                           target=self.target)
-        raise_for(result.status, f"{result.name} of {self.target!r}: {result.status.value}: {result.message}")
+        reason = self.record_result(context, kind="performance", name=result.name, result=result, started_at=started,
+                                    target=self.target)
+        raise_for(result.status, f"{result.name} of {self.target!r}: {result.status.value}: {reason}")
         return result.describe_dict()
 
 
@@ -65,9 +82,10 @@ class LoadTestOperator(_TargetPerformanceOperator):
             run_load_test,
         )
 
-        target, suites = self.suites()
-        work = task_work_dir(context)
         started = datetime.now(UTC)
+        with self.recording(context, started):
+            target, suites = self.suites()
+        work = task_work_dir(context)
         try:
             with target_service(self.target, target, work / "service") as svc:
                 config = suites.load_test.model_copy(update={"host": svc.base_url})
@@ -77,13 +95,19 @@ class LoadTestOperator(_TargetPerformanceOperator):
                 if timings is not None:
                     add_server_comparison(result, timings, since, tolerance=suites.measurement_tolerance)
         except AssayError as exc:
-            raise AirflowFailException(f"load test of {self.target!r}: {exc}") from None
-        baseline_run, ref = self._baseline(context)
+            self.record_error(context, exc, kind="performance", name=self.suite, started_at=started,
+                              target=self.target)
         if result.stats is not None:
-            baseline = figures_from_metrics(baseline_run.metrics) if baseline_run is not None else None
-            for check in evaluate_regression(figures_from_metrics(result.metrics), baseline, suites.regression,
-                                             baseline_ref=ref):
-                result.checks.append(check)
+            try:
+                baseline_run, ref = self._baseline(context)
+            except Exception as exc:  # noqa: BLE001 - DB down or broken: the run is still recorded (or parked)
+                result.checks.extend(CheckRecord(name, Status.ERROR, message=f"baseline not read: {exc}")
+                                     for name in REGRESSION_CHECKS)
+            else:
+                baseline = figures_from_metrics(baseline_run.metrics) if baseline_run is not None else None
+                for check in evaluate_regression(figures_from_metrics(result.metrics), baseline, suites.regression,
+                                                 baseline_ref=ref):
+                    result.checks.append(check)
         return self.finish(context, result, started)
 
     def _baseline(self, context: Context):
@@ -105,12 +129,10 @@ class _EngineSuiteOperator(_TargetPerformanceOperator):
         raise NotImplementedError
 
     def execute(self, context: Context) -> dict[str, Any]:
-        _, suites = self.suites()
         started = datetime.now(UTC)
-        try:
+        with self.recording(context, started):
+            _, suites = self.suites()
             result = self.run(getattr(suites, self.suite), task_work_dir(context))
-        except AssayError as exc:
-            raise AirflowFailException(f"{self.suite} of {self.target!r}: {exc}") from None
         return self.finish(context, result, started)
 
 
@@ -163,13 +185,15 @@ class ChaosExperimentOperator(AssayOperator):
 
         from assay.engines.chaos import EXPERIMENTS_DIR, run_experiment
 
-        target = self.assay_config.target(self.target)
+        started = datetime.now(UTC)
+        recorded = dict(kind="chaos", name=f"chaos:{self.experiment}", started_at=started, target=self.target)
+        with self.recording_errors(context, **recorded):
+            target = self.assay_config.target(self.target)
         chaos = target.chaos or {}
         path = EXPERIMENTS_DIR / f"{self.experiment}.json"
         path = path if path.is_file() else Path(self.experiment)
         workers = (chaos.get("workers") or {}).get(self.experiment)
         work = task_work_dir(context)
-        started = datetime.now(UTC)
         try:
             with target_service(self.target, target, work / "service", workers=workers) as svc:
                 env = {str(k): str(v) for k, v in (chaos.get("env") or {}).items()} | {
@@ -179,8 +203,8 @@ class ChaosExperimentOperator(AssayOperator):
                 }
                 result = run_experiment(path, env=env, timeout_s=float(chaos.get("timeout_s", 300)), work_dir=work)
         except AssayError as exc:
-            raise AirflowFailException(f"chaos {self.experiment!r} on {self.target!r}: {exc}") from None
-        self.record_result(context, kind="chaos", name=f"chaos:{self.experiment}", result=result,
-                           started_at=started, target=self.target)
-        raise_for(result.status, f"chaos {self.experiment!r} on {self.target!r}: {result.status.value}: {result.message}")
+            self.record_error(context, exc, **recorded)
+        reason = self.record_result(context, kind="chaos", name=f"chaos:{self.experiment}", result=result,
+                                    started_at=started, target=self.target)
+        raise_for(result.status, f"chaos {self.experiment!r} on {self.target!r}: {result.status.value}: {reason}")
         return result.describe_dict()

@@ -74,6 +74,11 @@ class SectionResult:
         }
 
 
+def one_line(text: str | None) -> str:
+    """``text`` with its line breaks and runs of blanks collapsed to single spaces."""
+    return " ".join((text or "").split())
+
+
 def json_safe(value: Any) -> Any:
     """Plain JSON types only: numpy scalars become Python numbers, NaN/inf None, tuples lists."""
     if isinstance(value, dict):
@@ -103,7 +108,13 @@ class ModelValidationResult:
     baseline_version: str | None = None
     dataset: str | None = None
     sections: list[SectionResult] = field(default_factory=list)
-    message: str = ""
+    reason: str = ""  # set when validation could not run (the model would not load, the data is unusable)
+
+    @property
+    def message(self) -> str:
+        """One line saying why the run has its status: the reason it could not run, else the summary of
+        its checks. Never empty: the task fails with "ERROR: <this>" and the suite run records it."""
+        return one_line(self.reason) or self.summary()
 
     @property
     def checks(self) -> list[CheckRecord]:
@@ -122,18 +133,21 @@ class ModelValidationResult:
         return next(s for s in self.sections if s.name == name)
 
     def summary(self) -> str:
+        """``k/n checks passed`` and the first five that did not, on one line."""
         bad = [c for c in self.checks if c.status != Status.PASS.value and c.status != Status.SKIP.value]
         if not self.checks:
-            return self.message or "no check was evaluated"
+            return "no check was evaluated"
         head = f"{len(self.checks) - len(bad)}/{len(self.checks)} checks passed"
-        return head + ("" if not bad else "; " + "; ".join(f"{c.name} {c.status}: {c.message}" for c in bad[:5]))
+        details = [f"{c.name} {c.status}: {one_line(c.message) or 'no message'}" for c in bad[:5]]
+        more = f"; and {len(bad) - 5} more" if len(bad) > 5 else ""
+        return head + ("" if not bad else "; " + "; ".join(details) + more)
 
     def describe_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "kind": "model_validation",
             "status": self.status.value,
-            "message": self.message or self.summary(),
+            "message": self.message,
             "model_version": self.model_version,
             "baseline_version": self.baseline_version,
             "dataset": self.dataset,

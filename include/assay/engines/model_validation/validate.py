@@ -35,7 +35,7 @@ def _error_result(
 ) -> ModelValidationResult:
     sec = SectionResult(section)
     sec.error(check, message)
-    return ModelValidationResult(name, started, datetime.now(UTC), sections=[sec], message=message, **kw)  # type: ignore[arg-type]
+    return ModelValidationResult(name, started, datetime.now(UTC), sections=[sec], reason=message, **kw)  # type: ignore[arg-type]
 
 
 def validate_model(
