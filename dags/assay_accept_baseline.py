@@ -6,7 +6,14 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
+from assay.config import load_config
 from assay_airflow.operators.baseline import AcceptBaselineOperator
+
+CONFIG = load_config()
+# what can have a baseline: a configured model (kind "model"), a target with a load test ("performance")
+SUBJECTS = sorted(CONFIG.models) + sorted(
+    name for name, t in CONFIG.targets.items() if (t.performance or {}).get("load_test") and name not in CONFIG.models
+)
 
 with DAG(
     dag_id="assay_accept_baseline",
@@ -18,15 +25,20 @@ with DAG(
     default_args={"owner": "assay", "retries": 1},
     params={
         "kind": Param("model", type="string", enum=["model", "performance"], title="What kind of baseline"),
-        "subject": Param("fraud-detector", type="string", minLength=1, title="Model or service name"),
+        "subject": Param(SUBJECTS[0] if SUBJECTS else "", type="string", enum=SUBJECTS or [""],
+                         title="Model (kind model) or target (kind performance)"),
         "run_id": Param("", type="string", minLength=1, title="DAG run id of the run to accept"),
-        "suite_name": Param("model_validation", type="string", minLength=1, title="Recorded suite in that run"),
+        "suite_name": Param(None, type=["null", "string"], enum=[None, "model_validation", "load_test"],
+                            title="Recorded suite (optional: model_validation for a model, load_test for a target)"),
         "note": Param(None, type=["null", "string"], title="Why (kept with the baseline)"),
     },
     doc_md=__doc__ + """
 
 Records who (the user who triggered this run), when, and which run became the baseline in the metrics
-DB table `assay_baseline`. Only a run whose suite passed (PASS or WARN) can be accepted.
+DB table `assay_baseline`. Only what matches is accepted: a `model` baseline is a passing (PASS or WARN)
+`model_validation` run of that model in the given DAG run of `assay_model_validation`; a `performance`
+baseline a passing `load_test` run of that target in a run of `assay_nightly_performance`. Anything else
+is refused with a message listing what the run did record.
 """,
 ) as dag:
     AcceptBaselineOperator(task_id="accept_baseline")
