@@ -108,10 +108,10 @@ class ABAnalysisOperator(AssayOperator):
         started = datetime.now(UTC)
         source, engine = dataset_source(exp.source)
         try:
-            rows = load_dataset(source, engine=engine).to_dict("records")
+            frame = load_dataset(source, engine=engine)  # stays columnar: no per-row Python objects
         except AssayError as exc:
             raise AirflowFailException(f"A/B experiment {self.experiment!r}: {exc}") from None
-        result = analyze_records(rows, parse_ab_config(exp.analysis), name=self.experiment)
+        result = analyze_records(frame, parse_ab_config(exp.analysis), name=self.experiment)
         self.record_result(context, kind="ab_test", name=f"ab:{self.experiment}", result=result, started_at=started,
                            dataset=self.experiment)
         raise_for(result.status, f"A/B experiment {self.experiment!r}: {result.decision}: {result.message}")
