@@ -165,25 +165,28 @@ def outcomes_from_frame(
     metric = np.array([position.get(n, -1) for n in names] + [-1], dtype=np.int64)[codes]
     vcodes, vuniques = pd.factorize(frame["variant"], use_na_sentinel=True)
     side = {champion: 0, challenger: 1}
-    variant = np.array([side.get(u, -1) if isinstance(u, str) else -1 for u in vuniques] + [-1], dtype=np.int64)[
-        vcodes
-    ]
+    variant = np.array([side.get(u, -1) if isinstance(u, str) else -1 for u in vuniques] + [-1], dtype=np.int64)[vcodes]
     bad_key = (metric < 0) | (variant < 0)
     if bad_key.any():
         idx = np.flatnonzero(bad_key)
         shown = frame.iloc[idx[:_SHOWN_ROWS]]
         rows = [
             f"row {i}: needs a metric and a variant of {champion!r} or {challenger!r}, got metric={m!r} variant={v!r}"
-            for i, m, v in zip(idx[:_SHOWN_ROWS].tolist(), shown["metric"].tolist(), shown["variant"].tolist(),
-                               strict=True)
+            for i, m, v in zip(
+                idx[:_SHOWN_ROWS].tolist(), shown["metric"].tolist(), shown["variant"].tolist(), strict=True
+            )
         ]
         problems += _quoted_rows("metric or variant", rows, len(idx))
     exposures = pd.to_numeric(frame["exposures"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     conversions = pd.to_numeric(frame["conversions"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         whole = (
-            np.isfinite(exposures) & np.isfinite(conversions) & (exposures >= 0) & (conversions >= 0)
-            & (exposures == np.floor(exposures)) & (conversions == np.floor(conversions))
+            np.isfinite(exposures)
+            & np.isfinite(conversions)
+            & (exposures >= 0)
+            & (conversions >= 0)
+            & (exposures == np.floor(exposures))
+            & (conversions == np.floor(conversions))
         )
     bad_value = ~bad_key & ~whole
     if bad_value.any():
@@ -216,9 +219,7 @@ def outcomes_from_frame(
         for j, variant_name in enumerate((champion, challenger)):
             nj, xj = int(n[m, j]), int(x[m, j])
             if rows_per[m, j] == 0 or nj == 0:
-                problems.append(
-                    f"metric {name!r}: variant {variant_name!r} has zero exposures; nothing to compare"
-                )
+                problems.append(f"metric {name!r}: variant {variant_name!r} has zero exposures; nothing to compare")
                 bad = True
             elif xj > nj:
                 problems.append(
@@ -610,9 +611,7 @@ def _analyse(counts: MetricCounts, cfg: ABTestConfig) -> MetricAnalysis:
     mc = cfg.metric(counts.name)
     a, b = counts.champion, counts.challenger
     # guardrails are one-sided: is the challenger worse?
-    alternative: Alternative = (
-        "two-sided" if mc.role == "primary" else ("smaller" if mc.higher_is_better else "larger")
-    )
+    alternative: Alternative = "two-sided" if mc.role == "primary" else ("smaller" if mc.higher_is_better else "larger")
     cells = (b.conversions, b.exposures, a.conversions, a.exposures)
     z, p = two_proportion_ztest(*cells, alternative)
     ci = diff_confint(*cells, cfg.alpha, cfg.ci_method)

@@ -239,7 +239,9 @@ def test_pocock_boundaries_match_published_tables():
     # rpact's unit test x6b: getDesignGroupSequential(informationRates = c(0.4, 0.7), typeOfDesign = "asP"), a
     # one-sided design at alpha 0.025; the two-sided symmetric design at 0.05 spends the same per side, and a
     # path crossing both sides is too rare (< 1e-7) to move its boundaries
-    np.testing.assert_allclose(alpha_spent(np.array([0.4, 0.7]), 0.05, "pocock") / 2, [0.013078429, 0.0197432], rtol=1e-6)
+    np.testing.assert_allclose(
+        alpha_spent(np.array([0.4, 0.7]), 0.05, "pocock") / 2, [0.013078429, 0.0197432], rtol=1e-6
+    )
     np.testing.assert_allclose(group_sequential_bounds([0.4, 0.7], 0.05, "pocock"), [2.223875, 2.3050796], atol=1e-5)
     # SeqBounds.jl's test: two-sided Pocock-type spending, alpha 0.05, 5 equal looks, final boundary 2.385909
     # (its coarser grid: 1e-4)
@@ -425,7 +427,9 @@ def test_sequential_look_with_tiny_samples_uses_the_nominal_level():
     result = analyze_records(records(champ=(3, 0), chal=(3, 3)), seq)
     check = checks(result)["ab:conversion:sequential"]
     nominal = 2 * norm.sf(result.analyses[0].sequential.boundary)
-    assert check.comparator == "<=" and check.observed == pytest.approx(0.1) and check.threshold == pytest.approx(nominal)
+    assert (
+        check.comparator == "<=" and check.observed == pytest.approx(0.1) and check.threshold == pytest.approx(nominal)
+    )
     assert result.decision == "continue" and "Fisher's exact" in check.message
 
 
