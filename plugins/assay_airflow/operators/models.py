@@ -118,11 +118,11 @@ class ABAnalysisOperator(AssayOperator):
                 f"A/B experiment {self.experiment!r} is not configured in assay.yaml"), **recorded)
         try:
             source, engine = dataset_source(exp.source)
-            rows = load_dataset(source, engine=engine).to_dict("records")
+            frame = load_dataset(source, engine=engine)  # stays columnar: no per-row Python objects
         except AssayError as exc:
             self.record_error(context, exc, **recorded)
         with self.recording_errors(context, **recorded):
-            result = analyze_records(rows, parse_ab_config(exp.analysis), name=self.experiment)
+            result = analyze_records(frame, parse_ab_config(exp.analysis), name=self.experiment)
         reason = self.record_result(context, kind="ab_test", name=f"ab:{self.experiment}", result=result,
                                     started_at=started, dataset=self.experiment)
         raise_for(result.status, f"A/B experiment {self.experiment!r}: {result.decision}: {reason}")

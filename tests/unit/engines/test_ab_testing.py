@@ -7,9 +7,11 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import betaln
-from scipy.stats import multivariate_normal
+from scipy.stats import fisher_exact, multivariate_normal, norm
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
@@ -30,6 +32,7 @@ from assay.engines.ab_testing import (
     current_look,
     diff_confint,
     group_sequential_bounds,
+    outcomes_from_frame,
     outcomes_from_records,
     parse_ab_config,
     plan_sample_size,
@@ -134,6 +137,10 @@ def test_holm_and_bh_by_hand():
     assert reject.tolist() == [True, True, True]
     reject, adjusted = adjust_pvalues([0.01, 0.06], 0.05, "none")
     assert adjusted.tolist() == [0.01, 0.06] and reject.tolist() == [True, False]
+    for method in ("holm", "fdr_bh"):  # one p-value: statsmodels is skipped, the result is the same
+        sm_reject, sm_adjusted, _, _ = multipletests([0.03], alpha=0.05, method=method)
+        reject, adjusted = adjust_pvalues([0.03], 0.05, method)
+        assert adjusted.tolist() == sm_adjusted.tolist() and reject.tolist() == sm_reject.tolist()
 
 
 # ------------------------------------------------------------------ Bayesian
@@ -189,11 +196,56 @@ def test_boundaries_spend_exactly_the_planned_alpha(spending, fractions):
     np.testing.assert_allclose(
         crossing_probabilities(bounds, fractions), alpha_spent(np.array(fractions), 0.05, spending), atol=5e-5
     )
-    assert bounds[0] == pytest.approx(
-        1.959963984540054 / math.sqrt(fractions[0]) if spending == "obrien_fleming" else bounds[0]
+    # the first look spends alpha/2 per side with the Lan-DeMets function, written out here
+    t1 = fractions[0]
+    per_side = (
+        2 * norm.sf(norm.isf(0.025 / 2) / math.sqrt(t1))
+        if spending == "obrien_fleming"
+        else 0.025 * math.log(1 + (math.e - 1) * t1)
     )
+    assert bounds[0] == pytest.approx(norm.isf(per_side), abs=1e-9)
     if spending == "obrien_fleming":
         assert np.all(np.diff(bounds) < 0) and bounds[-1] > 1.96  # strict early, close to fixed at the end
+
+
+# Published two-sided Lan-DeMets boundaries (alpha/2 spent per side), held to the numbers, not to this code.
+# K = 5 equally spaced, alpha 0.05, O'Brien-Fleming type: the standard table quoted in issue 8 (gsDesign
+# ``gsDesign(k=5, test.type=2, sfu=sfLDOF)``, rpact ``getDesignGroupSequential(kMax=5, alpha=0.05, sided=2,
+# typeOfDesign="asOF")``, ldbounds ``bounds(5, iuse=c(1,1), alpha=c(0.025,0.025))``).
+OBF_K5 = [4.877, 3.357, 2.680, 2.290, 2.031]
+# ldbounds ``bounds(c(0.10, 0.33, 1), iuse=c(1,1), alpha=c(0.025,0.025))`` as printed by ldbounds in the R-help
+# thread "output of bounds function, ldbounds package" (J. Sorkin, March 2020): 4 decimals from ldbounds' grid.
+LDBOUNDS_OBF = ([0.10, 0.33, 1.0], [6.9913, 3.7308, 1.9605])
+# rpact's unit tests (tests/testthat/test-f_design_group_sequential.R, designs x7c and x7d): two-sided "asOF"
+# designs; the cumulative alpha spent, and the first critical value (later ones use binding futility bounds).
+RPACT_ASOF = [
+    (0.05, [0.4, 0.65, 1.0], [0.00078830351, 0.010867832, 0.05], 3.3568694),
+    (0.09, [0.2, 0.55, 1.0], [1.475171e-05, 0.013740227, 0.09], 4.3323635),
+]
+
+
+def test_obrien_fleming_boundaries_match_published_tables():
+    np.testing.assert_allclose(group_sequential_bounds(np.arange(1, 6) / 5, 0.05), OBF_K5, atol=5e-4)
+    fractions, expected = LDBOUNDS_OBF
+    np.testing.assert_allclose(group_sequential_bounds(fractions, 0.05), expected, atol=2e-4)
+    for alpha, rates, spent, first in RPACT_ASOF:
+        np.testing.assert_allclose(alpha_spent(np.array(rates), alpha), spent, rtol=1e-6)
+        assert group_sequential_bounds(rates, alpha)[0] == pytest.approx(first, abs=1e-6)
+    # the first look spends 11x less than the old total-alpha formula (2 * (1 - Phi(1.96 / sqrt(0.2)))) did
+    assert alpha_spent(0.2, 0.05) == pytest.approx(1.0768e-06, rel=1e-3)
+
+
+def test_pocock_boundaries_match_published_tables():
+    # rpact's unit test x6b: getDesignGroupSequential(informationRates = c(0.4, 0.7), typeOfDesign = "asP"), a
+    # one-sided design at alpha 0.025; the two-sided symmetric design at 0.05 spends the same per side, and a
+    # path crossing both sides is too rare (< 1e-7) to move its boundaries
+    np.testing.assert_allclose(
+        alpha_spent(np.array([0.4, 0.7]), 0.05, "pocock") / 2, [0.013078429, 0.0197432], rtol=1e-6
+    )
+    np.testing.assert_allclose(group_sequential_bounds([0.4, 0.7], 0.05, "pocock"), [2.223875, 2.3050796], atol=1e-5)
+    # SeqBounds.jl's test: two-sided Pocock-type spending, alpha 0.05, 5 equal looks, final boundary 2.385909
+    # (its coarser grid: 1e-4)
+    assert group_sequential_bounds(np.arange(1, 6) / 5, 0.05, "pocock")[-1] == pytest.approx(2.385909, abs=1e-4)
 
 
 def test_single_final_look_is_the_fixed_test():
@@ -221,7 +273,7 @@ def test_simulated_false_positive_rate_under_h0():
     naive_fpr = np.mean((np.abs(z) >= 1.959963984540054).any(axis=1))
     final_only_fpr = np.mean(np.abs(z[:, -1]) >= 1.959963984540054)
     tolerance = 3 * math.sqrt(alpha * (1 - alpha) / sims)  # three Monte Carlo standard errors
-    assert sequential_fpr <= alpha + tolerance
+    assert abs(sequential_fpr - alpha) <= tolerance  # spends alpha, no more and not much less
     assert naive_fpr > 0.10  # peeking five times roughly triples it (theory: 0.142)
     assert abs(final_only_fpr - alpha) < tolerance
 
@@ -288,8 +340,6 @@ def test_holm_correction_across_metrics():
     raw = {a.name: a.p_value for a in holm.analyses}
     assert raw["clicks"] < 0.05
     adjusted = {a.name: a.p_adjusted for a in holm.analyses}
-    from statsmodels.stats.multitest import multipletests
-
     names = [a.name for a in holm.analyses]
     expected = multipletests([raw[n] for n in names], method="holm")[1]
     assert [adjusted[n] for n in names] == pytest.approx(list(expected), abs=1e-12)
@@ -332,6 +382,121 @@ def test_sequential_interim_continue_then_early_stop():
     assert early.decision == "challenger_wins" and checks(early)["ab:conversion:sequential"].status == "PASS"
     final = analyze_records(records(champ=(50_000, 5000), chal=(50_000, 5010)), seq)
     assert final.decision == "inconclusive" and final.analyses[0].sequential.final
+
+
+# ------------------------------------------------------------------ small samples
+
+
+def test_tiny_samples_are_decided_by_fishers_exact_test():
+    """0/3 vs 3/3: the z-test says p = 0.014 (challenger_wins before); Fisher's exact test says 0.1."""
+    result = analyze_records(records(champ=(3, 0), chal=(3, 3)))
+    analysis = result.analyses[0]
+    z_p = proportions_ztest([3, 0], [3, 3])[1]
+    assert z_p == pytest.approx(0.0143, abs=1e-4)
+    assert analysis.test == "fisher_exact" and analysis.min_expected == pytest.approx(1.5)
+    assert analysis.p_value == pytest.approx(fisher_exact([[3, 0], [0, 3]]).pvalue, abs=1e-12)
+    assert analysis.p_value == pytest.approx(0.1) and analysis.normal_p_value == pytest.approx(z_p)
+    check = checks(result)["ab:conversion:fisher_exact"]
+    assert check.status == "WARN" and check.observed == pytest.approx(0.1)
+    assert "Fisher's exact p=0.1" in check.message and "expected count 1.50 < 5" in check.message
+    assert result.decision == "inconclusive"
+
+
+def test_small_guardrail_uses_the_one_sided_exact_test():
+    """0/20 vs 4/20 errors: one-sided z p = 0.018 (FAIL, champion_wins before); Fisher's one-sided p = 0.053."""
+    cfg = ABTestConfig(metrics={"errors": {"role": "guardrail", "higher_is_better": False}})
+    rows = records(champ=(20_000, 2000), chal=(20_000, 2300), errors=((20, 0), (20, 4)))
+    guard = checks(analyze_records(rows, cfg))["ab:guardrail:errors"]
+    expected = fisher_exact([[4, 16], [0, 20]], alternative="greater").pvalue
+    assert proportions_ztest([4, 0], [20, 20], alternative="larger")[1] < 0.05
+    assert guard.observed == pytest.approx(expected, abs=1e-12) and expected > 0.05
+    assert guard.status == "PASS" and "Fisher's exact" in guard.message
+    assert analyze_records(rows, cfg).decision == "challenger_wins"
+
+
+def test_normal_approximation_rule_at_its_edge():
+    at_five = analyze_records(records(champ=(10, 5), chal=(10, 5))).analyses[0]  # expected 10 * 10 / 20 = 5
+    below = analyze_records(records(champ=(10, 4), chal=(10, 5))).analyses[0]  # expected 10 * 9 / 20 = 4.5
+    assert at_five.test == "z" and at_five.min_expected == 5
+    assert below.test == "fisher_exact" and below.min_expected == pytest.approx(4.5)
+    assert below.p_value == pytest.approx(fisher_exact([[5, 5], [4, 6]]).pvalue, abs=1e-12)
+
+
+def test_sequential_look_with_tiny_samples_uses_the_nominal_level():
+    seq = ABTestConfig(sequential=SequentialConfig(planned_exposures_per_variant=100, looks=5))
+    result = analyze_records(records(champ=(3, 0), chal=(3, 3)), seq)
+    check = checks(result)["ab:conversion:sequential"]
+    nominal = 2 * norm.sf(result.analyses[0].sequential.boundary)
+    assert (
+        check.comparator == "<=" and check.observed == pytest.approx(0.1) and check.threshold == pytest.approx(nominal)
+    )
+    assert result.decision == "continue" and "Fisher's exact" in check.message
+
+
+# ------------------------------------------------------------------ config that cannot work
+
+
+@pytest.mark.parametrize(("power", "alpha"), [(0.03, 0.05), (0.05, 0.05), (0.2, 0.3)])
+def test_power_not_above_alpha_is_a_config_error(power, alpha):
+    with pytest.raises(ConfigError, match=rf"power \({power:g}\) must be greater than alpha \({alpha:g}\)"):
+        parse_ab_config({"power": power, "alpha": alpha})
+    with pytest.raises(ValueError, match="must be greater than alpha"):
+        sample_size_per_variant(0.1, alpha, power)
+
+
+def test_power_just_above_alpha_is_solved():
+    """The normal-approximation start overshoots by ~12x here; the old fixed bracket crashed in brentq."""
+    n = sample_size_per_variant(0.1, 0.05, 0.051)
+    assert NormalIndPower().power(0.1, n, 0.05) == pytest.approx(0.051, abs=1e-12)
+    result = analyze_records(records(), ABTestConfig(power=0.051))
+    assert checks(result)["ab:conversion:power"].status == "PASS"
+
+
+# ------------------------------------------------------------------ columnar input
+
+
+def per_user_frame(users=4000, seed=3):
+    rng = np.random.default_rng(seed)
+    variant = np.where(rng.random(users) < 0.5, "champion", "challenger")
+    return pd.DataFrame(
+        {
+            "metric": np.repeat(["signup", "errors"], users // 2),
+            "variant": variant,
+            "exposures": 1,
+            "conversions": (rng.random(users) < np.where(variant == "challenger", 0.13, 0.1)).astype(int),
+        }
+    )
+
+
+def test_frame_and_records_give_the_same_analysis():
+    frame = per_user_frame()
+    cfg = ABTestConfig(metrics={"errors": {"role": "guardrail", "higher_is_better": False}})
+    from_frame, from_rows = analyze_records(frame, cfg), analyze_records(frame.to_dict("records"), cfg)
+    assert [a.describe_dict() for a in from_frame.analyses] == [a.describe_dict() for a in from_rows.analyses]
+    outcomes, problems = outcomes_from_frame(frame)
+    sums = frame.groupby(["metric", "variant"])[["exposures", "conversions"]].sum()
+    assert problems == [] and [o.name for o in outcomes] == ["signup", "errors"]  # order of first appearance
+    for o in outcomes:
+        assert o.champion == VariantCounts(*sums.loc[(o.name, "champion")].tolist())
+        assert o.challenger == VariantCounts(*sums.loc[(o.name, "challenger")].tolist())
+
+
+def test_many_bad_rows_are_quoted_then_counted():
+    frame = per_user_frame(200)
+    frame.loc[:11, "conversions"] = -1
+    frame.loc[20, "variant"] = "treatment"
+    _, problems = outcomes_from_frame(frame)
+    value_rows = [p for p in problems if "whole numbers" in p]
+    assert len(value_rows) == 5 and value_rows[0].startswith("row 0 (signup/")
+    assert "... and 7 more row(s) with the same problem (exposures or conversions)" in problems
+    assert any(p.startswith("row 20: needs a metric and a variant") and "'treatment'" in p for p in problems)
+    assert analyze_records(frame).decision == "invalid"
+
+
+def test_missing_columns_are_named():
+    result = analyze_records(pd.DataFrame({"metric": ["m"], "variant": ["champion"], "users": [3]}))
+    assert result.decision == "invalid"
+    assert "no column(s) ['exposures', 'conversions']" in result.message and "'users'" in result.message
 
 
 # ------------------------------------------------------------------ bad input

@@ -2,8 +2,8 @@
 
 Sections (each a list of CheckRecord/MetricRecord): quality thresholds with latency and memory,
 regression against the baseline with significance tests, fairness per protected attribute
-(fairlearn), robustness to FGSM and noise, and statistical validation by re-training
-(k-fold, holdout, temporal). The operator calls :func:`run_model_validation` with a
+(fairlearn's metrics from grouped counts), robustness to FGSM and noise, and statistical validation by
+re-training (k-fold, holdout, temporal). The operator calls :func:`run_model_validation` with a
 :class:`ModelValidationJob`.
 """
 

@@ -88,7 +88,8 @@ class RegressionConfig(_Strict):
 
 
 class ProtectedAttribute(_Strict):
-    """A column holding a protected attribute; numeric columns can be banded with ``bins``/``labels``."""
+    """A column holding a protected attribute; numeric columns can be banded with ``bins``/``labels``
+    (a value in no band forms the group ``<out of bins>``, a missing one ``<missing>``)."""
 
     column: str
     bins: list[float] | None = None
@@ -104,7 +105,7 @@ class ProtectedAttribute(_Strict):
 
 
 class FairnessConfig(_Strict):
-    """Group fairness per protected attribute, computed with fairlearn."""
+    """Group fairness per protected attribute: fairlearn's metrics, computed from grouped counts."""
 
     enabled: bool = True
     attributes: list[ProtectedAttribute] = Field(default_factory=list)

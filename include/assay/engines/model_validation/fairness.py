@@ -1,6 +1,10 @@
-"""Group fairness per protected attribute, computed with fairlearn.
+"""Group fairness per protected attribute, from grouped confusion-matrix counts.
 
-For each attribute (a column of the evaluation frame, numeric ones optionally banded with ``bins``):
+For each attribute (a column of the evaluation frame, numeric ones optionally banded with ``bins``), the
+rows are split into groups and counted once (``np.bincount``: rows, positives, selected, true positives
+per group). Every rate comes from those counts with fairlearn's definitions, and the tests hold the values
+to fairlearn's ``MetricFrame`` / ``demographic_parity_ratio`` / ``equalized_odds_*`` within 1e-9 (on 1M
+rows this takes well under a second, where fairlearn's per-group callables take tens of seconds):
 
 * disparate impact = ``demographic_parity_ratio`` (lowest / highest selection rate) >= 0.8;
 * equal opportunity = lowest / highest true positive rate across groups >= 0.9;
@@ -8,29 +12,17 @@ For each attribute (a column of the evaluation frame, numeric ones optionally ba
 * calibration by group: |mean predicted probability - observed positive rate| <= tolerance per group
   (per-group Brier scores are recorded as metrics).
 
-An attribute that is missing or has one group only, and a rate that is undefined for some group (no
-positives for a TPR, no negatives for an FPR, nobody selected anywhere), are ERROR checks that say so:
-fairness that could not be measured never passes.
+Groups: a missing value (NaN/None) forms the group ``<missing>``; with ``bins``, a value that is present but
+falls in no band (outside the edges, infinite or not a number) forms ``<out of bins>``, kept apart from
+missing data. An attribute that is missing or has one group only, and a rate that is undefined for some
+group (no positives for a TPR, no negatives for an FPR, nobody selected anywhere), are ERROR checks that say
+so: fairness that could not be measured never passes.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import (
-    MetricFrame,
-    count,
-    demographic_parity_difference,
-    demographic_parity_ratio,
-    equalized_odds_difference,
-    equalized_odds_ratio,
-    false_positive_rate,
-    selection_rate,
-    true_positive_rate,
-)
-from sklearn.metrics import brier_score_loss
 
 from assay.engines.model_validation.config import FairnessConfig, ProtectedAttribute
 from assay.engines.model_validation.results import SectionResult
@@ -38,15 +30,44 @@ from assay.engines.model_validation.scoring import Scored
 from assay.status import Status
 
 MISSING_GROUP = "<missing>"
+OUT_OF_BINS_GROUP = "<out of bins>"
+
+
+def group_codes(df: pd.DataFrame, attr: ProtectedAttribute) -> tuple[np.ndarray, list[str]]:
+    """The group index of every row and the group names (sorted; only groups that have rows).
+
+    Values are grouped by their string form (as ``astype(str)`` would), without building a string per row.
+    """
+    values = df[attr.column]
+    missing = values.isna().to_numpy()
+    if attr.bins is not None:
+        banded = pd.cut(pd.to_numeric(values, errors="coerce"), bins=attr.bins, labels=attr.labels, include_lowest=True)
+        raw = np.asarray(banded.cat.codes, dtype=np.int64)
+        names = [str(c) for c in banded.cat.categories]
+        raw = np.where((raw < 0) & ~missing, len(names), raw)  # present but in no band
+        names.append(OUT_OF_BINS_GROUP)
+    else:
+        raw, uniques = pd.factorize(values, use_na_sentinel=True)
+        raw = raw.astype(np.int64, copy=False)
+        names = [str(u) for u in uniques]
+    raw = np.where(raw < 0, len(names), raw)  # real NaN/None
+    names.append(MISSING_GROUP)
+    ordered = sorted(set(names))  # equal strings (e.g. 1 and "1") are one group
+    position = {name: i for i, name in enumerate(ordered)}
+    codes = np.array([position[n] for n in names], dtype=np.int64)[raw]
+    sizes = np.bincount(codes, minlength=len(ordered))
+    used = np.flatnonzero(sizes)
+    if len(used) < len(ordered):  # drop groups without rows (unused bands, no NaN, ...)
+        renumber = np.full(len(ordered), -1, dtype=np.int64)
+        renumber[used] = np.arange(len(used))
+        codes, ordered = renumber[codes], [ordered[i] for i in used]
+    return codes, ordered
 
 
 def group_labels(df: pd.DataFrame, attr: ProtectedAttribute) -> pd.Series:
-    """The group of every row as strings; NaN becomes its own group ``<missing>``."""
-    values = df[attr.column]
-    if attr.bins is not None:
-        values = pd.cut(pd.to_numeric(values, errors="coerce"), bins=attr.bins, labels=attr.labels, include_lowest=True)
-    groups = values.astype(object).where(values.notna(), MISSING_GROUP).astype(str)
-    return groups.reset_index(drop=True)
+    """The group of every row as strings (see :func:`group_codes`)."""
+    codes, names = group_codes(df, attr)
+    return pd.Series(np.array(names, dtype=object)[codes])
 
 
 def check_fairness(df: pd.DataFrame, scored: Scored, cfg: FairnessConfig) -> SectionResult:
@@ -60,15 +81,54 @@ def check_fairness(df: pd.DataFrame, scored: Scored, cfg: FairnessConfig) -> Sec
                 f"{attr.column}:groups", f"protected attribute column {attr.column!r} is not in the evaluation frame"
             )
             continue
-        _check_attribute(section, attr, group_labels(df, attr), scored, cfg)
+        codes, names = group_codes(df, attr)
+        _check_attribute(section, attr, codes, names, scored, cfg)
     return section
 
 
+def _ratio(values: pd.Series) -> float:
+    """fairlearn's ``ratio(method='between_groups')``: group minimum / group maximum (0/0 is NaN)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(values.min()) / np.float64(values.max()))
+
+
+def group_rates(codes: np.ndarray, names: list[str], y: np.ndarray, pred: np.ndarray) -> pd.DataFrame:
+    """Per group: count, positives, selection rate, TPR, FPR (a rate with no denominator is 0, as fairlearn's
+    ``true_positive_rate`` / ``false_positive_rate`` via sklearn's normalised confusion matrix give)."""
+    k = len(names)
+    y, pred = np.asarray(y, dtype=np.float64), np.asarray(pred, dtype=np.float64)
+    count = np.bincount(codes, minlength=k).astype(np.float64)
+    positives = np.bincount(codes, weights=y, minlength=k)
+    selected = np.bincount(codes, weights=pred, minlength=k)
+    true_pos = np.bincount(codes, weights=y * pred, minlength=k)
+    negatives = count - positives
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tpr = np.where(positives > 0, true_pos / positives, 0.0)
+        fpr = np.where(negatives > 0, (selected - true_pos) / negatives, 0.0)
+    return pd.DataFrame(
+        {
+            "count": count,
+            "selection_rate": selected / count,
+            "tpr": tpr,
+            "fpr": fpr,
+            "positives": positives,
+            "negatives": negatives,
+        },
+        index=pd.Index(names),
+    )
+
+
 def _check_attribute(
-    section: SectionResult, attr: ProtectedAttribute, groups: pd.Series, scored: Scored, cfg: FairnessConfig
+    section: SectionResult,
+    attr: ProtectedAttribute,
+    codes: np.ndarray,
+    names: list[str],
+    scored: Scored,
+    cfg: FairnessConfig,
 ) -> None:
     name = attr.column
-    sizes = groups.value_counts().sort_index()
+    counts = group_rates(codes, names, scored.y_true, scored.y_pred)
+    sizes = counts["count"].astype(np.int64)
     section.details[name] = {"group_sizes": {str(k): int(v) for k, v in sizes.items()}}
     if len(sizes) < 2:
         only = sizes.index[0] if len(sizes) else "none"
@@ -90,25 +150,9 @@ def _check_attribute(
         comparator=">=",
         severity="warning",
     )
-    y, pred, sf = scored.y_true, scored.y_pred, groups.to_numpy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        frame = MetricFrame(
-            metrics={
-                "count": count,
-                "selection_rate": selection_rate,
-                "tpr": true_positive_rate,
-                "fpr": false_positive_rate,
-            },
-            y_true=y,
-            y_pred=pred,
-            sensitive_features=sf,
-        )
-    by_group = frame.by_group
-    positives = pd.Series(y, index=sf).groupby(level=0).sum()
-    negatives = sizes - positives.reindex(sizes.index)
-    no_pos = sorted(str(g) for g, v in positives.items() if v == 0)
-    no_neg = sorted(str(g) for g, v in negatives.items() if v == 0)
+    by_group = counts[["count", "selection_rate", "tpr", "fpr"]]
+    no_pos = sorted(str(g) for g, v in counts["positives"].items() if v == 0)
+    no_neg = sorted(str(g) for g, v in counts["negatives"].items() if v == 0)
     section.details[name]["by_group"] = {
         str(g): {k: float(v) for k, v in row.items()} for g, row in by_group.iterrows()
     }
@@ -116,7 +160,7 @@ def _check_attribute(
         section.metric("selection_rate", row["selection_rate"], "ratio", attribute=name, group=str(g))
         section.metric("true_positive_rate", row["tpr"], "ratio", attribute=name, group=str(g))
 
-    _disparate_impact(section, name, y, pred, sf, by_group, cfg)
+    _disparate_impact(section, name, by_group, cfg)
     _equal_opportunity(section, name, by_group, no_pos, cfg)
     if cfg.equalized_odds_difference_max is not None:
         if no_pos or no_neg:
@@ -125,10 +169,9 @@ def _check_attribute(
                 f"equalized odds is undefined: group(s) without positives {no_pos}, without negatives {no_neg}",
             )
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                diff = equalized_odds_difference(y, pred, sensitive_features=sf)
-                ratio = equalized_odds_ratio(y, pred, sensitive_features=sf)
+            # fairlearn: max / min over [TPR, FPR] of the between-groups difference / ratio, in that order
+            diff = max(float(by_group[m].max() - by_group[m].min()) for m in ("tpr", "fpr"))
+            ratio = min(_ratio(by_group["tpr"]), _ratio(by_group["fpr"]))
             section.metric("equalized_odds_ratio", ratio, "ratio", attribute=name)
             section.metric("equalized_odds_difference", diff, "ratio", attribute=name)
             section.threshold(
@@ -138,18 +181,10 @@ def _check_attribute(
                 "<=",
                 "equalized odds difference (largest TPR or FPR gap between groups)",
             )
-    _calibration(section, name, scored, sf, cfg)
+    _calibration(section, name, scored, codes, names, cfg)
 
 
-def _disparate_impact(
-    section: SectionResult,
-    name: str,
-    y: np.ndarray,
-    pred: np.ndarray,
-    sf: np.ndarray,
-    by_group: pd.DataFrame,
-    cfg: FairnessConfig,
-) -> None:
+def _disparate_impact(section: SectionResult, name: str, by_group: pd.DataFrame, cfg: FairnessConfig) -> None:
     rates = by_group["selection_rate"]
     if rates.max() == 0:
         section.error(
@@ -158,8 +193,8 @@ def _disparate_impact(
             "ratios are undefined (every prediction is negative)",
         )
         return
-    ratio = demographic_parity_ratio(y, pred, sensitive_features=sf)
-    diff = demographic_parity_difference(y, pred, sensitive_features=sf)
+    ratio = _ratio(rates)  # fairlearn demographic_parity_ratio
+    diff = float(rates.max() - rates.min())  # fairlearn demographic_parity_difference
     section.metric("disparate_impact", ratio, "ratio", attribute=name)
     section.metric("demographic_parity_difference", diff, "ratio", attribute=name)
     low, high = rates.idxmin(), rates.idxmax()
@@ -201,16 +236,20 @@ def _equal_opportunity(
     )
 
 
-def _calibration(section: SectionResult, name: str, scored: Scored, sf: np.ndarray, cfg: FairnessConfig) -> None:
+def _calibration(
+    section: SectionResult, name: str, scored: Scored, codes: np.ndarray, names: list[str], cfg: FairnessConfig
+) -> None:
+    k = len(names)
+    y, p = np.asarray(scored.y_true, dtype=np.float64), np.asarray(scored.y_prob, dtype=np.float64)
+    count = np.bincount(codes, minlength=k)
+    mean_p = np.bincount(codes, weights=p, minlength=k) / count
+    mean_y = np.bincount(codes, weights=y, minlength=k) / count
+    brier = np.bincount(codes, weights=(y - p) ** 2, minlength=k) / count  # sklearn brier_score_loss per group
     gaps = {}
-    for g in np.unique(sf):
-        mask = sf == g
-        y, p = scored.y_true[mask], scored.y_prob[mask]
-        gaps[str(g)] = float(abs(p.mean() - y.mean()))
-        section.metric(
-            "brier_score", float(brier_score_loss(y, p, labels=[0, 1])), "score", attribute=name, group=str(g)
-        )
-        section.metric("calibration_gap", gaps[str(g)], "ratio", attribute=name, group=str(g))
+    for i, g in enumerate(names):
+        gaps[g] = float(abs(mean_p[i] - mean_y[i]))
+        section.metric("brier_score", float(brier[i]), "score", attribute=name, group=g)
+        section.metric("calibration_gap", gaps[g], "ratio", attribute=name, group=g)
     section.details[name]["calibration_gap"] = gaps
     if cfg.calibration_tolerance is not None:
         worst_group = max(gaps, key=gaps.__getitem__)

@@ -5,7 +5,10 @@ AND the difference is significant at ``alpha``, so that noise is never called a 
 
 * Baseline model available: both models score the SAME evaluation frame. Accuracy is decided by an
   exact McNemar test on the paired correct/incorrect table; every metric also gets a seeded paired
-  bootstrap CI of (candidate - baseline), which decides precision, recall and F1.
+  bootstrap CI of (candidate - baseline), which decides precision, recall and F1. The metrics depend on
+  the rows only through the counts of the 8 kinds of row (label x candidate x baseline prediction), so a
+  resample is drawn as those counts, ``Multinomial(n, observed shares)``: the same distribution as
+  resampling n rows, without touching the rows (2,000 resamples of 1M rows in milliseconds).
 * Only the baseline's recorded metrics: accuracy by an exact binomial test of the candidate's correct
   count against the recorded accuracy; the other metrics by the candidate's bootstrap CI lying wholly
   below the recorded value.
@@ -34,7 +37,6 @@ from assay.engines.model_validation.scoring import Scored, classification_metric
 from assay.status import Status
 
 LATENCY_KEY = "latency_p99_ms"
-_BOOTSTRAP_CELLS = 2_000_000
 _ALIASES = {"latency_p99": LATENCY_KEY, "p99_latency_ms": LATENCY_KEY}
 
 
@@ -57,34 +59,42 @@ class Baseline:
         return None if value is None or not np.isfinite(value) else float(value)
 
 
-def _metric_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, np.ndarray]:
-    """Each metric for each bootstrap row of (B, n) label and prediction matrices."""
-    tp = ((y_pred == 1) & (y_true == 1)).sum(axis=1)
-    pp = (y_pred == 1).sum(axis=1)
-    ap = (y_true == 1).sum(axis=1)
+def _metrics_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> dict[str, np.ndarray]:
+    """Accuracy, precision, recall, F1 from confusion counts (arrays); 0 where undefined, as sklearn's
+    ``zero_division=0``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(pp > 0, tp / np.maximum(pp, 1), 0.0)
-        recall = np.where(ap > 0, tp / np.maximum(ap, 1), 0.0)
+        predicted, actual = tp + fp, tp + fn
+        precision = np.where(predicted > 0, tp / np.maximum(predicted, 1), 0.0)
+        recall = np.where(actual > 0, tp / np.maximum(actual, 1), 0.0)
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    return {"accuracy": (y_pred == y_true).mean(axis=1), "precision": precision, "recall": recall, "f1": f1}
+    return {"accuracy": (tp + tn) / (tp + fp + fn + tn), "precision": precision, "recall": recall, "f1": f1}
 
 
 def paired_bootstrap(
     y_true: np.ndarray, cand_pred: np.ndarray, base_pred: np.ndarray | None, resamples: int, seed: int
 ) -> dict[str, np.ndarray]:
-    """Bootstrap draws of each metric's (candidate - baseline), or of the candidate alone without a baseline."""
+    """Bootstrap draws of each metric's (candidate - baseline), or of the candidate alone without a baseline.
+
+    Each row is one of 8 kinds (label, candidate prediction, baseline prediction; 4 without a baseline); a
+    resample of the n rows is drawn as the counts of each kind, ``Multinomial(n, observed shares)``.
+    """
     rng = np.random.default_rng(seed)
-    n = len(y_true)
-    block = max(1, _BOOTSTRAP_CELLS // n)  # bound memory: at most this many index cells at once
-    parts: list[dict[str, np.ndarray]] = []
-    for start in range(0, resamples, block):
-        idx = rng.integers(0, n, size=(min(block, resamples - start), n))
-        cand = _metric_matrix(y_true[idx], cand_pred[idx])
-        if base_pred is not None:
-            base = _metric_matrix(y_true[idx], base_pred[idx])
-            cand = {k: cand[k] - base[k] for k in cand}
-        parts.append(cand)
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    y = np.asarray(y_true) == 1
+    cand = np.asarray(cand_pred) == 1
+    base = np.zeros_like(cand) if base_pred is None else np.asarray(base_pred) == 1
+    kinds = y.astype(np.int64) * 4 + cand.astype(np.int64) * 2 + base.astype(np.int64)
+    n = len(kinds)
+    counts = rng.multinomial(n, np.bincount(kinds, minlength=8) / n, size=resamples)  # (resamples, 8)
+    cells = counts.reshape(resamples, 2, 2, 2)  # [resample, label, candidate, baseline]
+
+    def metrics(by_pred: np.ndarray) -> dict[str, np.ndarray]:  # by_pred: [resample, label, prediction]
+        return _metrics_from_counts(by_pred[:, 1, 1], by_pred[:, 0, 1], by_pred[:, 1, 0], by_pred[:, 0, 0])
+
+    drawn = metrics(cells.sum(axis=3))
+    if base_pred is not None:
+        baseline = metrics(cells.sum(axis=2))
+        drawn = {k: drawn[k] - baseline[k] for k in drawn}
+    return drawn
 
 
 def mcnemar_test(cand_correct: np.ndarray, base_correct: np.ndarray) -> tuple[float, np.ndarray]:

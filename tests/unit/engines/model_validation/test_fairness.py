@@ -1,15 +1,27 @@
-"""Fairness per protected attribute: values against hand computation and fairlearn, ERROR cases."""
+"""Fairness per protected attribute: values against hand computation and fairlearn (1e-9, random and degenerate
+data), group labelling (missing vs out of bins), ERROR cases."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from fairlearn.metrics import demographic_parity_ratio, equalized_odds_difference
+from fairlearn.metrics import (
+    MetricFrame,
+    count,
+    demographic_parity_difference,
+    demographic_parity_ratio,
+    equalized_odds_difference,
+    equalized_odds_ratio,
+    false_positive_rate,
+    selection_rate,
+    true_positive_rate,
+)
+from sklearn.metrics import brier_score_loss
 from support.model_validation import LABEL, FixedModel, labelled_rows
 
 from assay.engines.model_validation import FairnessConfig, ProtectedAttribute
-from assay.engines.model_validation.fairness import MISSING_GROUP, check_fairness, group_labels
+from assay.engines.model_validation.fairness import MISSING_GROUP, OUT_OF_BINS_GROUP, check_fairness, group_labels
 from assay.engines.model_validation.scoring import score
 
 
@@ -147,3 +159,120 @@ def test_thresholds_can_be_disabled():
     )
     assert sorted(checks(section)) == ["fairness:group:disparate_impact", "fairness:group:group_size"]
     assert any(m.name == "fairness.calibration_gap" for m in section.metrics)
+
+
+def test_values_outside_the_bins_are_not_missing():
+    """Before, 10, 130, inf and 'n/a' joined the real NaN in <missing>: a data gap and an unbanded age are apart."""
+    df = pd.DataFrame({"age": pd.Series([10, 18, 64, 65, 130, np.nan, np.inf, None, "n/a"], dtype=object)})
+    groups = group_labels(df, ProtectedAttribute(column="age", bins=[18, 30, 64, 120], labels=["young", "mid", "old"]))
+    assert groups.tolist() == [
+        OUT_OF_BINS_GROUP,
+        "young",
+        "mid",
+        "old",
+        OUT_OF_BINS_GROUP,
+        MISSING_GROUP,
+        OUT_OF_BINS_GROUP,
+        MISSING_GROUP,
+        OUT_OF_BINS_GROUP,
+    ]
+    frame, p = designed_frame()
+    frame["age"] = np.where(frame.index % 10 == 0, np.nan, np.where(frame.index % 10 == 1, 150.0, 40.0))
+    section = run(frame, p, attributes=[ProtectedAttribute(column="age", bins=[18, 65, 120])], min_group_size=5)
+    assert section.details["age"]["group_sizes"] == {"(17.999, 65.0]": 160, MISSING_GROUP: 20, OUT_OF_BINS_GROUP: 20}
+
+
+def fairlearn_values(y, pred, groups):
+    frame = MetricFrame(
+        metrics={
+            "count": count,
+            "selection_rate": selection_rate,
+            "tpr": true_positive_rate,
+            "fpr": false_positive_rate,
+        },
+        y_true=y,
+        y_pred=pred,
+        sensitive_features=groups,
+    )
+    return frame.by_group
+
+
+def random_case(seed):
+    """Groups of very different sizes (one of 3 rows), skewed labels, probabilities not calibrated."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    group = rng.choice(["a", "b", "c", "d"], size=n, p=[0.6, 0.3, 0.099, 0.001])
+    group[:3] = "tiny"
+    y = (rng.random(n) < np.where(group == "b", 0.4, 0.15)).astype(int)
+    prob = np.clip(0.3 * y + rng.random(n) * 0.7 + np.where(group == "c", 0.1, 0.0), 0, 1)
+    return labelled_rows(y).assign(group=group), prob
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_values_equal_fairlearn_on_random_data(seed):
+    frame, prob = random_case(seed)
+    section = run(frame, prob, attributes=[ProtectedAttribute(column="group")], min_group_size=1)
+    y, pred, sf = frame[LABEL].to_numpy(), (prob > 0.5).astype(int), frame["group"].to_numpy()
+    theirs = fairlearn_values(y, pred, sf)
+    ours = pd.DataFrame(section.details["group"]["by_group"]).T.loc[theirs.index]
+    np.testing.assert_allclose(ours.to_numpy(float), theirs[ours.columns].to_numpy(float), atol=1e-9, rtol=0)
+    metrics = {m.name: m.value for m in section.metrics if "group" not in m.labels}
+    expected = {
+        "fairness.disparate_impact": demographic_parity_ratio(y, pred, sensitive_features=sf),
+        "fairness.demographic_parity_difference": demographic_parity_difference(y, pred, sensitive_features=sf),
+    }
+    if (theirs["tpr"] > 0).all() or "fairness.equalized_odds_difference" in metrics:
+        expected["fairness.equalized_odds_difference"] = equalized_odds_difference(y, pred, sensitive_features=sf)
+        expected["fairness.equalized_odds_ratio"] = equalized_odds_ratio(y, pred, sensitive_features=sf)
+    for name, value in expected.items():
+        assert metrics[name] == pytest.approx(value, abs=1e-9), name
+    for g in theirs.index:
+        mask = sf == g
+        brier = next(m.value for m in section.metrics if m.name == "fairness.brier_score" and m.labels["group"] == g)
+        assert brier == pytest.approx(brier_score_loss(y[mask], prob[mask], labels=[0, 1]), abs=1e-9)
+        gap = section.details["group"]["calibration_gap"][g]
+        assert gap == pytest.approx(abs(prob[mask].mean() - y[mask].mean()), abs=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(
+    "case",
+    ["no positives in a group", "no negatives in a group", "nobody selected in a group", "nobody selected at all"],
+)
+def test_values_equal_fairlearn_on_degenerate_groups(case):
+    frame, p = designed_frame()
+    b = frame["group"] == "b"
+    if case == "no positives in a group":
+        frame.loc[b, LABEL] = 0
+    elif case == "no negatives in a group":
+        frame.loc[b, LABEL] = 1
+    elif case == "nobody selected in a group":
+        p = np.where(b, 0.1, p)
+    else:
+        p = np.full(len(p), 0.1)
+    section = run(frame, p, attributes=[ProtectedAttribute(column="group")])
+    y, pred, sf = frame[LABEL].to_numpy(), (p > 0.5).astype(int), frame["group"].to_numpy()
+    theirs = fairlearn_values(y, pred, sf)
+    ours = pd.DataFrame(section.details["group"]["by_group"]).T.loc[theirs.index]
+    np.testing.assert_allclose(ours.to_numpy(float), theirs[ours.columns].to_numpy(float), atol=1e-9, rtol=0)
+    metrics = {m.name: m.value for m in section.metrics if "group" not in m.labels}
+    c = checks(section)
+    if case == "nobody selected at all":
+        assert np.isnan(demographic_parity_ratio(y, pred, sensitive_features=sf))
+        assert "fairness.disparate_impact" not in metrics and c["fairness:group:disparate_impact"].status == "ERROR"
+    else:
+        assert metrics["fairness.disparate_impact"] == pytest.approx(
+            demographic_parity_ratio(y, pred, sensitive_features=sf), abs=1e-9
+        )
+    if case.startswith("no ") and "selected" not in case:
+        assert c["fairness:group:equalized_odds"].status == "ERROR"
+    else:  # every group has both labels: equalized odds is measured, as fairlearn measures it
+        assert metrics["fairness.equalized_odds_difference"] == pytest.approx(
+            equalized_odds_difference(y, pred, sensitive_features=sf), abs=1e-9
+        )
+        ratio = equalized_odds_ratio(y, pred, sensitive_features=sf)
+        if np.isnan(ratio):  # 0 / 0: not a measurement, so not recorded
+            assert "fairness.equalized_odds_ratio" not in metrics
+        else:
+            assert metrics["fairness.equalized_odds_ratio"] == pytest.approx(ratio, abs=1e-9)
