@@ -30,8 +30,8 @@ class Lockstep(HttpUser):
 
     @task
     def predict(self):
-        self.client.post("/models/predict", json={"amount": 1}, headers={"Authorization": "Bearer %s"})
-""" % TOKEN
+        self.client.post("/models/predict", json={"amount": 1}, headers={"Authorization": "Bearer TOKEN"})
+""".replace("TOKEN", TOKEN)
 
 TWO_ENDPOINTS_LOCUSTFILE = """
 from locust import HttpUser, constant, task
@@ -40,7 +40,7 @@ class TwoEndpoints(HttpUser):
     wait_time = constant(1)  # replaced by Assay's arrivals
 
     def on_start(self):
-        self.client.headers["Authorization"] = "Bearer %s"
+        self.client.headers["Authorization"] = "Bearer TOKEN"
 
     @task
     def fast(self):
@@ -49,7 +49,7 @@ class TwoEndpoints(HttpUser):
     @task
     def slow(self):
         self.client.post("/models/predict-slow", json={"amount": 1})
-""" % TOKEN
+""".replace("TOKEN", TOKEN)
 
 
 def _run(server: PerfServer, out: Path, **profile):
