@@ -69,6 +69,7 @@ class _State:
     req_start: list[float] = []
     req_ms: list[float] = []
     req_failed: list[int] = []
+    errors: dict[tuple[str, str, str], int] = {}
     truncated = False
     lag_greenlet = None
 
@@ -176,6 +177,9 @@ def _on_request(request_type, name, response_time, start_time=None, exception=No
     if not _State.recording or start_time is None or response_time is None:
         return
     key = (str(request_type), str(name))
+    if exception is not None:  # every failure, as Locust's failures table names it (that file lags a second)
+        error = (*key, repr(exception))
+        _State.errors[error] = _State.errors.get(error, 0) + 1
     index = _State.names.setdefault(key, len(_State.names))
     if len(_State.req_start) >= MAX_SAMPLES:
         _State.truncated = True
@@ -225,6 +229,7 @@ def _on_quitting(**_kwargs) -> None:
             "duration_ms": _State.req_ms,
             "failed": _State.req_failed,
         },
+        "failures": [[m, n, e, c] for (m, n, e), c in _State.errors.items()],
         "truncated": _State.truncated,
     }
     with open(STATS_FILE, "w", encoding="utf-8") as fh:

@@ -57,6 +57,7 @@ class ClientStats:
     truncated: bool = False
     machine_cpu_busy: float | None = None
     cpus: int | None = None
+    failures: tuple[tuple[str, str, str, int], ...] = ()  # (method, name, error, occurrences), every one
 
     @property
     def requests(self) -> int:
@@ -142,6 +143,7 @@ def parse_client_stats(path: str | Path) -> ClientStats:
             truncated=bool(raw.get("truncated", False)),
             machine_cpu_busy=None if raw.get("machine_cpu_busy") is None else float(raw["machine_cpu_busy"]),
             cpus=None if raw.get("cpus") is None else int(raw["cpus"]),
+            failures=tuple((str(m), str(n), str(e), int(c)) for m, n, e, c in raw.get("failures") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ToolError(f"client stats {p}: unexpected shape ({exc!r})") from None

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from assay.engines.performance.client_stats import ClientStats, parse_client_stats
 from assay.engines.performance.config import LOCUST_PLUGIN, LoadTestConfig, SloConfig
-from assay.engines.performance.locust_stats import LoadTestStats, load_locust_outputs
+from assay.engines.performance.locust_stats import FailureRow, LoadTestStats, load_locust_outputs
 from assay.engines.performance.probe import probe_target
 from assay.engines.performance.result import PerformanceResult, summarise
 from assay.engines.performance.slo import evaluate_slo, request_groups
@@ -194,18 +194,15 @@ def run_load_test(
         )
 
     details["window"] = {"first_request_ts": stats.aggregated.first_ts, "last_request_ts": stats.aggregated.last_ts}
-    checks = [probe.check(), CheckRecord("load.locust_run", Status.PASS, message=f"exit code {cmd.returncode}")]
-    checks += evaluate_slo(
-        stats, config.slo, ramp_up_s=config.profile.ramp_up_s, poisson_arrivals=config.profile.arrival == "poisson"
-    )
-    metrics = stats.metrics(ramp_up_s=config.profile.ramp_up_s) + group_metrics(stats, config.slo)
     try:
         client = parse_client_stats(out / CLIENT_STATS_FILE)
     except ToolError as exc:  # the figures stand; only the explanation of a disagreement is missing
         client = None
         details["client_stats_error"] = str(exc)
     else:
-        metrics += client.metrics()
+        recorded = sum(f.occurrences for f in stats.failures)
+        if sum(c for *_, c in client.failures) > recorded:  # Locust's failures CSV lags a second
+            stats = replace(stats, failures=tuple(FailureRow(m, n, e, c) for m, n, e, c in client.failures))
         details["client"] = {
             "arrival": client.arrival,
             "cpu_utilisation": client.cpu_utilisation,
@@ -213,6 +210,13 @@ def run_load_test(
             "late_share": client.late_share,
             "connections": client.connections,
         }
+    checks = [probe.check(), CheckRecord("load.locust_run", Status.PASS, message=f"exit code {cmd.returncode}")]
+    checks += evaluate_slo(
+        stats, config.slo, ramp_up_s=config.profile.ramp_up_s, poisson_arrivals=config.profile.arrival == "poisson"
+    )
+    metrics = stats.metrics(ramp_up_s=config.profile.ramp_up_s) + group_metrics(stats, config.slo)
+    if client is not None:
+        metrics += client.metrics()
     return result(checks, summarise(checks), metrics=metrics, stats=stats, client=client, **common)
 
 

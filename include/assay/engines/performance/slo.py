@@ -4,8 +4,8 @@
 * ``load.p95_ms[<group>]`` / ``load.error_rate[<group>]``: for each configured request group (its
   requests pooled), and for each endpoint that no group claims (``<group>`` is then ``METHOD name``),
   p95 < limit (whole run, ramp-up included, as Locust reports it) and failed / all requests < limit.
-  A group that matched no request is ERROR; a group whose requests all failed has its p95 ERROR (no
-  latency of a working service was measured) and its error rate FAIL;
+  A group that matched no request is ERROR; a group whose requests all failed has its error rate FAIL
+  and its p95 SKIP (no latency of a working service was measured; ERROR when no error-rate gate judges it);
 * ``load.throughput_rps``: successful requests per second of all endpoints over the steady state (after
   the ramp-up) >= floor; when the run is too short to have a whole steady second, the full-window rate
   is used and the message says so. With Poisson arrivals the number of requests sent in a window is
@@ -136,13 +136,16 @@ def _group_checks(group: RequestGroup, stats: LoadTestStats, seen: str) -> list[
         )
     if group.p95_max_ms is not None:
         if st.successes == 0:
+            # the error-rate gate (always FAIL at 100 % failures) is the verdict; without one, nothing judged it
+            gated = group.error_rate_max is not None
             checks.append(
                 CheckRecord(
                     f"load.p95_ms[{group.name}]",
-                    Status.ERROR,
+                    Status.SKIP if gated else Status.ERROR,
                     threshold=group.p95_max_ms,
                     comparator="<",
-                    message=f"{where}: none of {st.requests} requests succeeded, so its latency was not measured",
+                    message=f"{where}: none of {st.requests} requests succeeded, so its latency was not measured"
+                    + (f" (load.error_rate[{group.name}] fails)" if gated else ""),
                 )
             )
         else:

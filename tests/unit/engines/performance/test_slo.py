@@ -140,8 +140,11 @@ def test_all_requests_failed_is_error_and_no_latency_is_judged():
     checks = _by_name(evaluate_slo(_stats(requests=50, failures=50, latency_ms=1), DEMO_INFERENCE_SLO, ramp_up_s=2))
     assert checks["load.requests_completed"].status == "ERROR"
     assert checks["load.error_rate[inference]"].status == "FAIL"
-    assert checks["load.p95_ms[inference]"].status == "ERROR" and checks["load.p95_ms[inference]"].observed is None
+    assert checks["load.p95_ms[inference]"].status == "SKIP" and checks["load.p95_ms[inference]"].observed is None
     assert "load.throughput_rps" not in checks
+    ungated = SloConfig(groups={"inference": RequestGroupSlo(requests=["POST /models/predict"], p95_max_ms=100)})
+    alone = _by_name(evaluate_slo(_stats(requests=50, failures=50, latency_ms=1), ungated, ramp_up_s=2))
+    assert alone["load.p95_ms[inference]"].status == "ERROR"  # nothing else judged the group: not a pass
 
 
 def test_old_style_slo_config_still_validates_and_now_gates_each_endpoint():
