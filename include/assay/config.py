@@ -74,6 +74,8 @@ class ServiceConfig(_Strict):
     ``argv`` placeholders: ``{python}`` (the worker's interpreter), ``{port}`` (a free loopback port),
     ``{workers}``, ``{tokens_file}`` (a file of fresh per-run tokens: reader, ml-engineer, admin),
     ``{work_dir}`` (a scratch directory of the task try). The DAG always stops what it started.
+    The service sees the worker's environment minus every Airflow and Assay variable (as a target's
+    pytest suites do) plus ``env``, the variables it needs (same placeholders as ``argv``).
     """
 
     argv: list[str]
@@ -81,6 +83,7 @@ class ServiceConfig(_Strict):
     workers: int = Field(1, ge=1, le=64)
     ready_timeout_s: float = Field(120, gt=0)
     health_path: str = "/health"
+    env: dict[str, str] = Field(default_factory=dict)
 
 
 class TargetConfig(_Strict):

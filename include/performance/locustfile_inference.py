@@ -1,9 +1,12 @@
 """Locust load profile for a model-inference API (``POST /models/predict``, ``GET /health``).
 
-Run by Assay's load-test engine as a subprocess; it configures this file through the environment:
+Run by Assay's load-test engine as a subprocess, with Assay's plugin (``assay_locust.py``) loaded beside
+it: the plugin replaces ``wait_time`` below with the profile's arrival shape (open-loop Poisson by
+default, every user from a random phase, so users never fire in lockstep). Run on its own, each user is
+paced with ``constant_pacing``. The environment configures it:
 
-* ``ASSAY_TARGET_RPS_PER_USER``: each user is paced with ``constant_throughput`` to this many task
-  runs per second, so ``users × rate`` is the target request rate (default 1);
+* ``ASSAY_TARGET_RPS_PER_USER``: each user's request rate, so ``users × rate`` is the target request
+  rate (default 1);
 * ``ASSAY_API_TOKEN``: bearer token sent with every request (none when unset);
 * ``ASSAY_LOAD_SEED``: seeds each user's choice of payloads, so a run is repeatable (default 0);
 * ``ASSAY_PREDICT_BATCH``: records per prediction request (default 1; a list is sent when > 1);
@@ -22,7 +25,7 @@ import os
 import random
 from pathlib import Path
 
-from locust import HttpUser, constant_throughput, task
+from locust import HttpUser, constant_pacing, task
 
 PAYLOADS = Path(
     os.environ.get("ASSAY_PAYLOADS_FILE") or Path(__file__).with_name("data") / "inference_transactions.json"
@@ -36,7 +39,7 @@ _user_numbers = itertools.count()
 
 
 class InferenceUser(HttpUser):
-    wait_time = constant_throughput(RPS_PER_USER)
+    wait_time = constant_pacing(1.0 / RPS_PER_USER)  # Assay's plugin sets its arrival shape instead
 
     def on_start(self) -> None:
         self.rng = random.Random(SEED * 1_000_003 + next(_user_numbers))

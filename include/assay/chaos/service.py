@@ -1,6 +1,9 @@
 """Start the service under test for a chaos run, and always stop everything that was started.
 
-The service runs in its own process group (``start_new_session``), output to a log file. ``stop()``
+The service runs in its own process group (``start_new_session``), output to a log file, with the
+environment pytest suites of a target get (:func:`assay.engines.pytest_suite.target_env`: the worker's
+minus every Airflow and Assay variable, so no ``AIRFLOW_CONN_*`` secret or metrics DB URL reaches the
+service under test) plus only the variables the caller passes in ``env``. ``stop()``
 sends SIGTERM to the group, then SIGKILL after a grace period, and finally kills any descendant that
 left the group; it is idempotent and is what the context manager calls on the way out, error or not.
 """
@@ -19,6 +22,7 @@ from pathlib import Path
 import psutil
 import requests
 
+from assay.engines.pytest_suite import target_env
 from assay.errors import TargetError
 
 TAIL_CHARS = 2000
@@ -107,6 +111,9 @@ def start_service(
 ) -> ServiceHandle:
     """Start ``argv`` (never through a shell) and wait until ``GET http://host:port/health_path`` answers 200.
 
+    The process gets the scrubbed worker environment plus ``env`` (what the service needs), never the
+    worker's own Airflow connections or Assay settings.
+
     Raises :class:`TargetError` (after stopping whatever was started) when the port is already taken, the
     process exits early or it is not ready within ``ready_timeout`` seconds; the message carries the log tail.
     """
@@ -122,7 +129,7 @@ def start_service(
             proc = subprocess.Popen(
                 list(argv),
                 cwd=cwd,
-                env=dict(env) if env is not None else None,
+                env=target_env(dict(env or {})),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

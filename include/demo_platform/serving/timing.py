@@ -3,6 +3,10 @@
 Timestamps are ``time.monotonic()`` of this host (the same clock in every worker process), so a
 load tester can ask ``GET /admin/timings`` for ``now``, run its load, then ask again with
 ``since=<that now>`` and compare its own client-side percentiles with these.
+
+Each timing also carries ``in_flight``: how many other requests this process was handling when the
+request reached the middleware. Requests that arrive together queue behind each other; this count
+lets a load tester tell a bunched arrival pattern or a saturated server from its own overhead.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class Timing:
     route: str  # route template, e.g. /models/{model_id}
     status: int
     duration_ms: float
+    in_flight: int = 0  # other requests in progress in this process when this one started
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +39,7 @@ class Timing:
             "route": self.route,
             "status": self.status,
             "duration_ms": round(self.duration_ms, 3),
+            "in_flight": self.in_flight,
         }
 
 
@@ -96,17 +102,21 @@ class TimingBuffer:
 
 
 class TimingMiddleware:
-    """Pure ASGI middleware (outermost): time from request start to the last body byte sent."""
+    """Pure ASGI middleware (outermost): time from request start to the last body byte sent, and the
+    number of requests already in progress when it started (one event loop: no lock needed)."""
 
     def __init__(self, app: ASGIApp, buffer: TimingBuffer) -> None:
         self.app = app
         self.buffer = buffer
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
+        in_flight = self.in_flight
+        self.in_flight += 1
         status = 500
 
         async def send_and_capture(message: Message) -> None:
@@ -118,6 +128,7 @@ class TimingMiddleware:
         try:
             await self.app(scope, receive, send_and_capture)
         finally:
+            self.in_flight -= 1
             route = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
             duration_ms = (time.perf_counter() - start) * 1000.0
-            self.buffer.add(Timing(time.monotonic(), scope["method"], route, status, duration_ms))
+            self.buffer.add(Timing(time.monotonic(), scope["method"], route, status, duration_ms, in_flight))

@@ -64,9 +64,10 @@ def target_service(name: str, target: TargetConfig, work_dir: Path, *, workers: 
     fill = {"python": sys.executable, "port": str(port), "workers": str(workers or svc.workers),
             "tokens_file": str(tokens_file), "work_dir": str(work_dir)}
     argv = [part.format(**fill) for part in svc.argv]
+    env = {key: value.format(**fill) for key, value in svc.env.items()}  # added to the scrubbed worker env
     try:
         handle = start_service(argv, cwd=svc.cwd, port=port, ready_timeout=svc.ready_timeout_s,
-                               health_path=svc.health_path, log_path=work_dir / "service.log")
+                               health_path=svc.health_path, log_path=work_dir / "service.log", env=env)
     except TargetError as exc:
         raise TargetError(f"target {name!r}: its service did not start: {exc}") from None
     try:

@@ -12,42 +12,52 @@ Verdicts:
 * no request made, or none succeeded → ERROR (no invented latencies);
 * otherwise the SLO checks of :mod:`assay.engines.performance.slo` decide PASS/FAIL.
 
-The locustfile receives the pacing in ``ASSAY_TARGET_RPS_PER_USER`` and the bearer token (if any) in
-``ASSAY_API_TOKEN``; the token never appears in argv, logs or results.
+Locust loads Assay's plugin (``include/performance/assay_locust.py``) beside the locustfile: it gives
+every user class the profile's arrival shape (open-loop Poisson by default, each user from a random
+phase) and records where the client's time went (``client_stats.json``: its CPU, event-loop lag,
+lateness against the schedule, connections, each request's start). The locustfile and the plugin
+receive the pacing in ``ASSAY_TARGET_RPS_PER_USER`` and ``ASSAY_ARRIVAL``, and the bearer token (if any)
+in ``ASSAY_API_TOKEN``; the token never appears in argv, logs or results.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assay.engines.performance.config import LoadTestConfig
-from assay.engines.performance.locust_stats import LoadTestStats, load_locust_outputs
+from assay.engines.performance.client_stats import ClientStats, parse_client_stats
+from assay.engines.performance.config import LOCUST_PLUGIN, LoadTestConfig, SloConfig
+from assay.engines.performance.locust_stats import FailureRow, LoadTestStats, load_locust_outputs
 from assay.engines.performance.probe import probe_target
 from assay.engines.performance.result import PerformanceResult, summarise
-from assay.engines.performance.slo import evaluate_slo
+from assay.engines.performance.slo import evaluate_slo, request_groups
 from assay.engines.pytest_suite import target_env
 from assay.errors import ConfigError, ToolError
 from assay.process import run_command
 from assay.status import Status
-from assay.store.records import CheckRecord
+from assay.store.records import CheckRecord, MetricRecord
 
 REQUEST_ERRORS_EXIT_CODE = 3  # what Locust exits with when requests failed or tasks raised
 ENV_RPS_PER_USER = "ASSAY_TARGET_RPS_PER_USER"
 ENV_API_TOKEN = "ASSAY_API_TOKEN"
 ENV_SEED = "ASSAY_LOAD_SEED"
+ENV_ARRIVAL = "ASSAY_ARRIVAL"
+ENV_CLIENT_STATS = "ASSAY_CLIENT_STATS_FILE"
+CLIENT_STATS_FILE = "client_stats.json"
 
 
 @dataclass
 class LoadTestResult(PerformanceResult):
     """A :class:`PerformanceResult` that also keeps the parsed stats (for baselines and the
-    client/server comparison); ``stats`` is None when Locust produced none."""
+    client/server comparison); ``stats`` is None when Locust produced none, ``client`` when Assay's
+    Locust plugin recorded nothing."""
 
     stats: LoadTestStats | None = None
+    client: ClientStats | None = None
 
     @property
     def window(self) -> tuple[float, float] | None:
@@ -65,7 +75,7 @@ def build_locust_argv(config: LoadTestConfig, prefix: Path, *, python: str | Non
         "-m",
         "locust",
         "-f",
-        str(Path(config.locustfile).resolve()),
+        f"{LOCUST_PLUGIN},{Path(config.locustfile).resolve()}",
         "--headless",
         "--host",
         config.host,
@@ -111,7 +121,7 @@ def run_load_test(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     prefix = out / "locust"
-    for stale in out.glob("locust*"):
+    for stale in [*out.glob("locust*"), out / CLIENT_STATS_FILE]:
         if stale.is_file():
             stale.unlink()
     started = datetime.now(UTC)
@@ -137,6 +147,8 @@ def run_load_test(
         {
             **config.env,
             ENV_RPS_PER_USER: repr(config.profile.rps_per_user),
+            ENV_ARRIVAL: config.profile.arrival,
+            ENV_CLIENT_STATS: str(out / CLIENT_STATS_FILE),
             ENV_SEED: str(seed),
             **({ENV_API_TOKEN: api_token} if api_token else {}),
         }
@@ -182,7 +194,40 @@ def run_load_test(
         )
 
     details["window"] = {"first_request_ts": stats.aggregated.first_ts, "last_request_ts": stats.aggregated.last_ts}
+    try:
+        client = parse_client_stats(out / CLIENT_STATS_FILE)
+    except ToolError as exc:  # the figures stand; only the explanation of a disagreement is missing
+        client = None
+        details["client_stats_error"] = str(exc)
+    else:
+        recorded = sum(f.occurrences for f in stats.failures)
+        if sum(c for *_, c in client.failures) > recorded:  # Locust's failures CSV lags a second
+            stats = replace(stats, failures=tuple(FailureRow(m, n, e, c) for m, n, e, c in client.failures))
+        details["client"] = {
+            "arrival": client.arrival,
+            "cpu_utilisation": client.cpu_utilisation,
+            "loop_lag_p95_ms": client.loop_lag_p95_ms,
+            "late_share": client.late_share,
+            "connections": client.connections,
+        }
     checks = [probe.check(), CheckRecord("load.locust_run", Status.PASS, message=f"exit code {cmd.returncode}")]
-    checks += evaluate_slo(stats, config.slo, ramp_up_s=config.profile.ramp_up_s)
-    metrics = stats.metrics(ramp_up_s=config.profile.ramp_up_s)
-    return result(checks, summarise(checks), metrics=metrics, stats=stats, **common)
+    checks += evaluate_slo(
+        stats, config.slo, ramp_up_s=config.profile.ramp_up_s, poisson_arrivals=config.profile.arrival == "poisson"
+    )
+    metrics = stats.metrics(ramp_up_s=config.profile.ramp_up_s) + group_metrics(stats, config.slo)
+    if client is not None:
+        metrics += client.metrics()
+    return result(checks, summarise(checks), metrics=metrics, stats=stats, client=client, **common)
+
+
+def group_metrics(stats: LoadTestStats, slo: SloConfig, prefix: str = "load") -> list[MetricRecord]:
+    """p50/p95/p99, requests and error rate of each configured request group (labels ``group``)."""
+    out = []
+    for group in request_groups(stats, slo):
+        if group.name not in slo.groups or not group.entries:
+            continue
+        st = group.stats
+        for metric in st.metrics(prefix):
+            if metric.name.endswith(("_ms", ".requests", ".failures", ".error_rate")):
+                out.append(MetricRecord(metric.name, metric.value, metric.unit, {"group": group.name}))
+    return out

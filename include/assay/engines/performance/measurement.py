@@ -1,16 +1,28 @@
-"""Measurement honesty: does the load generator's p95 agree with the server's own timing?
+"""Measurement honesty: does the load generator's p95 agree with the server's own timing, and if not, why?
 
-Locust times a request from before it is sent to after the response is read, so its figure includes
-the client's own overhead (connection set-up, the load generator's CPU, queueing before the server's
-timer starts); the server times only its handling. Within ``tolerance`` (20 % by default) the two
-agree and the load test measured the service. Beyond it the check is WARN and says which side is
-higher: client higher means client-side overhead of ``client - server`` ms (a saturated load generator
-or first-connection cost), client lower means the two windows or timers do not cover the same requests.
+Locust times a request from before it is sent to after the response is read; the server times only its
+handling. Within ``tolerance`` (20 % by default) the two agree and the load test measured the service.
+Beyond it the check is WARN (an honesty check: the SLO verdict stands) and names the side the run's own
+measurements point at, in this order:
+
+1. **the load generator**: Locust is one process on one core; when it used most of that core, or its
+   event loop woke up late (``loop lag``, most often because the machine's CPUs were all busy),
+   responses were timestamped late and the client figure overstates the service's latency;
+2. **queueing at the server before its timer starts**: when a request started, more of the client's
+   requests were in flight than the server was timing; the difference were waiting in its accept
+   queue or event loop. That wait is real latency a caller sees; the server's own figure understates
+   it, and the service is short of capacity for these arrivals (or the arrivals were bunched);
+3. **connection set-up**: many requests opened a new TCP connection (keep-alive not reused), whose
+   set-up only the client's time contains;
+4. otherwise the figures recorded do not explain it, and the message says what was ruled out.
+
+A client figure *below* the server's means the two did not time the same requests.
 
 Server timings are read over HTTP from an endpoint following the demo API's contract:
-``GET /admin/timings?since=<t>&route=<route>&include_items=true`` (admin bearer token) answers
-``{"now": t, "items": [{"duration_ms": ..., ...}]}``, where ``t`` is the server's monotonic clock: take
-``now`` with :meth:`ServerTimings.mark` before the run and read the window with ``since=`` after it.
+``GET /admin/timings?since=<t>&route=<route>&method=<m>&include_items=true`` (admin bearer token)
+answers ``{"now": t, "items": [{"duration_ms": ..., "in_flight": ...}]}``, where ``t`` is the server's
+monotonic clock and ``in_flight`` (optional) counts the other requests in progress when one started:
+take ``now`` with :meth:`ServerTimings.mark` before the run and read the window with ``since=`` after it.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from dataclasses import dataclass
 
 import requests
 
+from assay.engines.performance.client_stats import ClientStats, rank_percentile
 from assay.engines.performance.load_test import LoadTestResult
 from assay.engines.performance.locust_stats import histogram_percentile
 from assay.errors import TargetError
@@ -28,15 +41,45 @@ from assay.status import Status
 from assay.store.records import CheckRecord, MetricRecord
 
 DEFAULT_TOLERANCE = 0.20
+CHECK_NAME = "load.measurement_agreement"
+# When the generator is to blame: most of its one core busy, or its loop lag covering half the gap.
+CLIENT_CPU_SATURATED = 0.85
+CLIENT_LAG_SHARE = 0.5
+# Queueing before the server's timer: at p95, this many more of the client's requests were in flight than the
+# server was timing when a request started.
+QUEUED_BEFORE_TIMER = 1
+# A machine this busy starves both sides; then a smaller loop lag already counts against the generator.
+MACHINE_SATURATED = 0.9
+# Connection set-up: this share of requests or more opened a new connection.
+NEW_CONNECTION_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class ServerSample:
+    duration_ms: float
+    in_flight: int | None = None
 
 
 @dataclass(frozen=True)
 class TimingComparison:
+    """Client vs server p95 for one endpoint, with the evidence of where a difference comes from."""
+
     client_p95_ms: float
     server_p95_ms: float | None
     server_count: int
     tolerance: float
     endpoint: str
+    client_p50_ms: float | None = None
+    server_p50_ms: float | None = None
+    client_requests: int | None = None
+    server_in_flight: tuple[int, ...] = ()
+    client_in_flight: tuple[int, ...] = ()
+    client: ClientStats | None = None
+    method: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.method} {self.endpoint}" if self.method else self.endpoint
 
     @property
     def ratio(self) -> float | None:
@@ -46,6 +89,10 @@ class TimingComparison:
         return self.client_p95_ms / self.server_p95_ms
 
     @property
+    def deviation(self) -> float | None:
+        return None if self.ratio is None else abs(self.ratio - 1.0)
+
+    @property
     def overhead_ms(self) -> float | None:
         return None if self.server_p95_ms is None else self.client_p95_ms - self.server_p95_ms
 
@@ -53,71 +100,197 @@ class TimingComparison:
     def status(self) -> Status:
         """PASS within tolerance, else WARN: the load test's own verdict stands either way, but a
         figure that the server does not confirm must not pass unremarked."""
-        if self.ratio is None:
+        if self.deviation is None:
             return Status.WARN
-        return Status.PASS if abs(self.ratio - 1.0) <= self.tolerance else Status.WARN
+        return Status.PASS if self.deviation <= self.tolerance else Status.WARN
+
+    @property
+    def server_in_flight_p95(self) -> float | None:
+        return rank_percentile(self.server_in_flight, 0.95)
+
+    @property
+    def client_in_flight_p95(self) -> float | None:
+        return rank_percentile(self.client_in_flight, 0.95)
+
+    @property
+    def queued_before_timer(self) -> float | None:
+        """Client in-flight p95 minus server in-flight p95 (None unless both were measured)."""
+        if not self.client_in_flight or not self.server_in_flight:
+            return None
+        return self.client_in_flight_p95 - self.server_in_flight_p95
+
+    @property
+    def new_connection_share(self) -> float | None:
+        if self.client is None or not self.client.requests:
+            return None
+        return min(1.0, self.client.connections / self.client.requests)
+
+    @property
+    def cause(self) -> str:
+        """``agree``, ``load_generator``, ``server_queueing``, ``connection_setup``, ``unexplained``,
+        ``windows_differ`` or ``no_server_timings``."""
+        if self.ratio is None:
+            return "no_server_timings"
+        if self.status is Status.PASS:
+            return "agree"
+        if self.ratio < 1:
+            return "windows_differ"
+        gap = self.overhead_ms or 0.0
+        client = self.client
+        if client is not None:
+            cpu, lag, machine = client.cpu_utilisation, client.loop_lag_p95_ms or 0.0, client.machine_cpu_busy
+            lag_share = CLIENT_LAG_SHARE / 2 if machine is not None and machine >= MACHINE_SATURATED else CLIENT_LAG_SHARE
+            if (cpu is not None and cpu >= CLIENT_CPU_SATURATED) or lag >= lag_share * gap:
+                return "load_generator"
+        if self.queued_before_timer is not None and self.queued_before_timer >= QUEUED_BEFORE_TIMER:
+            return "server_queueing"
+        share = self.new_connection_share
+        if share is not None and share >= NEW_CONNECTION_SHARE:
+            return "connection_setup"
+        return "unexplained"
+
+    def _evidence(self) -> str:
+        parts = []
+        c = self.client
+        if c is not None:
+            if c.cpu_utilisation is not None:
+                parts.append(f"load generator CPU {c.cpu_utilisation:.0%} of a core")
+            if c.machine_cpu_busy is not None:
+                parts.append(f"machine CPU {c.machine_cpu_busy:.0%} busy")
+            if c.loop_lag_p95_ms is not None:
+                parts.append(f"its loop lag p95 {c.loop_lag_p95_ms:.1f} ms")
+            if c.late_share is not None:
+                parts.append(f"{c.late_share:.0%} of arrivals sent late")
+            parts.append(f"{c.connections} new connection(s) for {c.requests} requests")
+        else:
+            parts.append("no client-side measurements")
+        if self.client_in_flight:
+            parts.append(f"in flight from the client at request start p95 {self.client_in_flight_p95:g}")
+        if self.server_in_flight:
+            parts.append(f"in flight at the server p95 {self.server_in_flight_p95:g}")
+        else:
+            parts.append("the server reports no in-flight counts")
+        return "; ".join(parts)
 
     @property
     def message(self) -> str:
         if self.server_p95_ms is None:
-            return f"the server reported no timings for {self.endpoint} in the run's window; nothing to compare"
+            return f"the server reported no timings for {self.where} in the run's window; nothing to compare"
         if self.ratio is None:
-            return f"server p95 for {self.endpoint} is {self.server_p95_ms} ms; a ratio cannot be formed"
+            return f"server p95 for {self.where} is {self.server_p95_ms} ms; a ratio cannot be formed"
+        p50s = ""
+        if self.client_p50_ms is not None and self.server_p50_ms is not None:
+            p50s = f" (p50 {self.client_p50_ms:.1f} vs {self.server_p50_ms:.1f} ms)"
         both = (
-            f"{self.endpoint}: client p95 {self.client_p95_ms:.1f} ms, server p95 {self.server_p95_ms:.1f} ms "
+            f"{self.where}: client p95 {self.client_p95_ms:.1f} ms, server p95 {self.server_p95_ms:.1f} ms{p50s} "
             f"over {self.server_count} requests, ratio {self.ratio:.2f}"
         )
-        if self.status is Status.PASS:
-            return f"{both}: within {self.tolerance:.0%}, the load test measured the service"
-        if self.ratio > 1:
+        evidence = self._evidence()
+        cause = self.cause
+        if cause == "agree":
+            return f"{both}: within {self.tolerance:.0%}, the load test measured the service ({evidence})"
+        if cause == "windows_differ":
             return (
-                f"{both}: the client adds {self.overhead_ms:.1f} ms at p95 beyond the server's handling; that is "
-                "client-side overhead (connection set-up, a saturated load generator, queueing before the "
-                "server's timer starts), so the client figure overstates the service's latency"
+                f"{both}: the client measured less than the server; the two windows or timers do not cover the "
+                f"same requests, so neither figure can be trusted for this run ({evidence})"
+            )
+        gap = f"the client adds {self.overhead_ms:.1f} ms at p95"
+        if cause == "load_generator":
+            return (
+                f"{both}: {gap}, and the load generator explains it: {evidence}. Responses were timestamped "
+                "late, so the client figure overstates the service's latency; give Locust a core of its own "
+                "or lower the rate"
+            )
+        if cause == "server_queueing":
+            return (
+                f"{both}: {gap}, and queueing at the server explains it: {evidence}. Requests waited before the "
+                "server's timer started (accept queue, event loop); a caller sees that wait too, so the client "
+                "figure is the service's latency and the service is short of capacity for these arrivals"
+            )
+        if cause == "connection_setup":
+            return (
+                f"{both}: {gap}, and connection set-up explains it: {evidence}. Most requests paid for a new "
+                "connection the server's timer never sees (keep-alive not reused: users return less often "
+                "than the server keeps idle connections)"
             )
         return (
-            f"{both}: the client measured less than the server; the two windows or timers do not cover the "
-            "same requests, so neither figure can be trusted for this run"
+            f"{both}: {gap} that the recorded figures do not explain ({evidence}); the load generator was not "
+            "short of CPU, requests did not queue and connections were reused, so check that client and server "
+            "time the same requests"
         )
 
-    def check(self, name: str = "load.measurement_agreement") -> CheckRecord:
+    def check(self, name: str = CHECK_NAME) -> CheckRecord:
         return CheckRecord(
             name,
             self.status,
-            observed=None if self.ratio is None else round(self.ratio, 4),
+            observed=None if self.deviation is None else round(self.deviation, 4),
             threshold=self.tolerance,
-            comparator="|ratio-1|<=",
+            comparator="<=",
             severity="warning",
             message=self.message,
         )
 
     def metrics(self, prefix: str = "load") -> list[MetricRecord]:
-        labels = {"endpoint": self.endpoint}
+        labels = {"endpoint": self.endpoint} | ({"method": self.method} if self.method else {})
         out = [MetricRecord(f"{prefix}.client_p95_ms", self.client_p95_ms, "ms", labels)]
         if self.server_p95_ms is not None:
             out.append(MetricRecord(f"{prefix}.server_p95_ms", round(self.server_p95_ms, 3), "ms", labels))
+        if self.server_p50_ms is not None:
+            out.append(MetricRecord(f"{prefix}.server_p50_ms", round(self.server_p50_ms, 3), "ms", labels))
         if self.ratio is not None:
-            out.append(MetricRecord(f"{prefix}.client_server_p95_ratio", round(self.ratio, 4), "ratio", labels))
+            out.append(
+                MetricRecord(
+                    f"{prefix}.client_server_p95_ratio", round(self.ratio, 4), "ratio", labels | {"cause": self.cause}
+                )
+            )
+        if self.server_in_flight:
+            out.append(MetricRecord(f"{prefix}.server_in_flight_p95", self.server_in_flight_p95, "count", labels))
+        if self.client_in_flight:
+            out.append(MetricRecord(f"{prefix}.client_in_flight_p95", self.client_in_flight_p95, "count", labels))
         return out
 
 
+def server_percentile(durations_ms: Sequence[float], q: float) -> float | None:
+    """A percentile of the server's durations by the rank rule Locust applies to the client's."""
+    return histogram_percentile(Counter(float(d) for d in durations_ms), q)
+
+
 def server_p95(durations_ms: Sequence[float]) -> float | None:
-    """p95 of the server's durations by the rank rule Locust applies to the client's (None for none)."""
-    return histogram_percentile(Counter(float(d) for d in durations_ms), 0.95)
+    return server_percentile(durations_ms, 0.95)
 
 
 def compare_client_server(
     client_p95_ms: float,
-    server_durations_ms: Sequence[float],
+    server: Sequence[float] | Sequence[ServerSample],
     *,
     tolerance: float = DEFAULT_TOLERANCE,
     endpoint: str = "Aggregated",
+    client_p50_ms: float | None = None,
+    client_requests: int | None = None,
+    client: ClientStats | None = None,
+    client_in_flight: Sequence[int] = (),
+    method: str | None = None,
 ) -> TimingComparison:
-    """Compare a run's client-side p95 with the p95 of the server's durations for the same window."""
+    """Compare a run's client-side p95 with the p95 of the server's durations for the same window;
+    ``server`` is a list of durations (ms) or of :class:`ServerSample` (with in-flight counts)."""
     if tolerance <= 0:
         raise ValueError(f"tolerance must be > 0, got {tolerance}")
+    samples = [s if isinstance(s, ServerSample) else ServerSample(float(s)) for s in server]
+    durations = [s.duration_ms for s in samples]
+    in_flight = tuple(s.in_flight for s in samples if s.in_flight is not None)
     return TimingComparison(
-        float(client_p95_ms), server_p95(server_durations_ms), len(server_durations_ms), tolerance, endpoint
+        float(client_p95_ms),
+        server_p95(durations),
+        len(durations),
+        tolerance,
+        endpoint,
+        client_p50_ms=client_p50_ms,
+        server_p50_ms=server_percentile(durations, 0.5),
+        client_requests=client_requests,
+        server_in_flight=in_flight if len(in_flight) == len(samples) else (),
+        client_in_flight=tuple(client_in_flight),
+        client=client,
+        method=method,
     )
 
 
@@ -150,7 +323,7 @@ class ServerTimings:
             raise TargetError(f"server timings {self.url} answered without a numeric 'now'")
         return float(body["now"])
 
-    def durations(self, since: float, *, route: str | None = None, method: str | None = None) -> list[float]:
+    def samples(self, since: float, *, route: str | None = None, method: str | None = None) -> list[ServerSample]:
         params = {"since": repr(since), "include_items": "true"}
         if route:
             params["route"] = route
@@ -159,7 +332,18 @@ class ServerTimings:
         items = self._get(params).get("items")
         if not isinstance(items, list):
             raise TargetError(f"server timings {self.url} answered without an 'items' list")
-        return [float(i["duration_ms"]) for i in items]
+        try:
+            return [
+                ServerSample(
+                    float(i["duration_ms"]), None if i.get("in_flight") is None else int(i["in_flight"])
+                )
+                for i in items
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TargetError(f"server timings {self.url}: an item has no numeric duration_ms ({exc!r})") from None
+
+    def durations(self, since: float, *, route: str | None = None, method: str | None = None) -> list[float]:
+        return [s.duration_ms for s in self.samples(since, route=route, method=method)]
 
 
 def add_server_comparison(
@@ -167,34 +351,47 @@ def add_server_comparison(
     server: ServerTimings,
     since: float,
     *,
-    route: str = "/models/predict",
-    method: str = "POST",
+    route: str | None = None,
+    method: str | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> TimingComparison | None:
-    """Compare the run's client p95 for (``method``, ``route``) with the server's timings since
-    ``since`` and add the check and metrics to ``result``. Does nothing for a run without numbers
-    (it is already ERROR); a timings endpoint that cannot be read adds a WARN check."""
+    """Compare the run's client figures for (``method``, ``route``) with the server's timings since
+    ``since`` and add the check and metrics to ``result``. Without ``route``, the endpoint with the most
+    successful requests is compared. Does nothing for a run without numbers (it is already ERROR); a
+    timings endpoint that cannot be read adds a WARN check."""
     if result.stats is None:
         return None
-    entry = next((e for e in result.stats.endpoints if e.name == route and e.method == method), None)
-    if entry is None or entry.successes == 0:
+    candidates = [
+        e
+        for e in result.stats.endpoints
+        if e.successes and (route is None or e.name == route) and (method is None or e.method == method)
+    ]
+    if not candidates:
         return None
+    entry = max(candidates, key=lambda e: e.successes)
     try:
-        durations = server.durations(since, route=route, method=method)
+        samples = server.samples(since, route=entry.name, method=entry.method or None)
     except TargetError as exc:
         _add(
             result,
-            CheckRecord(
-                "load.measurement_agreement",
-                Status.WARN,
-                severity="warning",
-                message=f"{exc}; the client figures are unconfirmed",
-            ),
+            CheckRecord(CHECK_NAME, Status.WARN, severity="warning", message=f"{exc}; the client figures are unconfirmed"),
         )
         return None
-    comparison = compare_client_server(entry.percentile(0.95), durations, tolerance=tolerance, endpoint=route)
+    client = result.client
+    comparison = compare_client_server(
+        entry.percentile(0.95),
+        samples,
+        tolerance=tolerance,
+        endpoint=entry.name,
+        method=entry.method or None,
+        client_p50_ms=entry.percentile(0.5),
+        client_requests=entry.requests,
+        client=client,
+        client_in_flight=client.in_flight(entry.method, entry.name) if client is not None else (),
+    )
     _add(result, comparison.check())
     result.metrics.extend(comparison.metrics())
+    result.details["measurement"] = {"endpoint": comparison.where, "cause": comparison.cause, "ratio": comparison.ratio}
     return comparison
 
 

@@ -1,15 +1,18 @@
-"""Regression of a nightly run against the accepted baseline: p95 latency and throughput.
+"""Regression of a nightly run against the accepted baseline: p95 latency per endpoint, and throughput.
 
 Worse means p95 higher or throughput lower, as a fraction of the baseline value. More than
-``warn_margin`` worse is WARN, more than ``fail_margin`` worse is FAIL (both strict). No baseline, or a
-baseline without a usable value, is SKIP (nothing to compare with); a current run without the value
-is ERROR (the run produced no figure to judge).
+``warn_margin`` worse is WARN, more than ``fail_margin`` worse is FAIL (both strict). Latency is compared
+endpoint by endpoint (``load.regression_p95[POST /models/predict]``), never pooled, so a slower
+prediction cannot hide behind a faster health probe. No baseline, or a baseline without a usable value
+for an endpoint, is SKIP (nothing to compare with); a current run without the value is ERROR (the run
+produced no figure to judge). A baseline recorded before per-endpoint figures existed (only the pooled
+``Aggregated`` p95) is compared on the pooled figure, and the message says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from assay.engines.performance.config import RegressionConfig
@@ -24,21 +27,31 @@ RPS_METRIC = "load.rps"
 
 @dataclass(frozen=True)
 class PerformanceFigures:
-    """The two numbers a nightly run is compared on (either may be missing)."""
+    """What a nightly run is compared on: the pooled p95 and throughput, and p95 per endpoint
+    (``"METHOD name"`` → ms). Any of them may be missing."""
 
     p95_ms: float | None
     rps: float | None
+    endpoints: Mapping[str, float] = field(default_factory=dict)
 
 
 def figures_from_metrics(metrics: Iterable[Any], *, endpoint: str = AGGREGATED) -> PerformanceFigures:
-    """Pick p95 and throughput for ``endpoint`` out of recorded metrics (``MetricRecord`` or stored rows
-    with ``name``/``value``/``labels``). Throughput is the steady-state rate, else the whole-run rate."""
+    """Pick p95 and throughput for ``endpoint`` (the pooled figures by default) and every endpoint's
+    p95 out of recorded metrics (``MetricRecord`` or stored rows with ``name``/``value``/``labels``).
+    Throughput is the steady-state rate, else the whole-run rate."""
     by_name: dict[str, float] = {}
+    per_endpoint: dict[str, float] = {}
     for m in metrics:
-        if (m.labels or {}).get("endpoint") == endpoint and m.name not in by_name:
+        labels = m.labels or {}
+        name = labels.get("endpoint")
+        if name is None:
+            continue
+        if name == endpoint and m.name not in by_name:
             by_name[m.name] = float(m.value)
+        if m.name == P95_METRIC and name != AGGREGATED and labels.get("method") is not None:
+            per_endpoint.setdefault(f"{labels['method']} {name}".strip(), float(m.value))
     rps = by_name.get(THROUGHPUT_METRIC, by_name.get(RPS_METRIC))
-    return PerformanceFigures(p95_ms=by_name.get(P95_METRIC), rps=rps)
+    return PerformanceFigures(p95_ms=by_name.get(P95_METRIC), rps=rps, endpoints=per_endpoint)
 
 
 def _relative_worsening(current: float, baseline: float, higher_is_worse: bool) -> float:
@@ -56,6 +69,7 @@ def _regression_check(
     *,
     higher_is_worse: bool,
     baseline_ref: str,
+    note: str = "",
 ) -> CheckRecord:
     if baseline is None or baseline <= 0:
         return CheckRecord(
@@ -88,7 +102,7 @@ def _regression_check(
         threshold=config.warn_margin if status is not Status.FAIL else config.fail_margin,
         comparator="<=",
         message=f"{what} {current:.1f} {unit} vs baseline {baseline:.1f} {unit} ({baseline_ref}): "
-        f"{abs(worse):.1%} {direction}, {band}",
+        f"{abs(worse):.1%} {direction}, {band}{note}",
     )
 
 
@@ -99,25 +113,46 @@ def evaluate_regression(
     *,
     baseline_ref: str = "accepted baseline",
 ) -> list[CheckRecord]:
-    """Two checks, ``load.regression_p95`` and ``load.regression_throughput``; observed is the relative
-    worsening (0.12 = 12 % worse; negative = better)."""
+    """``load.regression_p95[<METHOD name>]`` per endpoint of this run (or ``load.regression_p95`` on the
+    pooled figure when either side has no per-endpoint figures) and ``load.regression_throughput``;
+    observed is the relative worsening (0.12 = 12 % worse; negative = better)."""
     if baseline is None:
         msg = "no accepted baseline yet; accept a passing run (DAG assay_accept_baseline) to enable this check"
         return [
             CheckRecord("load.regression_p95", Status.SKIP, message=msg),
             CheckRecord("load.regression_throughput", Status.SKIP, message=msg),
         ]
-    return [
-        _regression_check(
-            "load.regression_p95",
-            "p95 latency",
-            "ms",
-            current.p95_ms,
-            baseline.p95_ms,
-            config,
-            higher_is_worse=True,
-            baseline_ref=baseline_ref,
-        ),
+    checks = []
+    if current.endpoints and baseline.endpoints:
+        for key, p95 in current.endpoints.items():
+            checks.append(
+                _regression_check(
+                    f"load.regression_p95[{key}]",
+                    f"{key} p95 latency",
+                    "ms",
+                    p95,
+                    baseline.endpoints.get(key),
+                    config,
+                    higher_is_worse=True,
+                    baseline_ref=baseline_ref,
+                )
+            )
+    else:
+        pooled = "" if not current.endpoints else " (pooled over all endpoints: the baseline has no per-endpoint p95)"
+        checks.append(
+            _regression_check(
+                "load.regression_p95",
+                "p95 latency",
+                "ms",
+                current.p95_ms,
+                baseline.p95_ms,
+                config,
+                higher_is_worse=True,
+                baseline_ref=baseline_ref,
+                note=pooled,
+            )
+        )
+    checks.append(
         _regression_check(
             "load.regression_throughput",
             "throughput",
@@ -127,5 +162,6 @@ def evaluate_regression(
             config,
             higher_is_worse=False,
             baseline_ref=baseline_ref,
-        ),
-    ]
+        )
+    )
+    return checks

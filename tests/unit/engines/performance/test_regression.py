@@ -63,13 +63,47 @@ def test_margins_must_be_ordered():
         RegressionConfig(warn_margin=0.3, fail_margin=0.2)
 
 
-def test_figures_come_from_the_aggregated_metrics_of_a_recorded_run():
+def test_figures_come_from_the_metrics_of_a_recorded_run():
     agg = {"endpoint": "Aggregated", "method": "ALL"}
     metrics = [
         MetricRecord("load.latency_p95_ms", 12.0, "ms", {"endpoint": "/health", "method": "GET"}),
         MetricRecord("load.latency_p95_ms", 42.0, "ms", agg),
+        MetricRecord("load.latency_p95_ms", 45.0, "ms", {"group": "inference"}),  # group figures: not endpoints
+        MetricRecord("load.client_p95_ms", 99.0, "ms", {"endpoint": "/models/predict"}),  # the comparison's
+        MetricRecord("load.latency_p95_ms", 48.0, "ms", {"endpoint": "/models/predict", "method": "POST"}),
         MetricRecord("load.rps", 18.0, "req/s", agg),
         MetricRecord("load.throughput_steady_rps", 19.5, "req/s", agg | {"seconds": 7}),
     ]
-    assert figures_from_metrics(metrics) == PerformanceFigures(p95_ms=42.0, rps=19.5)
-    assert figures_from_metrics(metrics[:3]) == PerformanceFigures(p95_ms=42.0, rps=18.0)
+    figures = figures_from_metrics(metrics)
+    assert (figures.p95_ms, figures.rps) == (42.0, 19.5)
+    assert figures.endpoints == {"GET /health": 12.0, "POST /models/predict": 48.0}
+    assert figures_from_metrics(metrics[:6]).rps == 18.0
+
+
+def test_latency_is_compared_per_endpoint_so_a_slower_prediction_is_not_hidden_by_health():
+    """Pooled, the p95 is the health probe's and unchanged; per endpoint the prediction is 60 % slower."""
+    baseline = PerformanceFigures(5.0, 100.0, {"POST /models/predict": 50.0, "GET /health": 5.0})
+    current = PerformanceFigures(5.0, 100.0, {"POST /models/predict": 80.0, "GET /health": 5.0})
+    checks = {c.name: c for c in evaluate_regression(current, baseline, MARGINS, baseline_ref="run n-1")}
+    assert checks["load.regression_p95[POST /models/predict]"].status == "FAIL"
+    assert "POST /models/predict p95 latency 80.0 ms vs baseline 50.0 ms" in checks[
+        "load.regression_p95[POST /models/predict]"
+    ].message
+    assert checks["load.regression_p95[GET /health]"].status == "PASS"
+    assert "load.regression_p95" not in checks and checks["load.regression_throughput"].status == "PASS"
+
+
+def test_an_endpoint_new_since_the_baseline_skips():
+    baseline = PerformanceFigures(5.0, 100.0, {"GET /health": 5.0})
+    current = PerformanceFigures(5.0, 100.0, {"POST /models/predict": 80.0, "GET /health": 5.0})
+    statuses = _statuses(current, baseline)
+    assert statuses["load.regression_p95[POST /models/predict]"] == "SKIP"
+
+
+def test_a_baseline_with_only_pooled_figures_is_still_read_and_says_so():
+    old = figures_from_metrics([MetricRecord("load.latency_p95_ms", 40.0, "ms", {"endpoint": "Aggregated"})])
+    assert old.endpoints == {} and old.p95_ms == 40.0
+    current = PerformanceFigures(60.0, 100.0, {"POST /models/predict": 60.0})
+    check = evaluate_regression(current, old, MARGINS)[0]
+    assert check.name == "load.regression_p95" and check.status == "FAIL"
+    assert "pooled over all endpoints" in check.message
