@@ -213,8 +213,8 @@ class DriftConfig:
     :param spool: ``"memory"`` keeps the numeric values needed for exact tests in memory; ``"disk"``
         appends them chunk by chunk to files under ``spool_dir`` and loads one column at a time.
     :param spool_dir: where disk spools go (a temporary directory under it; default: the system's).
-    :param threads: columns planned and evaluated in parallel (numpy releases the GIL while sorting);
-        default 2, the size of this project's machines; 1 for strictly sequential work.
+    :param threads: columns planned and evaluated in parallel; default 1: measured on this project's
+        2-core machines, 2 threads were no faster (benchmarks/drift.py) and hold two columns at a time.
     """
 
     columns: tuple[str, ...] | None = None
@@ -234,7 +234,7 @@ class DriftConfig:
     share_check_status: str = "FAIL"
     spool: str = "memory"
     spool_dir: str | None = None
-    threads: int = 2
+    threads: int = 1
 
     def __post_init__(self) -> None:
         for name in ("columns", "exclude_columns"):

@@ -28,7 +28,7 @@ def test_defaults_match_the_issue_and_strategy():
     )
     assert config.threshold("any", "psi") == 0.2 and config.warn_threshold("any", "psi") is None
     assert (config.missing_share_change, config.unseen_share, config.share_check_status) == (0.1, 0.1, "FAIL")
-    assert config.min_sample_rows == 0
+    assert (config.min_sample_rows, config.threads) == (0, 1)
 
 
 def test_an_overrides_thresholds_select_its_tests():
