@@ -145,3 +145,18 @@ def test_overrides_must_name_checked_columns():
         DriftConfig(columns=["age"], exclude_columns=["age"])
     with pytest.raises(ConfigError, match="'score' is also listed to be checked"):
         DriftConfig(prediction_column="score", exclude_columns=["score"])
+
+
+def test_the_shipped_demo_config_applies_the_strategys_psi_and_kl_limits_to_the_score():
+    from pathlib import Path
+
+    from assay.config import load_config
+    from assay.engines.drift.choice import choose_tests
+
+    repo = Path(__file__).resolve().parents[4]
+    drift = load_config(repo / "include" / "config" / "assay.yaml").datasets["fraud-transactions"].drift
+    config = DriftConfig.from_mapping(drift)
+    tests, auto = choose_tests("score", "numeric", 20_000, config)
+    assert tests == ("wasserstein", "psi", "kl_div") and auto == {"wasserstein"}
+    assert (config.threshold("score", "psi"), config.threshold("score", "kl_div")) == (0.2, 0.1)
+    assert config.prediction_column == "score"
