@@ -9,6 +9,7 @@ Object columns of Python numbers or Decimals (what SQL drivers return for NUMERI
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,8 +60,8 @@ def classify(series: pd.Series) -> ChunkColumn:
     return ChunkColumn(CATEGORICAL, f"{name} ({inferred})" if name == "object" else name, series)
 
 
-def finite_values(column: ChunkColumn) -> tuple[np.ndarray, int]:
-    """The finite float64 values of a numeric chunk and how many were missing or infinite (dropped).
+def finite_values(column: ChunkColumn) -> tuple[np.ndarray, int, int]:
+    """The finite float64 values of a numeric chunk, how many were missing (NaN/None/NA), how many infinite.
 
     When every value is finite the array may be a read-only view of the caller's data (never modified).
     """
@@ -73,8 +74,9 @@ def finite_values(column: ChunkColumn) -> tuple[np.ndarray, int]:
         values = s.to_numpy(dtype=np.float64, na_value=np.nan)
     mask = np.isfinite(values)
     if mask.all():
-        return values, 0
-    return values[mask], int(values.size - mask.sum())
+        return values, 0, 0
+    missing = int(np.isnan(values).sum())
+    return values[mask], missing, int(values.size - mask.sum()) - missing
 
 
 def category_counts(column: ChunkColumn) -> tuple[Counter, int]:
@@ -99,6 +101,21 @@ def distinct_count_sorted(values_sorted: np.ndarray) -> int:
     if values_sorted.size == 0:
         return 0
     return int(np.count_nonzero(values_sorted[1:] != values_sorted[:-1])) + 1
+
+
+def distinct_values_upto(parts: Iterable[np.ndarray], limit: int, block: int = 1 << 16) -> set[float] | None:
+    """The distinct values of a numeric column given in ``parts``, or None as soon as there are more than
+    ``limit`` (a continuous column is known after its first block: no sort, no copy of the column)."""
+    seen: set[float] = set()
+    for part in parts:
+        for start in range(0, part.size, block):
+            uniq = pd.unique(part[start : start + block])
+            if uniq.size > limit + 1:  # + 1: the hash may keep 0.0 and -0.0 apart, the set does not
+                return None
+            seen.update(uniq.tolist())
+            if len(seen) > limit:
+                return None
+    return seen
 
 
 def value_counts(values: np.ndarray) -> Counter:

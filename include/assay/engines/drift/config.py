@@ -29,6 +29,16 @@ VALUE_TESTS = frozenset({KS, WASSERSTEIN, ANDERSON})
 #: Tests whose verdict is a p-value below the threshold; the others are distances at or above it.
 P_VALUE_TESTS = frozenset({KS, CHISQUARE, ANDERSON})
 TEST_NAMES = BINNED_TESTS | VALUE_TESTS
+#: The tests the automatic choice can pick (see :mod:`.choice`).
+AUTO_TESTS = frozenset({KS, CHISQUARE, WASSERSTEIN, JENSENSHANNON})
+#: scipy's anderson_ksamp never reports a p-value below this (it floors its table interpolation there).
+ANDERSON_P_FLOOR = 0.001
+
+#: The data-integrity checks run on every column besides its tests (names of their check records).
+MISSING_SHARE = "missing_share"
+UNSEEN_SHARE = "unseen_share"
+SHARE_CHECKS = frozenset({MISSING_SHARE, UNSEEN_SHARE})
+SHARE_CHECK_STATUSES = ("FAIL", "WARN")
 
 DEFAULT_THRESHOLDS: Mapping[str, float] = {
     PSI: 0.2,
@@ -69,6 +79,11 @@ def _thresholds(values: Mapping[str, float], where: str) -> dict[str, float]:
             raise ConfigError(f"{where}: threshold for {name!r} must be a finite number >= 0, got {value!r}")
         if name in P_VALUE_TESTS and not 0 < value < 1:
             raise ConfigError(f"{where}: p-value threshold for {name!r} must be in (0, 1), got {value!r}")
+        if name == ANDERSON and value <= ANDERSON_P_FLOOR:
+            raise ConfigError(
+                f"{where}: p-value threshold for 'anderson' must be above {ANDERSON_P_FLOOR}, got {value!r} "
+                f"(scipy never reports an Anderson-Darling p-value below {ANDERSON_P_FLOOR}, so it could never drift)"
+            )
         out[name] = float(value)
     return out
 
@@ -80,6 +95,22 @@ def _check_warn_order(fail: Mapping[str, float], warn: Mapping[str, float], wher
         if not looser:
             side = "above" if name in P_VALUE_TESTS else "below"
             raise ConfigError(f"{where}: warn threshold for {name!r} ({w}) must be {side} its fail threshold ({f})")
+
+
+def _check_thresholds_apply(config: DriftConfig) -> None:
+    """A global threshold must name a test that some column can run; else it would be silently ignored."""
+    runnable = set(config.tests) if config.tests is not None else set(AUTO_TESTS)
+    for override in config.overrides.values():
+        runnable |= set(override.tests or ()) | set(override.selected_tests)
+    for key in ("thresholds", "warn_thresholds"):
+        for test in getattr(config, key):
+            if test not in runnable:
+                where = f"drift.tests {list(config.tests)}" if config.tests is not None else "the automatic choice"
+                raise ConfigError(
+                    f"drift.{key}: a threshold for {test!r}, but no column runs {test!r} ({where} does not pick it), "
+                    f"so it would never apply; add {test!r} to drift.tests, or give the threshold in a column's "
+                    "override (drift.overrides.<column>.thresholds), which runs the test on that column"
+                )
 
 
 def _bins(value: int | None, where: str) -> None:
@@ -101,10 +132,12 @@ def _from_mapping(cls: type, data: Mapping[str, Any], where: str) -> dict[str, A
 class ColumnOverride:
     """Per-column choices that replace the defaults.
 
-    :param tests: the tests to run instead of the automatic choice.
+    :param tests: the tests to run instead of the automatic choice (and of ``DriftConfig.tests``).
     :param kind: ``"numeric"`` or ``"categorical"`` treatment instead of the one inferred.
-    :param thresholds: per-test fail thresholds for this column.
-    :param warn_thresholds: per-test soft thresholds (WARN) for this column.
+    :param thresholds: per-test fail thresholds for this column. A threshold *selects* its test: without
+        ``tests``, the tests named here run in addition to the automatic choice (or ``DriftConfig.tests``);
+        with ``tests``, naming a test that is not listed there is a ConfigError (it would never apply).
+    :param warn_thresholds: per-test soft thresholds (WARN) for this column; they select tests the same way.
     :param bins: quantile bins for PSI/KL/JS/chi-square on a numeric column.
     :param critical: a drifted critical column fails the dataset whatever the share of drifted columns.
     """
@@ -123,6 +156,14 @@ class ColumnOverride:
             raise ConfigError(f"{w}.kind: must be {NUMERIC!r} or {CATEGORICAL!r}, got {self.kind!r}")
         object.__setattr__(self, "thresholds", _thresholds(self.thresholds, f"{w}.thresholds"))
         object.__setattr__(self, "warn_thresholds", _thresholds(self.warn_thresholds, f"{w}.warn_thresholds"))
+        if self.tests is not None:
+            for key in ("thresholds", "warn_thresholds"):
+                stray = [t for t in getattr(self, key) if t not in self.tests]
+                if stray:
+                    raise ConfigError(
+                        f"{w}.{key}: a threshold for {stray[0]!r}, which is not in this column's tests "
+                        f"{list(self.tests)}, would never apply; add {stray[0]!r} to the tests or drop the threshold"
+                    )
         _bins(self.bins, f"{w}.bins")
         if not isinstance(self.critical, bool):
             raise ConfigError(f"{w}.critical: must be true or false, got {self.critical!r}")
@@ -130,6 +171,11 @@ class ColumnOverride:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str = "override") -> ColumnOverride:
         return cls(**_from_mapping(cls, data, where))
+
+    @property
+    def selected_tests(self) -> tuple[str, ...]:
+        """The tests this override's thresholds name, in the order given (they run on this column)."""
+        return tuple(dict.fromkeys([*self.thresholds, *self.warn_thresholds]))
 
 
 @dataclass(frozen=True)
@@ -142,19 +188,33 @@ class DriftConfig:
     :param prediction_column: the model's prediction or score column, checked as concept drift
         (prediction-distribution shift) with the same tests, reported apart from the feature share.
     :param tests: tests for every column without an override; ``None`` = the automatic choice.
-    :param thresholds: fail thresholds per test, over :data:`DEFAULT_THRESHOLDS`.
-    :param warn_thresholds: optional soft thresholds per test (WARN when crossed but not the fail one).
+    :param thresholds: fail thresholds per test, over :data:`DEFAULT_THRESHOLDS`. Each must name a test
+        that can run: one in ``tests``, one the automatic choice picks (ks, chisquare, wasserstein,
+        jensenshannon) when ``tests`` is unset, or one a column override selects; otherwise ConfigError.
+    :param warn_thresholds: optional soft thresholds per test (WARN when crossed but not the fail one); the
+        same rule.
     :param overrides: per-column :class:`ColumnOverride` (mappings are accepted and converted).
     :param bins: quantile bins from the reference for binned tests on numeric columns.
-    :param drift_share: the dataset drifts when the share of drifted feature columns exceeds this.
-    :param max_categorical_unique: a numeric column with at most this many distinct reference values is
-        treated as categorical.
+    :param drift_share: the dataset drifts when the share of drifted feature columns is at least this
+        (``>=``, Evidently's rule), in (0, 1].
+    :param max_categorical_unique: a numeric column counts as categorical when reference and current
+        together hold at most this many distinct values *and* the reference has more values than that
+        (values repeat), so a tiny numeric sample is never called categorical for its few values.
     :param small_sample_rows: reference columns with at most this many values get the small-sample tests.
+    :param min_sample_rows: a test on a column with fewer non-missing values than this on either side is
+        WARN "too few rows to test" instead of a verdict (0: no fixed minimum). Whatever this says, a
+        p-value test is WARN when no outcome on that many values could reach p < its threshold.
+    :param missing_share_change: the largest allowed change (absolute, as a share of rows) of a column's
+        share of missing or non-finite values between reference and current; ``None`` turns the check off.
+    :param unseen_share: the largest allowed share of a categorical column's current values that fall in
+        categories the reference never had; ``None`` turns the check off.
+    :param share_check_status: what a crossed ``missing_share_change`` / ``unseen_share`` gives:
+        ``"FAIL"`` (a drifted column, deciding the run) or ``"WARN"``.
     :param spool: ``"memory"`` keeps the numeric values needed for exact tests in memory; ``"disk"``
         appends them chunk by chunk to files under ``spool_dir`` and loads one column at a time.
     :param spool_dir: where disk spools go (a temporary directory under it; default: the system's).
-    :param threads: columns planned and evaluated in parallel (numpy releases the GIL while sorting);
-        default 2, the size of this project's machines; 1 for strictly sequential work.
+    :param threads: columns planned and evaluated in parallel; default 1: measured on this project's
+        2-core machines, 2 threads were no faster (benchmarks/drift.py) and hold two columns at a time.
     """
 
     columns: tuple[str, ...] | None = None
@@ -168,9 +228,13 @@ class DriftConfig:
     drift_share: float = 0.5
     max_categorical_unique: int = 5
     small_sample_rows: int = 1000
+    min_sample_rows: int = 0
+    missing_share_change: float | None = 0.1
+    unseen_share: float | None = 0.1
+    share_check_status: str = "FAIL"
     spool: str = "memory"
     spool_dir: str | None = None
-    threads: int = 2
+    threads: int = 1
 
     def __post_init__(self) -> None:
         for name in ("columns", "exclude_columns"):
@@ -215,14 +279,28 @@ class DriftConfig:
         excluded = sorted(set(overrides) & set(self.exclude_columns))
         if excluded:
             raise ConfigError(f"drift.overrides: column {excluded[0]!r} is also in drift.exclude_columns")
+        _check_thresholds_apply(self)
         _bins(self.bins, "drift.bins")
         if (
             isinstance(self.drift_share, bool)
             or not isinstance(self.drift_share, int | float)
-            or not 0 <= self.drift_share < 1
+            or not 0 < self.drift_share <= 1
         ):
-            raise ConfigError(f"drift.drift_share: must be in [0, 1), got {self.drift_share!r}")
-        for name in ("max_categorical_unique", "small_sample_rows", "threads"):
+            raise ConfigError(
+                f"drift.drift_share: must be in (0, 1], got {self.drift_share!r} (the dataset drifts when the "
+                "share of drifted columns is >= it; a small value such as 0.01 fails on any drifted column)"
+            )
+        for name in ("missing_share_change", "unseen_share"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1
+            ):
+                raise ConfigError(f"drift.{name}: must be a share in [0, 1), or null to turn it off, got {value!r}")
+        if self.share_check_status not in SHARE_CHECK_STATUSES:
+            raise ConfigError(
+                f"drift.share_check_status: must be one of {list(SHARE_CHECK_STATUSES)}, got {self.share_check_status!r}"
+            )
+        for name in ("max_categorical_unique", "small_sample_rows", "min_sample_rows", "threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "threads" else 0):
                 raise ConfigError(

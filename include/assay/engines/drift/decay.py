@@ -10,6 +10,8 @@ A window FAILs when its metric falls more than ``fail_drop`` below the reference
 the reference value with ``relative=True``), WARNs past ``warn_drop``; a window with fewer than
 ``min_window_rows`` labelled rows, or where the metric is undefined (e.g. precision with no positive
 prediction), is SKIP with the reason. No labelled window at all, or a too-small reference, is ERROR.
+A single labelled window without a separate reference is SKIP: it is the reference, and there is no
+later window to compare with it yet (its metrics are still recorded).
 """
 
 from __future__ import annotations
@@ -150,6 +152,8 @@ class PerformanceDecayResult:
     def check_records(self) -> list[CheckRecord]:
         if self.error:
             return [CheckRecord("performance_decay", Status.ERROR, message=self.error)]
+        if not self.windows:
+            return [CheckRecord("performance_decay", self.status, message=self.message)]
         return [w.check_record() for w in self.windows]
 
     def metric_records(self) -> list[MetricRecord]:
@@ -308,15 +312,17 @@ def run_performance_decay(data: Any, config: DecayConfig, reference: Any = None)
 
     try:
         windows, unlabeled, dropped = _pairs(data, config, windowed=True)
+        only_window = False
         if reference is not None:
             ref_pairs = _pairs(reference, config, windowed=False)[0].get(None, Counter())
             ref_label = as_source(reference).label
         elif windows:
             first = min(windows)
             ref_pairs, ref_label = windows.pop(first), f"first window {first.isoformat()}"
+            only_window = not windows
         else:
             ref_pairs, ref_label = Counter(), "first window"
-        if not windows:
+        if not windows and not only_window:
             return failed(
                 "no labelled rows in any window to compare with the reference",
                 unlabeled_rows=unlabeled,
@@ -331,6 +337,14 @@ def run_performance_decay(data: Any, config: DecayConfig, reference: Any = None)
                 dropped_rows=dropped,
             )
         ref_scores = _scores(ref_pairs, config)
+        if only_window:
+            message = (
+                f"only one window holds labelled rows ({ref_label}, {ref_rows} rows); it is the reference, so "
+                "there is no later window to compare yet (give a reference dataset to check this window)"
+            )
+            return PerformanceDecayResult(
+                Status.SKIP, message, (), ref_scores, ref_rows, ref_label, unlabeled, dropped
+            )
         checks = []
         for window in sorted(windows):
             pairs = windows[window]

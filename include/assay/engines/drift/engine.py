@@ -1,4 +1,8 @@
-"""``run_drift``: reference pass → plan per column → current pass → tests per column → dataset verdict."""
+"""``run_drift``: reference pass → plan per column → current pass → tests per column → dataset verdict.
+
+Memory: for DataFrame sources the spool holds views of the caller's data; the only copies are one sorted
+array per side of the column being evaluated (per thread), released when its tests are done.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,14 @@ from assay.engines.drift.config import DriftConfig
 from assay.engines.drift.evaluate import evaluate_column
 from assay.engines.drift.passes import Side, read_current, read_reference
 from assay.engines.drift.plan import ColumnPlan, plan_column
-from assay.engines.drift.results import FEATURE, PREDICTION, ColumnDriftResult, DatasetDriftResult, overall_status
+from assay.engines.drift.results import (
+    FEATURE,
+    PREDICTION,
+    ColumnDriftResult,
+    DatasetDriftResult,
+    dataset_verdict,
+    overall_status,
+)
 from assay.engines.drift.sources import DataSourceError, as_source
 from assay.engines.drift.spool import make_spool
 from assay.status import Status
@@ -73,11 +84,7 @@ def run_drift(reference: Any, current: Any, config: DriftConfig | None = None) -
                 skipped_columns=skipped,
             )
         roles = [(c, FEATURE) for c in features] + [(c, PREDICTION) for c in _prediction(config)]
-        plans = _map(
-            lambda cr: plan_column(cr[0], cr[1], ref.columns.get(cr[0]), config, spool, ref.label),
-            roles,
-            config.threads,
-        )
+        plans = _map(lambda cr: _plan(cr[0], cr[1], ref, config, spool), roles, config.threads)
         by_name = {p.name: p for p in plans}
 
         try:
@@ -93,6 +100,13 @@ def run_drift(reference: Any, current: Any, config: DriftConfig | None = None) -
         return _assemble(config, plans, per_plan, ref, cur, skipped, started, labels)
     finally:
         spool.close()
+
+
+def _plan(name: str, role: str, ref: Side, config: DriftConfig, spool) -> ColumnPlan:
+    try:
+        return plan_column(name, role, ref.columns.get(name), config, spool, ref.label)
+    except Exception as exc:  # noqa: BLE001 - a column that cannot be planned is that column's ERROR, not the run's
+        return ColumnPlan(name, role, error=f"column {name!r} could not be planned: {type(exc).__name__}: {exc}")
 
 
 def _prediction(config: DriftConfig) -> list[str]:
@@ -130,21 +144,18 @@ def _assemble(
     started: float,
     labels: dict[str, str],
 ) -> DatasetDriftResult:
-    features = [r for plan, rs in zip(plans, per_plan, strict=True) if plan.role == FEATURE for r in rs]
-    predictions = [r for plan, rs in zip(plans, per_plan, strict=True) if plan.role == PREDICTION for r in rs]
-    evaluated = {r.column for r in features if r.status is not Status.ERROR}
-    drifted = {r.column for r in features if r.drifted}
-    feature_names = {p.name for p in plans if p.role == FEATURE}
-    share = None
-    if not feature_names:
-        dataset_status, dataset_drift = Status.SKIP, False
-    elif not evaluated:
-        dataset_status, dataset_drift = Status.ERROR, False
+    everything = [r for rs in per_plan for r in rs]
+    shares = [r for r in everything if r.is_share_check]
+    features = [r for r in everything if r.role == FEATURE and not r.is_share_check]
+    predictions = [r for r in everything if r.role == PREDICTION and not r.is_share_check]
+    drifted, clean, unknown, errors = _column_states([r for r in everything if r.role == FEATURE])
+    if not any(p.role == FEATURE for p in plans):
+        dataset_status, dataset_drift, share = Status.SKIP, False, None
     else:
-        share = len(drifted) / len(evaluated)
-        dataset_drift = share > config.drift_share
-        dataset_status = Status.FAIL if dataset_drift else Status.PASS
-    status = overall_status(dataset_status, features + predictions)
+        dataset_status, dataset_drift, share = dataset_verdict(
+            len(drifted), len(clean), len(unknown), errors, config.drift_share
+        )
+    status = overall_status(dataset_status, everything)
     result = DatasetDriftResult(
         status=status,
         message="",
@@ -152,8 +163,10 @@ def _assemble(
         drift_share_threshold=config.drift_share,
         columns=tuple(features),
         predictions=tuple(predictions),
-        n_columns=len(evaluated),
+        share_checks=tuple(shares),
+        n_columns=len(drifted) + len(clean),
         n_drifted=len(drifted),
+        n_unknown=len(unknown),
         share_drifted=share,
         dataset_drift=dataset_drift,
         rows_reference=ref.rows,
@@ -165,16 +178,47 @@ def _assemble(
     return _with_message(result)
 
 
+def _column_states(results: list[ColumnDriftResult]) -> tuple[set[str], set[str], set[str], bool]:
+    """Feature columns that drifted, that were evaluated without drift, and whose drift is unknown (every
+    test was an ERROR or too small to decide); and whether an unknown one holds an ERROR."""
+    columns = dict.fromkeys(r.column for r in results)
+    drifted = {r.column for r in results if r.drifted}
+    judged = {
+        r.column for r in results if not r.is_share_check and r.status is not Status.ERROR and not r.untested
+    }
+    clean = judged - drifted
+    unknown = set(columns) - drifted - clean
+    errors = any(r.status is Status.ERROR for r in results if r.column in unknown)
+    return drifted, clean, unknown, errors
+
+
 def _with_message(result: DatasetDriftResult) -> DatasetDriftResult:
     parts = [result.dataset_check().message]
     if result.predictions:
         pred = result.predictions[0].column
         failed = any(r.status is Status.ERROR for r in result.predictions)
-        verdict = "drift" if result.prediction_drift else "could not be evaluated" if failed else "no drift"
+        untested = all(r.untested for r in result.predictions if not r.is_share_check and r.status is not Status.ERROR)
+        verdict = (
+            "drift"
+            if result.prediction_drift
+            else "could not be evaluated"
+            if failed
+            else "too few rows to test"
+            if untested
+            else "no drift"
+        )
         parts.append(f"prediction {pred!r}: {verdict}")
-    errors = sorted({r.column for r in (*result.columns, *result.predictions) if r.status is Status.ERROR})
+    everything = result.all_results
+    errors = sorted({r.column for r in everything if r.status is Status.ERROR})
     if errors:
         parts.append(f"{len(errors)} column(s) could not be evaluated: {', '.join(errors[:10])}")
+    small = sorted({r.column for r in everything if r.untested} - set(errors))
+    if small:
+        parts.append(f"{len(small)} column(s) too small to test: {', '.join(small[:10])}")
+    for test, what in (("missing_share", "missing share jumped"), ("unseen_share", "unseen categories")):
+        hit = sorted({r.column for r in everything if r.test == test and r.status is not Status.PASS})
+        if hit:
+            parts.append(f"{what}: {', '.join(hit[:10])}")
     critical = sorted({r.column for r in result.columns if r.critical and r.drifted})
     if critical:
         parts.append(f"critical column(s) drifted: {', '.join(critical)}")

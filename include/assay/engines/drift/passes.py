@@ -2,8 +2,9 @@
 
 Reference pass: numeric values go to the spool (exact quantiles and the value tests need them all),
 categories are counted. Current pass (after planning): per chunk, values go to the spool only for
-columns with a value test, bin counts are added with the reference's fixed edges, categories are
-counted. Counts are integers summed over chunks, so binned results do not depend on the chunking.
+columns with a value test (or a treatment still to decide), bin counts are added with the reference's
+fixed edges, categories are counted. Counts are integers summed over chunks, so binned results do not
+depend on the chunking. Missing values (NaN/None/NA) and infinite ones are counted apart on both sides.
 """
 
 from __future__ import annotations
@@ -83,10 +84,11 @@ def read_reference(source: DataSource, columns: Sequence[str] | None, spool, ski
                 )
                 continue
             if cc.kind == NUMERIC:
-                values, dropped = finite_values(cc)
+                values, missing, infinite = finite_values(cc)
                 spool.append(reference_key(name), values)
                 col.values += values.size
-                col.missing += dropped
+                col.missing += missing
+                col.infinite += infinite
             elif cc.kind == CATEGORICAL:
                 counts, missing = category_counts(cc)
                 col.counts.update(counts)
@@ -99,13 +101,13 @@ def read_reference(source: DataSource, columns: Sequence[str] | None, spool, ski
 
 def read_current(source: DataSource, plans: Mapping[str, ColumnPlan], spool) -> Side:
     side = Side("current", source.label)
-    wanted = [name for name, plan in plans.items() if plan.error is None]
+    wanted = [name for name, plan in plans.items() if plan.error is None or plan.counts_only]
     for chunk in source.iter_chunks(wanted):
         n = len(chunk)
         side.rows += n
         for name in chunk.columns:
             plan = plans.get(name)
-            if plan is None or plan.error is not None:
+            if plan is None or (plan.error is not None and not plan.counts_only):
                 continue
             col = side.column(name)
             col.rows += n
@@ -117,13 +119,17 @@ def read_current(source: DataSource, plans: Mapping[str, ColumnPlan], spool) -> 
                 continue
             col.kind = col.kind or cc.kind
             col.dtype = col.dtype or cc.dtype
+            if plan.counts_only:
+                _count_only(col, cc, n)
+                continue
             if cc.kind != plan.kind:
                 col.error = _kind_conflict("current", col, plan.kind, plan.dtype, cc)
                 continue
             if cc.kind == NUMERIC:
-                values, dropped = finite_values(cc)
+                values, missing, infinite = finite_values(cc)
                 col.values += values.size
-                col.missing += dropped
+                col.missing += missing
+                col.infinite += infinite
                 if plan.needs_values:
                     spool.append(current_key(name), values)
                 if plan.needs_bins:
@@ -142,3 +148,16 @@ def read_current(source: DataSource, plans: Mapping[str, ColumnPlan], spool) -> 
         if plan.needs_bins and col.bins is None:
             col.bins = np.zeros(plan.edges.size + 1, dtype=np.int64)
     return side
+
+
+def _count_only(col: SideColumn, chunk: ChunkColumn, n: int) -> None:
+    """Rows with and without a usable value, whatever the kind (the reference had none to compare with)."""
+    if chunk.kind == NUMERIC:
+        values, missing, infinite = finite_values(chunk)
+        col.values += values.size
+        col.missing += missing
+        col.infinite += infinite
+    else:
+        missing = int(chunk.series.isna().sum())
+        col.values += n - missing
+        col.missing += missing

@@ -1,8 +1,10 @@
 """Where the numeric values of a column wait between the chunked read and the per-column evaluation.
 
-``MemorySpool`` keeps the chunks' arrays; ``DiskSpool`` appends them as raw float64 to one file per
-column under a temporary directory, so only one column (per worker thread) is in memory at a time. Both
-return exactly the values appended, in order, so results do not depend on the spool.
+``MemorySpool`` keeps the chunks' arrays (for a DataFrame source, views of the caller's data: no copy);
+``DiskSpool`` appends them as raw float64 to one file per column under a temporary directory, so only one
+column (per worker thread) is in memory at a time. Both return exactly the values appended, in order, so
+results do not depend on the spool. ``parts`` reads a column piece by piece without joining it;
+``take_sorted`` hands over the column sorted (one copy) and forgets it, so its memory goes with the caller.
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+#: Values per piece when a disk spool is read piece by piece.
+READ_BLOCK = 1 << 20
 
 
 class MemorySpool:
@@ -28,6 +34,20 @@ class MemorySpool:
         if not parts:
             return np.empty(0, dtype=np.float64)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def parts(self, key: str) -> Iterator[np.ndarray]:
+        yield from list(self._parts.get(key, []))
+
+    def take_sorted(self, key: str) -> np.ndarray:
+        parts = self._parts.pop(key, [])
+        if not parts:
+            return np.empty(0, dtype=np.float64)
+        if len(parts) == 1:
+            return np.sort(parts[0])
+        joined = np.concatenate(parts)
+        del parts
+        joined.sort()
+        return joined
 
     def put(self, key: str, values: np.ndarray) -> None:
         self._parts[key] = [values]
@@ -58,6 +78,23 @@ class DiskSpool:
     def take(self, key: str) -> np.ndarray:
         path = self._path(key)
         return np.fromfile(path, dtype=np.float64) if path.exists() else np.empty(0, dtype=np.float64)
+
+    def parts(self, key: str) -> Iterator[np.ndarray]:
+        path = self._path(key)
+        if not path.exists():
+            return
+        with open(path, "rb") as fh:
+            while True:
+                block = np.fromfile(fh, dtype=np.float64, count=READ_BLOCK)
+                if not block.size:
+                    return
+                yield block
+
+    def take_sorted(self, key: str) -> np.ndarray:
+        values = self.take(key)
+        self.drop(key)
+        values.sort()
+        return values
 
     def put(self, key: str, values: np.ndarray) -> None:
         with open(self._path(key), "wb") as fh:

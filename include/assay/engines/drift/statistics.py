@@ -8,6 +8,11 @@ Two kinds of input:
   ``scipy.stats.anderson_ksamp`` (it sorts the pooled sample itself: ~0.7 s for 1M + 1M values).
 * **counts** (``psi``, ``kl_div``, ``jensenshannon``, ``chisquare``): integer count vectors over the
   same bins or categories, reference first. These call scipy directly on a handful of numbers.
+
+Memory: the merges of KS and Wasserstein run in blocks of at most BLOCK points, so their temporaries stay
+a few tens of MB whatever the column's length. Scale: values beyond ±1e100 are divided by a power of two
+before anything squares them (exact in binary floating point, so results are unchanged wherever they
+did not overflow before), which keeps the normalised Wasserstein finite up to the largest doubles.
 """
 
 from __future__ import annotations
@@ -30,6 +35,12 @@ WASSERSTEIN_STD_FLOOR = 1e-3
 KS_EXACT_MAX_N = 10_000
 #: anderson_ksamp's p-value range (interpolated from its table; outside it scipy returns these bounds).
 AD_P_MAX, AD_P_MIN = 0.25, 0.001
+#: Points per block in the KS and Wasserstein merges (bounds their temporary memory).
+BLOCK = 1 << 18
+#: Above this magnitude values are rescaled by a power of two before a standard deviation is taken.
+LARGE_MAGNITUDE = 1e100
+#: Up to this many values in both samples together, math.comb gives the exact permutation bound.
+EXACT_COMB_MAX = 1000
 
 # scipy warns each time it caps the Anderson-Darling p-value; the result's note says so instead. A filter
 # scoped to this module (warnings.catch_warnings is not thread-safe, and columns run in threads).
@@ -52,16 +63,18 @@ class TestValue:
 # ---------------------------------------------------------------- binning
 
 
-def quantile_edges(reference_sorted: np.ndarray, bins: int) -> np.ndarray:
+def quantile_edges(reference: np.ndarray, bins: int) -> np.ndarray:
     """Interior bin edges: the reference's ``bins``-quantiles (numpy's linear method), duplicates dropped.
+
+    ``reference`` may be in any order: ``np.quantile`` selects the same order statistics a sort would.
 
     The outer bins are open (``(-inf, e1]`` and ``(e_last, inf)``), so current values beyond the reference
     range land in the extreme bins. Bins are right-closed: ``(e_i-1, e_i]``. Ties collapse edges, so a
     column with heavy ties gets fewer bins (a constant column gets two: ``(-inf, c]`` and ``(c, inf)``).
     """
-    if reference_sorted.size == 0:
+    if reference.size == 0:
         raise ValueError("quantile edges need at least one reference value")
-    qs = np.quantile(reference_sorted, np.linspace(0.0, 1.0, bins + 1))
+    qs = np.quantile(reference, np.linspace(0.0, 1.0, bins + 1))
     return np.unique(qs[1:-1]) if bins > 1 else qs[:0]
 
 
@@ -135,13 +148,20 @@ def chisquare(reference_counts: np.ndarray, current_counts: np.ndarray) -> TestV
 
 
 def ks_statistic_sorted(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided KS statistic ``max |F_a - F_b|`` of two sorted samples (exact integer arithmetic)."""
+    """Two-sided KS statistic ``max |F_a - F_b|`` of two sorted samples (exact integer arithmetic).
+
+    The maximum is taken at the sample points of ``a`` and of ``b``, block by block (bounded memory).
+    """
     n, m = a.size, b.size
-    both = np.concatenate((a, b))
-    fa = np.searchsorted(a, both, side="right").astype(np.int64)
-    fb = np.searchsorted(b, both, side="right").astype(np.int64)
-    # F_a - F_b = (fa * m - fb * n) / (n * m); the maximum is taken over integers, then divided once.
-    return float(np.abs(fa * m - fb * n).max() / (n * m))
+    best = 0
+    for points in (a, b):
+        for start in range(0, points.size, BLOCK):
+            block = points[start : start + BLOCK]
+            fa = np.searchsorted(a, block, side="right").astype(np.int64)
+            fb = np.searchsorted(b, block, side="right").astype(np.int64)
+            # F_a - F_b = (fa * m - fb * n) / (n * m); the maximum is taken over integers, then divided once.
+            best = max(best, int(np.abs(fa * m - fb * n).max()))
+    return float(np.float64(best) / (n * m))
 
 
 def ks(a_sorted: np.ndarray, b_sorted: np.ndarray) -> TestValue:
@@ -167,29 +187,83 @@ def wasserstein_sorted(u: np.ndarray, v: np.ndarray) -> float:
 
     Computed as the integral of ``|Q_u(t) - Q_v(t)|`` over t in (0, 1] (quantile functions), which equals
     scipy's integral of ``|U - V|`` over x. The step points of Q_u are i/n and of Q_v j/m; on the integer
-    scale n*m they are i*m and j*n, whose merged order is known without sorting: u's i-th point has
-    ``(i-1) + ceil(i*m/n) - 1`` points before it, v's j-th ``(j-1) + floor(j*n/m)``.
+    scale n*m they are i*m and j*n, whose merged order is known without sorting. The integral is summed
+    over blocks of BLOCK of u's points (with the v points between them), so memory stays bounded.
     """
     n, m = u.size, v.size
+    if n == 0 or m == 0:
+        raise ValueError("the Wasserstein distance needs at least one value on each side")
     if n == m:  # same step points: the mean absolute difference of the order statistics
-        return float(np.mean(np.abs(u - v)))
-    i = np.arange(1, n + 1, dtype=np.int64)
-    j = np.arange(1, m + 1, dtype=np.int64)
-    points = np.empty(n + m, dtype=np.int64)
-    points[(i - 1) + (i * m - 1) // n] = i * m
-    points[(j - 1) + (j * n) // m] = j * n
-    lengths = np.diff(points, prepend=0)
+        d = u - v
+        np.abs(d, out=d)
+        return float(np.mean(d))
+    total = 0.0
+    for i_lo in range(0, n, BLOCK):
+        total += _wasserstein_block(u, v, i_lo, min(n, i_lo + BLOCK))
+    return float(total / (float(n) * float(m)))
+
+
+def _wasserstein_block(u: np.ndarray, v: np.ndarray, i_lo: int, i_hi: int) -> float:
+    """The part of ``n * m * W1`` on the integer-scale interval ``(i_lo * m, i_hi * m]`` (u's points
+    i_lo+1..i_hi; v's points j*n in that interval; at a tie u's point comes first, its length then 0)."""
+    n, m = u.size, v.size
+    j_lo, j_hi = (i_lo * m) // n, (i_hi * m) // n
+    i = np.arange(i_lo + 1, i_hi + 1, dtype=np.int64)
+    j = np.arange(j_lo + 1, j_hi + 1, dtype=np.int64)
+    points = np.empty(i.size + j.size, dtype=np.int64)
+    points[(i - i_lo - 1) + ((i * m - 1) // n - j_lo)] = i * m
+    points[(j - j_lo - 1) + ((j * n) // m - i_lo)] = j * n
+    lengths = np.diff(points, prepend=i_lo * m)
     qu = u[(points + (m - 1)) // m - 1]
     qv = v[(points + (n - 1)) // n - 1]
-    return float(np.dot(lengths.astype(np.float64), np.abs(qu - qv)) / (float(n) * float(m)))
+    return float(np.dot(lengths.astype(np.float64), np.abs(qu - qv)))
+
+
+def _power_of_two_scale(*arrays: np.ndarray) -> float:
+    """1.0, or a power of two that brings the largest magnitude of sorted ``arrays`` near 1 when it is huge."""
+    biggest = max((max(abs(float(a[0])), abs(float(a[-1]))) for a in arrays if a.size), default=0.0)
+    if biggest <= LARGE_MAGNITUDE:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(biggest)[1])
 
 
 def wasserstein(reference_sorted: np.ndarray, current_sorted: np.ndarray) -> TestValue:
-    """Evidently's normalised Wasserstein: W1(reference, current) / max(std(reference), 0.001) (std: ddof=0)."""
-    std = float(np.std(reference_sorted))
-    norm = max(std, WASSERSTEIN_STD_FLOOR)
-    note = "" if std >= WASSERSTEIN_STD_FLOOR else f"reference std {std:.3g} floored at {WASSERSTEIN_STD_FLOOR}"
-    return TestValue(wasserstein_sorted(reference_sorted, current_sorted) / norm, None, note)
+    """Evidently's normalised Wasserstein: W1(reference, current) / max(std(reference), 0.001) (std: ddof=0).
+
+    The ratio is scale-free, so for values beyond ±1e100 both samples are first divided by a power of two
+    (exact), which keeps ``np.std`` from overflowing to inf (that made the distance 0 before).
+    """
+    scale = _power_of_two_scale(reference_sorted, current_sorted)
+    ref, cur = reference_sorted, current_sorted
+    if scale != 1.0:
+        ref, cur = reference_sorted / scale, current_sorted / scale
+    std = float(np.std(ref))
+    floor = WASSERSTEIN_STD_FLOOR / scale
+    norm = max(std, floor)
+    note = "" if std >= floor else f"reference std {std * scale:.3g} floored at {WASSERSTEIN_STD_FLOOR}"
+    if scale != 1.0:
+        note = f"values of magnitude up to ~{scale:.3g} divided by that power of two before taking the std"
+    return TestValue(wasserstein_sorted(ref, cur) / norm, None, note)
+
+
+# ---------------------------------------------------------------- how small is too small
+
+
+def min_p_value(n: int, m: int) -> float:
+    """The smallest two-sided p-value an exact two-sample test can give on ``n`` vs ``m`` values.
+
+    Under the null every one of the C(n+m, n) arrangements of the pooled values is equally likely; the
+    two most extreme (all of one sample below all of the other) have probability 2 / C(n+m, n) together,
+    which is exactly KS's exact p-value for completely separated samples. A test that cannot go below its
+    threshold here cannot detect drift whatever the data (1 vs 1, KS on 3 vs 3 at 0.05), and chi-square's
+    or Anderson-Darling's approximate p-values below it on such samples are artefacts of the approximation.
+    """
+    if n < 1 or m < 1:
+        return 1.0
+    if n + m <= EXACT_COMB_MAX:
+        return min(1.0, 2 / math.comb(n + m, n))
+    log_comb = math.lgamma(n + m + 1) - math.lgamma(n + 1) - math.lgamma(m + 1)
+    return min(1.0, 2.0 * math.exp(-log_comb))
 
 
 def anderson(reference: np.ndarray, current: np.ndarray) -> TestValue:

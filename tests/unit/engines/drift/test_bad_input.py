@@ -65,8 +65,15 @@ def test_missing_column_is_a_column_error_and_the_rest_is_evaluated(frames):
     age = column(result, "age")
     assert age.status is Status.ERROR and "missing from the current data" in age.message
     assert {r.column for r in result.columns if r.status is not Status.ERROR} == {"amount", "country"}
-    assert result.n_columns == 2 and result.status is Status.ERROR and result.dataset_status is Status.PASS
+    # country drifted by chance (chisquare p 0.036): 1 of 2 evaluated. Whether the dataset drifts (share >= 0.5)
+    # depends on the missing age column (1/3 or 2/3), so the verdict is not given (before: PASS on 1/2 > 0.5)
+    assert (result.n_columns, result.n_drifted, result.n_unknown) == (2, 1, 1)
+    assert result.status is Status.ERROR and result.dataset_status is Status.ERROR
+    assert "dataset drift undetermined" in result.dataset_check().message
     assert "1 column(s) could not be evaluated: age" in result.message
+    sure = run_drift(ref, cur.drop(columns=["age"]), DriftConfig(drift_share=0.9))  # 2/3 < 0.9 whatever age shows
+    assert sure.dataset_status is Status.PASS and sure.status is Status.ERROR
+    assert "the verdict holds whatever they show" in sure.dataset_check().message
     named = run_drift(ref, cur, DriftConfig(columns=["amount", "income"]))
     income = column(named, "income")
     assert income.status is Status.ERROR and "not in the reference data" in income.message
@@ -79,7 +86,9 @@ def test_all_nan_column_is_a_column_error(frames):
     cur = cur.assign(age=np.nan)
     result = run_drift(ref, cur)
     age = column(result, "age")
-    assert age.status is Status.ERROR and "only missing values (300 rows)" in age.message
+    assert age.status is Status.ERROR and "has no finite values (300 rows: 300 missing, 0 infinite)" in age.message
+    (jump,) = [r for r in result.share_checks if r.column == "age"]  # and its missing share went 0% -> 100%
+    assert jump.test == "missing_share" and jump.status is Status.FAIL and jump.statistic == 1.0
     ref_nan = run_drift(ref.assign(country=None), frames[1])
     country = column(ref_nan, "country")
     assert country.status is Status.ERROR and "reference column 'country' has only missing values" in country.message
@@ -87,9 +96,14 @@ def test_all_nan_column_is_a_column_error(frames):
 
 def test_all_columns_failing_is_a_dataset_error(frames):
     ref, cur = frames
-    result = run_drift(ref, cur.assign(amount=np.nan, age=np.nan, country=None))
+    empty = cur.assign(amount=np.nan, age=np.nan, country=None)
+    result = run_drift(ref, empty, DriftConfig(missing_share_change=None))
     assert result.dataset_status is Status.ERROR and result.share_drifted is None
     assert "no feature column could be evaluated" in result.dataset_check().message
+    # with the missing-share check (the default) every column is known to have drifted: 0% -> 100% missing
+    checked = run_drift(ref, empty)
+    assert checked.dataset_status is Status.FAIL and checked.status is Status.ERROR
+    assert checked.drifted_columns == ["amount", "age", "country"]
 
 
 def test_unseen_category_is_compared_honestly(frames):
@@ -175,11 +189,15 @@ def test_unreadable_sources_are_dataset_errors(frames, tmp_path):
 
 
 def test_infinite_values_are_dropped_and_counted():
-    ref = pd.DataFrame({"x": [1.0, 2.0, np.inf, 3.0, np.nan]})
-    cur = pd.DataFrame({"x": [1.0, -np.inf, 2.0, 3.0]})
-    (r,) = run_drift(ref, cur).columns
-    assert (r.n_reference, r.missing_reference, r.n_current, r.missing_current) == (3, 2, 3, 1)
-    assert r.status is Status.PASS and "missing or non-finite dropped: 2 reference, 1 current" in r.message
+    ref = pd.DataFrame({"x": [1.0, 2.0, np.inf, 3.0, np.nan] * 4})
+    cur = pd.DataFrame({"x": [1.0, -np.inf, 2.0, 3.0] * 4})
+    result = run_drift(ref, cur, DriftConfig(missing_share_change=0.2))
+    (r,) = result.columns
+    assert (r.n_reference, r.missing_reference, r.n_current, r.missing_current) == (12, 8, 12, 4)
+    assert r.status is Status.PASS and "missing or non-finite dropped: 8 reference, 4 current" in r.message
+    share = next(s for s in result.share_checks if s.test == "missing_share")
+    assert share.status is Status.PASS and share.statistic == pytest.approx(0.15)  # 40% vs 25%: 0.15 <= 0.2
+    assert "40.0% in the reference (8 of 20 rows), 25.0% in the current data (4 of 16)" in share.message
 
 
 def test_override_for_a_column_the_reference_lacks_is_an_error(frames):

@@ -25,7 +25,9 @@ def test_benchmark_runs_and_decisions_equal_scipy():
     assert "drifted columns: ['cat_1', 'num_00', 'num_05', 'num_10']" in out
     for run in (
         "scipy per-column baseline",
-        "engine, DataFrames, 2 threads (default)",
+        "engine, DataFrames, 1 thread (default)",
+        "engine, DataFrames, 2 threads",
         "engine, Parquet row groups, spool disk",
     ):
         assert run in out
+    assert "median wall 2/1 = " in out and "extra MB" in out

@@ -78,3 +78,35 @@ def test_auto_tests_table():
     assert auto_tests("categorical", 10, 1000) == ("chisquare",)
     assert auto_tests("numeric", 1001, 1000) == ("wasserstein",)
     assert auto_tests("categorical", 1001, 1000) == ("jensenshannon",)
+
+
+def test_numeric_treatment_counts_distinct_values_of_both_sides_as_evidently():
+    # Evidently: pd.concat([reference, current]).nunique() <= 5 -> categorical. Before, only the reference
+    # counted, so a current column with new values was still binned by the reference's 4 values.
+    ref = pd.DataFrame({"x": np.tile([0.0, 1.0, 2.0, 3.0], 100)})
+    five = pd.DataFrame({"x": np.tile([0.0, 1.0, 2.0, 3.0, 4.0], 80)})
+    six = pd.DataFrame({"x": np.tile([0.0, 1.0, 2.0, 3.0, 4.0, 5.0], 60)})
+    assert chosen(ref, five) == {("x", "chisquare"): ("categorical", True)}
+    assert chosen(ref, six) == {("x", "ks"): ("numeric", True)}
+    big = pd.DataFrame({"x": np.tile([0.0, 1.0, 2.0, 3.0], 1000)})
+    assert chosen(big, six.sample(3000, replace=True, random_state=0)) == {("x", "wasserstein"): ("numeric", True)}
+
+
+def test_few_distinct_values_count_only_when_the_reference_repeats_them():
+    # 4 reference rows hold 4 distinct values because they are 4 rows: numeric, whatever the current holds
+    ref = pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5]})
+    assert chosen(ref, pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5] * 3})) == {("x", "ks"): ("numeric", True)}
+    repeated = pd.DataFrame({"x": [0.5, 1.5, 0.5, 1.5, 0.5]})  # 2 distinct in 5 rows: categorical
+    assert chosen(repeated, pd.DataFrame({"x": [0.5, 1.5] * 3})) == {("x", "chisquare"): ("categorical", True)}
+
+
+def test_the_decision_is_the_same_however_the_data_is_chunked(tmp_path):
+    ref = pd.DataFrame({"x": np.tile([0.0, 1.0, 2.0, 3.0], 500)})
+    cur = pd.DataFrame({"x": np.r_[np.tile([0.0, 1.0, 2.0], 600), [7.0, 8.0, 9.0] * 5]})  # 7 distinct together
+    whole = run_drift(ref, cur)
+    ref.to_parquet(tmp_path / "r.parquet", row_group_size=300)
+    cur.to_parquet(tmp_path / "c.parquet", row_group_size=250)
+    for spool in ("memory", "disk"):
+        chunked = run_drift(str(tmp_path / "r.parquet"), str(tmp_path / "c.parquet"), DriftConfig(spool=spool))
+        assert [r.describe_dict() for r in chunked.columns] == [r.describe_dict() for r in whole.columns]
+    assert [(r.test, r.kind) for r in whole.columns] == [("wasserstein", "numeric")]

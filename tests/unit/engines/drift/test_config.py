@@ -27,6 +27,16 @@ def test_defaults_match_the_issue_and_strategy():
         1000,
     )
     assert config.threshold("any", "psi") == 0.2 and config.warn_threshold("any", "psi") is None
+    assert (config.missing_share_change, config.unseen_share, config.share_check_status) == (0.1, 0.1, "FAIL")
+    assert (config.min_sample_rows, config.threads) == (0, 1)
+
+
+def test_an_overrides_thresholds_select_its_tests():
+    override = ColumnOverride(thresholds={"psi": 0.2}, warn_thresholds={"kl_div": 0.05, "psi": 0.1})
+    assert override.selected_tests == ("psi", "kl_div")
+    assert ColumnOverride(tests=["psi", "ks"], thresholds={"psi": 0.3}).selected_tests == ("psi",)
+    with pytest.raises(ConfigError, match="warn_thresholds: a threshold for 'kl_div', which is not in"):
+        ColumnOverride(tests=["psi"], warn_thresholds={"kl_div": 0.05})
 
 
 @pytest.mark.parametrize(
@@ -62,7 +72,13 @@ def test_override_errors_say_which_column():
         ({"tests": []}, "at least one test"),
         ({"tests": ["ks", "ks"]}, "listed twice"),
         ({"bins": 1}, "bins must be an integer in"),
-        ({"drift_share": 1.0}, "drift_share"),
+        ({"drift_share": 0.0}, "drift_share"),
+        ({"drift_share": 1.5}, "drift_share"),
+        ({"missing_share_change": 1.0}, "drift.missing_share_change"),
+        ({"unseen_share": -0.1}, "drift.unseen_share"),
+        ({"share_check_status": "ERROR"}, "drift.share_check_status"),
+        ({"min_sample_rows": -1}, "drift.min_sample_rows"),
+        ({"thresholds": {"anderson": 0.001}}, "could never drift"),
         ({"threads": 0}, "threads"),
         ({"spool": "tape"}, "drift.spool"),
         ({"spool_dir": "/nonexistent/dir"}, "not a directory"),
@@ -129,3 +145,18 @@ def test_overrides_must_name_checked_columns():
         DriftConfig(columns=["age"], exclude_columns=["age"])
     with pytest.raises(ConfigError, match="'score' is also listed to be checked"):
         DriftConfig(prediction_column="score", exclude_columns=["score"])
+
+
+def test_the_shipped_demo_config_applies_the_strategys_psi_and_kl_limits_to_the_score():
+    from pathlib import Path
+
+    from assay.config import load_config
+    from assay.engines.drift.choice import choose_tests
+
+    repo = Path(__file__).resolve().parents[4]
+    drift = load_config(repo / "include" / "config" / "assay.yaml").datasets["fraud-transactions"].drift
+    config = DriftConfig.from_mapping(drift)
+    tests, auto = choose_tests("score", "numeric", 20_000, config)
+    assert tests == ("wasserstein", "psi", "kl_div") and auto == {"wasserstein"}
+    assert (config.threshold("score", "psi"), config.threshold("score", "kl_div")) == (0.2, 0.1)
+    assert config.prediction_column == "score"

@@ -143,3 +143,20 @@ def test_bad_input_is_an_error(mutate, message):
     assert result.status is Status.ERROR and message in result.error
     (check,) = result.check_records()
     assert check.status == "ERROR" and message in check.message
+
+
+def test_a_single_labelled_window_is_skip_with_its_reason():
+    # before: ERROR "no labelled rows in any window" although the one window held 400 labelled rows
+    data = scored(days=1)
+    result = run_performance_decay(data, CONFIG)
+    assert result.status is Status.SKIP and result.error is None and result.windows == ()
+    assert "only one window holds labelled rows (first window 2024-03-04T00:00:00, 400 rows)" in result.message
+    assert result.reference_rows == 400 and result.reference["accuracy"] == pytest.approx(
+        sklearn_window(data, "accuracy"), abs=1e-12
+    )
+    (check,) = result.check_records()
+    assert (check.name, check.status) == ("performance_decay", "SKIP") and "no later window" in check.message
+    assert {m.name for m in result.metric_records()} == {"reference_accuracy", "reference_precision", "reference_recall"}
+    # with a separate reference the same single window is checked
+    checked = run_performance_decay(data, CONFIG, reference=scored(days=1, seed=4).drop(columns=["ts"]))
+    assert checked.status is Status.PASS and len(checked.windows) == 3

@@ -91,8 +91,9 @@ def test_verdicts_share_and_dataset_drift():
     assert (result.n_drifted, result.n_columns, result.share_drifted) == (4, 25, 4 / 25)
     assert not result.dataset_drift and result.dataset_status is Status.PASS and result.status is Status.PASS
     assert "4 of 25 columns drifted" in result.message
-    # drift when the share *exceeds* the threshold: equal is not enough
-    assert run_drift(ref, cur, DriftConfig(drift_share=4 / 25)).dataset_drift is False
+    # drift when the share reaches the threshold (Evidently's >=; before: only when it exceeded it)
+    assert run_drift(ref, cur, DriftConfig(drift_share=4 / 25)).dataset_drift is True
+    assert run_drift(ref, cur, DriftConfig(drift_share=4 / 25 + 1e-9)).dataset_drift is False
     tight = run_drift(ref, cur, DriftConfig(drift_share=0.1))
     assert tight.dataset_drift and tight.status is Status.FAIL and tight.dataset_status is Status.FAIL
 
@@ -139,9 +140,16 @@ def test_records_and_describe_dict():
         "drift:num_01:psi",
         "drift:num_01:ks",
         "drift:cat_0:jensenshannon",
+        "drift:num_00:missing_share",
+        "drift:num_01:missing_share",
+        "drift:cat_0:unseen_share",
+        "drift:cat_0:missing_share",
     ]
     dataset = checks[0]
-    assert (dataset.observed, dataset.threshold, dataset.comparator) == (1 / 3, 0.5, "<=")
+    assert (dataset.observed, dataset.threshold, dataset.comparator) == (1 / 3, 0.5, "<")
+    missing = checks[5]
+    assert (missing.status, missing.observed, missing.threshold, missing.comparator) == ("PASS", 0.0, 0.1, "<=")
+    assert missing.severity == "error"
     ks = checks[3]
     assert ks.comparator == ">=" and ks.threshold == 0.05 and ks.observed == result.columns[2].p_value
     psi = checks[2]
@@ -150,7 +158,8 @@ def test_records_and_describe_dict():
     assert ("drift_share", None, None) in metrics and ("drift_statistic", "num_01", "psi") in metrics
     assert ("drift_p_value", "num_01", "ks") in metrics and ("drift_p_value", "num_01", "psi") not in metrics
     described = json.loads(json.dumps(result.describe_dict()))
-    assert described["counts"] == {"evaluated": 4, "successful": 3, "unsuccessful": 1}
+    assert described["counts"] == {"evaluated": 8, "successful": 7, "unsuccessful": 1}
+    assert [d["test"] for d in described["share_checks"]] == ["missing_share", "missing_share", "unseen_share", "missing_share"]
     assert described["columns"][0]["column"] == "num_00" and described["columns"][0]["status"] == "FAIL"
 
 

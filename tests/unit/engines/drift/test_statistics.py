@@ -176,3 +176,55 @@ def test_identical_samples_show_no_drift_on_every_statistic():
     assert st.kl_div(counts, counts).statistic == 0.0
     assert st.jensenshannon(counts, counts).statistic == 0.0
     assert st.chisquare(counts, counts).p_value == 1.0
+
+
+@pytest.mark.parametrize(("n", "m"), [(7, 5), (5, 7), (13, 13), (30, 7), (6, 4), (1, 9), (64, 96), (500, 333)])
+def test_blockwise_merges_equal_scipy_across_block_boundaries(monkeypatch, n, m):
+    monkeypatch.setattr(st, "BLOCK", 3)  # many blocks, ties of i*m == j*n on block edges (6 vs 4, 64 vs 96)
+    rng = np.random.default_rng(n * 100 + m)
+    for _ in range(20):
+        a, b = random_pair(rng, n, m)
+        a_s, b_s = np.sort(a), np.sort(b)
+        assert close(st.wasserstein_sorted(a_s, b_s), stats.wasserstein_distance(a, b))
+        assert close(st.wasserstein_sorted(b_s, a_s), stats.wasserstein_distance(b, a))
+        assert close(st.ks_statistic_sorted(a_s, b_s), stats.ks_2samp(a, b).statistic)
+
+
+def test_wasserstein_with_one_block_is_bitwise_the_single_merge():
+    rng = np.random.default_rng(12)
+    a, b = np.sort(rng.normal(size=3000)), np.sort(rng.normal(size=2001))
+    n, m = a.size, b.size
+    i, j = np.arange(1, n + 1), np.arange(1, m + 1)
+    points = np.empty(n + m, dtype=np.int64)
+    points[(i - 1) + (i * m - 1) // n] = i * m
+    points[(j - 1) + (j * n) // m] = j * n
+    qu, qv = a[(points + (m - 1)) // m - 1], b[(points + (n - 1)) // n - 1]
+    single = float(np.dot(np.diff(points, prepend=0).astype(np.float64), np.abs(qu - qv)) / (float(n) * float(m)))
+    assert st.wasserstein_sorted(a, b) == single
+
+
+@pytest.mark.parametrize("scale", [1e120, 1e200, 1e300, 2.0**1000])
+def test_normalised_wasserstein_is_scale_free_up_to_the_largest_doubles(scale):
+    # before: np.std overflowed (inf) beyond ~1e154 and the distance came out 0 (or nan)
+    rng = np.random.default_rng(13)
+    a, b = rng.normal(size=700), rng.normal(5.0, 1.0, size=900)
+    expected = stats.wasserstein_distance(a, b) / np.std(a)
+    got = st.wasserstein(np.sort(a * scale), np.sort(b * scale))
+    assert math.isfinite(got.statistic) and math.isclose(got.statistic, expected, rel_tol=1e-12)
+    assert "divided by that power of two" in got.note
+    tiny = st.wasserstein(np.sort(a), np.sort(b))  # below the limit nothing is rescaled
+    assert tiny.note == "" and close(tiny.statistic, expected)
+
+
+@pytest.mark.parametrize(("n", "m"), [(1, 1), (1, 2), (2, 2), (3, 3), (3, 4), (3, 5), (4, 4), (1, 40), (10, 12)])
+def test_min_p_value_is_ks_exact_p_value_of_separated_samples(n, m):
+    separated = stats.ks_2samp(np.arange(n, dtype=float), np.arange(m, dtype=float) + n, method="exact")
+    assert math.isclose(st.min_p_value(n, m), separated.pvalue, rel_tol=1e-12)
+    assert st.min_p_value(n, m) == st.min_p_value(m, n)
+
+
+def test_min_p_value_large_sizes_use_log_gamma():
+    assert math.isclose(st.min_p_value(1, 1500), 2 / 1501, rel_tol=1e-9)  # n + m > EXACT_COMB_MAX
+    assert math.isclose(st.min_p_value(2, 1499), 2 / math.comb(1501, 2), rel_tol=1e-9)
+    assert st.min_p_value(5_000_000, 5_000_000) == 0.0
+    assert st.min_p_value(0, 10) == 1.0
