@@ -1,10 +1,14 @@
-"""``AssayAlertNotifier``: tell people a run failed, on Slack and by e-mail, with what failed and why.
+"""``AssayAlertNotifier``: tell people a run failed, or that a standing alert rule fired, on Slack and by
+e-mail, with what failed and why.
 
-Attached at task level (``on_failure_callback`` of the task that decides the verdict; a DAG-level
-failure callback has an open bug in Airflow 3). The content comes from the metrics DB: the failed
-gates, the fired alert rules and up to N failed tests with their messages. Each channel is sent
-through its provider hook (``SlackWebhookHook``, ``SmtpHook``); a channel that fails is logged and
-never raises, so a broken Slack or SMTP can neither hide nor change the verdict.
+Two ways in: attached at task level as ``on_failure_callback`` of the task that decides the verdict (a
+DAG-level failure callback has an open bug in Airflow 3), it reports a failed run; called by that task
+itself (``CommitGatesOperator``) when an alert rule fired on a run whose verdict did not fail, it reports
+the fired rules. So an alert rule notifies whatever the verdict, and a failed run with fired rules sends
+one alert, not two. The content comes from the metrics DB: the failed gates, the fired alert rules and
+up to N failed tests with their messages. Each channel is sent through its provider hook
+(``SlackWebhookHook``, ``SmtpHook``); a channel that fails is logged and never raises, so a broken Slack
+or SMTP can neither hide nor change the verdict. No text leaves with a URL's credentials in it.
 """
 
 from __future__ import annotations
@@ -67,18 +71,20 @@ class AssayAlertNotifier(BaseNotifier):
                          if c.severity != "alert" and Status(c.status).is_failure]
         failed_checks += [FailedCheck(r.name, r.status, r.message) for r in relevant
                           if not r.checks and Status(r.status).is_failure]
-        if not failed_checks:
-            exc = context.get("exception")
-            failed_checks = [FailedCheck(ti.task_id, "ERROR", str(exc) if exc else "task failed")]
         fired = [FailedCheck(c.name, c.status, c.message) for c in checks
                  if c.severity == "alert" and c.status == Status.FAIL.value]
         failed_tests = [FailedTest(t.node_id, r.name, t.message)
                         for r in rows for t in r.test_cases if t.outcome in ("failed", "error")]
-        verdict = worst((r.status for r in relevant), empty=Status.ERROR).value
+        verdict = worst((r.status for r in relevant), empty=Status.ERROR)
+        exc = context.get("exception")
+        if exc is not None and not verdict.is_failure:
+            verdict = Status.ERROR  # the task failed after recording a verdict that did not
+        if verdict.is_failure and not failed_checks:
+            failed_checks = [FailedCheck(ti.task_id, "ERROR", str(exc) if exc else "task failed")]
         return Alert(
             dag_id=dag_id, run_id=run_id, target=(anchor.target or anchor.dataset) if anchor else None,
             commit_sha=(anchor.commit_sha or anchor.model_version) if anchor else None,
-            branch=anchor.branch if anchor else None, verdict=verdict, run_url=url,
+            branch=anchor.branch if anchor else None, verdict=verdict.value, run_url=url,
             failed_checks=failed_checks[:20], fired_rules=fired,
             failed_tests=failed_tests[: cfg.alerts.max_failed_tests], failed_tests_total=len(failed_tests),
         )
