@@ -19,8 +19,10 @@ from airflow.sdk import BaseNotifier
 
 from assay.alerts.message import Alert, FailedCheck, FailedTest
 from assay.config import load_config
+from assay.redaction import strip_url_credentials
 from assay.status import Status, worst
 from assay_airflow.hooks.metrics_db import MetricsDbHook
+from assay_airflow.masking import mask_config_credentials
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -52,6 +54,7 @@ class AssayAlertNotifier(BaseNotifier):
         from assay_airflow.operators.gates import GATES, run_url
 
         cfg = load_config()
+        mask_config_credentials(cfg)
         ti = context["ti"]
         dag_id, run_id = ti.dag_id, ti.run_id
         url = run_url(cfg.airflow_base_url, dag_id, run_id)
@@ -60,7 +63,7 @@ class AssayAlertNotifier(BaseNotifier):
             store.ensure_schema()
             rows = store.latest_suite_runs(dag_id, run_id)
         except Exception as exc:  # noqa: BLE001 - still alert, from what the context knows
-            self.log.error("metrics DB unreadable while alerting: %s", exc)
+            self.log.error("metrics DB unreadable while alerting: %s", strip_url_credentials(str(exc)))
             rows = []
         gate = next((r for r in rows if r.name == GATES), None)
         # The per-commit verdict speaks for its run; elsewhere, what the failed task itself recorded.
@@ -106,7 +109,7 @@ class AssayAlertNotifier(BaseNotifier):
                 SlackWebhookHook(slack_webhook_conn_id=slack).send(text=alert.slack_text())
                 self.log.info("Slack alert sent through %s", slack)
             except Exception as exc:  # noqa: BLE001
-                self.log.error("Slack alert through %r failed: %s", slack, exc)
+                self.log.error("Slack alert through %r failed: %s", slack, strip_url_credentials(str(exc)))
         if smtp and to:
             try:
                 from airflow.providers.smtp.hooks.smtp import SmtpHook
@@ -115,4 +118,4 @@ class AssayAlertNotifier(BaseNotifier):
                     hook.send_email_smtp(to=to, subject=alert.subject, html_content=alert.email_html())
                 self.log.info("e-mail alert sent through %s to %s", smtp, ", ".join(to))
             except Exception as exc:  # noqa: BLE001
-                self.log.error("e-mail alert through %r failed: %s", smtp, exc)
+                self.log.error("e-mail alert through %r failed: %s", smtp, strip_url_credentials(str(exc)))

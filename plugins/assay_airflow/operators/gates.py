@@ -14,6 +14,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from assay.alerts.commit_status import post_commit_status
 from assay.alerts.rules import evaluate_alert_rules
 from assay.engines.commit_gates import PreviousCoverage, evaluate_commit_gates, outcome_from_row, verdict
+from assay.redaction import strip_url_credentials
 from assay.status import Status
 from assay.store import StoreUnavailable, SuiteRunRecord
 from assay.store.repository import COVERAGE_METRIC
@@ -123,5 +124,5 @@ class CommitGatesOperator(AssayOperator):
             )
             self.log.info("posted commit status %s to %s (HTTP %s)", result.value, cs.provider, code)
         except Exception as exc:  # noqa: BLE001 - a notification must never change the verdict
-            self.log.error("could not post the commit status to %s: %s", cs.provider, exc)
+            self.log.error("could not post the commit status to %s: %s", cs.provider, strip_url_credentials(str(exc)))
 
