@@ -10,7 +10,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from assay.demo_assets import prepare_demo_assets
 from assay.demo_repo import prepare_demo_repo
@@ -30,6 +32,44 @@ def ensure_connection(conn_id: str, uri_or_json: str) -> None:
     flag = "--conn-json" if uri_or_json.startswith("{") else "--conn-uri"
     airflow("connections", "add", conn_id, flag, uri_or_json)
     print(f"  connection {conn_id}: created")
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in _TRUE | _FALSE:
+        return value in _TRUE
+    raise ValueError(f"{name}={env[name]!r} is not a boolean; use true or false")
+
+
+def smtp_connection(env: Mapping[str, str]) -> dict[str, Any]:
+    """The ``assay_smtp`` connection from ``ASSAY_SMTP_*``: STARTTLS on port 587 unless told otherwise.
+
+    ``ASSAY_SMTP_STARTTLS=false`` (with ``ASSAY_SMTP_PORT=25``) for a local relay without TLS;
+    ``ASSAY_SMTP_SSL=true`` for implicit TLS (SMTPS, port 465). The server certificate is verified
+    against the system's CAs (the provider's ``ssl_context`` extra, ``default``).
+    """
+    use_ssl = _flag(env, "ASSAY_SMTP_SSL", False)
+    starttls = _flag(env, "ASSAY_SMTP_STARTTLS", not use_ssl)
+    if use_ssl and starttls:
+        raise ValueError("ASSAY_SMTP_SSL=true and ASSAY_SMTP_STARTTLS=true: choose one (SMTPS on 465 or STARTTLS on 587)")
+    default_port = 465 if use_ssl else 587 if starttls else 25
+    try:
+        port = int(env.get("ASSAY_SMTP_PORT") or default_port)
+    except ValueError:
+        raise ValueError(f"ASSAY_SMTP_PORT={env['ASSAY_SMTP_PORT']!r} is not a port number") from None
+    return {
+        "conn_type": "smtp", "host": env["ASSAY_SMTP_HOST"], "port": port,
+        "login": env.get("ASSAY_SMTP_USER") or None,
+        "password": env.get("ASSAY_SMTP_PASSWORD") or None,
+        # the provider's extras: disable_ssl turns off implicit TLS, disable_tls turns off STARTTLS
+        "extra": {"from_email": env.get("ASSAY_SMTP_FROM", "assay@localhost"),
+                  "disable_ssl": not use_ssl, "disable_tls": not starttls},
+    }
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -60,15 +100,11 @@ def main() -> None:
         ensure_connection("assay_slack", json.dumps({"conn_type": "slackwebhook",
                                                      "password": os.environ["ASSAY_SLACK_WEBHOOK_URL"]}))
     if os.environ.get("ASSAY_SMTP_HOST"):
-        ensure_connection("assay_smtp", json.dumps({
-            "conn_type": "smtp", "host": os.environ["ASSAY_SMTP_HOST"],
-            "port": int(os.environ.get("ASSAY_SMTP_PORT", "25")),
-            "login": os.environ.get("ASSAY_SMTP_USER") or None,
-            "password": os.environ.get("ASSAY_SMTP_PASSWORD") or None,
-            "extra": {"from_email": os.environ.get("ASSAY_SMTP_FROM", "assay@localhost"),
-                      "disable_ssl": os.environ.get("ASSAY_SMTP_SSL", "false") != "true",
-                      "disable_tls": os.environ.get("ASSAY_SMTP_STARTTLS", "false") != "true"},
-        }))
+        try:
+            smtp = smtp_connection(os.environ)
+        except ValueError as exc:
+            sys.exit(str(exc))
+        ensure_connection("assay_smtp", json.dumps(smtp))
     sha = prepare_demo_repo()
     print(f"demo platform repository: {os.environ.get('ASSAY_HOME')}/demo-platform at {sha[:12]}")
     print("demo model versions and data (first time: about a minute) ...")
