@@ -1,7 +1,8 @@
 """Prepare the embedded deployment (called by `make run`; safe to run again).
 
 Migrates Airflow's metadata DB and the metrics DB, creates the default connections, writes the
-login, and makes the demo platform's git repository. Environment comes from the Makefile.
+login, and makes the demo platform's git repository. Environment comes from the Makefile. The login file
+and both SQLite databases are owner-only (0600).
 """
 
 from __future__ import annotations
@@ -32,6 +33,27 @@ def ensure_connection(conn_id: str, uri_or_json: str) -> None:
     flag = "--conn-json" if uri_or_json.startswith("{") else "--conn-uri"
     airflow("connections", "add", conn_id, flag, uri_or_json)
     print(f"  connection {conn_id}: created")
+
+
+def private_file(path: Path, content: str | None = None) -> Path:
+    """Make ``path`` readable by its owner only (0600): created so if absent (with ``content``, if given),
+    else tightened, so a file an earlier version left world-readable is fixed too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)
+        return path
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        if content is not None:
+            f.write(content)
+    return path
+
+
+def airflow_sqlite_path(home: Path) -> Path | None:
+    """The SQLite file of Airflow's metadata DB (None when it is not SQLite)."""
+    url = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'airflow.db'}")
+    return Path(url.split("///", 1)[1]) if url.startswith("sqlite:///") else None
 
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -88,11 +110,15 @@ def main() -> None:
     home = Path(os.environ["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     passwords = Path(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
-    if not passwords.exists():
-        passwords.write_text(json.dumps({"admin": os.environ.get("ASSAY_ADMIN_PASSWORD", "admin")}))
+    private_file(passwords, json.dumps({"admin": os.environ.get("ASSAY_ADMIN_PASSWORD", "admin")}))
+    # SQLite files are made here, owner-only, before Airflow and the store open them (SQLite keeps the
+    # mode, and gives its -wal/-shm files the same one)
+    metrics_db = home / "assay_metrics.db"
+    for db in (airflow_sqlite_path(home), metrics_db):
+        if db is not None:
+            private_file(db)
     print("migrating Airflow's metadata DB ...")
     airflow("db", "migrate")
-    metrics_db = home / "assay_metrics.db"
     MetricsStore(f"sqlite:///{metrics_db}").migrate()
     print(f"metrics DB ready: {metrics_db}")
     ensure_connection("assay_metrics", json.dumps({"conn_type": "sqlite", "host": str(metrics_db)}))
