@@ -62,7 +62,9 @@ RUN mkdir -p "${ASSAY_HOME}" \
 
 # One-shot stack initialisation, run by the airflow-init compose service.
 COPY docker/airflow-init.sh /usr/local/bin/assay-airflow-init
-RUN chmod 0755 /usr/local/bin/assay-airflow-init
+COPY docker/postgres/grafana-readonly-role.sql /usr/local/share/assay/grafana-readonly-role.sql
+RUN chmod 0755 /usr/local/bin/assay-airflow-init \
+    && chmod 0644 /usr/local/share/assay/grafana-readonly-role.sql
 
 USER airflow
 

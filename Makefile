@@ -1,6 +1,8 @@
 # Assay: two commands do all the set-up.
 #   make run   install what is missing, prepare the embedded deployment, start Airflow standalone
 #   make test  install what is missing and run the whole test suite
+#   make stop  stop everything make run started (Ctrl-C or SIGTERM on make run does the same)
+#   make lint  ruff check and ruff format --check
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -8,6 +10,7 @@ PY ?= python3
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
+LINT_PATHS := include plugins dags tests benchmarks scripts
 
 export ASSAY_HOME ?= $(CURDIR)/.assay
 export AIRFLOW_HOME ?= $(ASSAY_HOME)/airflow
@@ -27,12 +30,18 @@ export AIRFLOW__CORE__EXECUTION_API_SERVER_URL := http://127.0.0.1:8080/executio
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL := 30
 # embedded: SQLite metadata and 2 cores; a few tasks at a time keeps both unsaturated
 export AIRFLOW__CORE__PARALLELISM := 3
+# make run's supervisor (scripts/standalone.py) records its PIDs here for make stop
+PID_FILE := $(ASSAY_HOME)/standalone.pid
+STANDALONE ?= $(VENV)/bin/airflow standalone
+STOP_GRACE_S ?= 20
 
-.PHONY: help install run test lint bench clean
+.PHONY: help install setup run stop test lint bench clean
 
 help:
 	@echo "make run    start Assay on embedded defaults (Airflow standalone, SQLite, demo platform)"
+	@echo "make stop   stop everything make run started (scheduler, API server, dag-processor, triggerer)"
 	@echo "make test   install what is missing and run the whole test suite"
+	@echo "make lint   ruff check and ruff format --check over $(LINT_PATHS)"
 	@echo "make bench  run the benchmarks (drift: 1M rows x 25 columns; per-commit overhead via the scheduler)"
 
 $(PYTHON):
@@ -45,19 +54,27 @@ $(STAMP): requirements.txt | $(PYTHON)
 
 install: $(STAMP)
 
-run: install
+setup: install
 	$(PYTHON) scripts/setup_embedded.py
+
+# The supervisor stops the whole process tree on Ctrl-C, SIGTERM (make passes it on) or make stop.
+run: setup
 	@echo
 	@echo "Assay is starting: http://127.0.0.1:8080  (login admin / $${ASSAY_ADMIN_PASSWORD:-admin})"
-	@echo "DAGs: assay_per_commit (trigger with the form), assay_commit_watch (every 5 min). Ctrl-C stops."
+	@echo "DAGs: assay_per_commit (trigger with the form), assay_commit_watch (every 5 min). Ctrl-C or make stop stops."
 	@echo
-	exec $(VENV)/bin/airflow standalone
+	exec $(PYTHON) scripts/standalone.py run --pid-file $(PID_FILE) --grace $(STOP_GRACE_S) -- $(STANDALONE)
+
+stop:
+	@if [ -x $(PYTHON) ]; then $(PYTHON) scripts/standalone.py stop --pid-file $(PID_FILE) --airflow-home $(AIRFLOW_HOME) --grace $(STOP_GRACE_S); \
+	else echo "nothing to stop ($(PYTHON) does not exist: make run never ran here)"; fi
 
 test: install
 	$(PYTHON) -m pytest
 
 lint: install
-	$(VENV)/bin/ruff check include plugins dags tests benchmarks scripts
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 bench: install
 	$(PYTHON) benchmarks/drift.py

@@ -8,7 +8,9 @@
 #     runs on an empty data volume, so an older volume may lack it) and brings
 #     its schema up to date (`python -m assay.store migrate`);
 #  3. migrates the Airflow metadata database (`airflow db migrate`);
-#  4. creates the UI admin user (FAB auth manager; local dev defaults);
+#     and (re)creates Grafana's read-only role on it (ASSAY_GRAFANA_DB_USER,
+#     docker/postgres/grafana-readonly-role.sql);
+#  4. creates the UI admin user (FAB auth manager; its password has no default);
 #  5. registers the `assay_metrics` connection in the metadata DB so it shows
 #     in the UI. Slack / SMTP connections stay environment-only
 #     (AIRFLOW_CONN_ASSAY_SLACK / AIRFLOW_CONN_ASSAY_SMTP) so their secrets
@@ -62,6 +64,16 @@ if [[ "${metrics_uri}" == postgres*://* ]]; then
     log "metrics database schema: migrating"
     # URL passed through the environment so the password is not on a command line
     ASSAY_METRICS_DB_URL="postgresql+psycopg2://${no_query#*://}" python -m assay.store migrate
+    if [[ -n "${ASSAY_GRAFANA_DB_USER:-}" ]]; then
+        if [[ -z "${ASSAY_GRAFANA_DB_PASSWORD:-}" ]]; then
+            log "ERROR: ASSAY_GRAFANA_DB_PASSWORD is not set (Grafana's read-only database password)" >&2
+            exit 1
+        fi
+        log "read-only role '${ASSAY_GRAFANA_DB_USER}' for Grafana on '${metrics_db}'"
+        # the script reads user and password from the environment (\getenv), not from a command line
+        psql "${server_uri}/${metrics_db}" -q -v ON_ERROR_STOP=1 \
+            -f /usr/local/share/assay/grafana-readonly-role.sql >/dev/null
+    fi
 else
     log "AIRFLOW_CONN_ASSAY_METRICS is not a postgres URI; not creating the metrics database"
 fi
@@ -79,7 +91,7 @@ if [[ "${_AIRFLOW_WWW_USER_CREATE:-true}" == "true" ]]; then
         log "creating admin user '${user}'"
         airflow users create \
             --username "${user}" \
-            --password "${_AIRFLOW_WWW_USER_PASSWORD:-airflow}" \
+            --password "${_AIRFLOW_WWW_USER_PASSWORD:?set _AIRFLOW_WWW_USER_PASSWORD}" \
             --firstname "${_AIRFLOW_WWW_USER_FIRSTNAME:-Airflow}" \
             --lastname "${_AIRFLOW_WWW_USER_LASTNAME:-Admin}" \
             --email "${_AIRFLOW_WWW_USER_EMAIL:-airflowadmin@example.com}" \

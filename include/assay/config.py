@@ -52,11 +52,25 @@ class SuiteConfig(_Strict):
 
 
 class GateConfig(_Strict):
+    """The per-commit gates of a target (``assay.engines.commit_gates``).
+
+    ``module_coverage_min`` is the line coverage every measured file of the coverage suite must reach
+    (default: ``coverage_min``, so a module at 40% cannot pass behind a high total; 0 turns it off);
+    ``module_coverage_exclude`` lists glob patterns (fnmatch, ``*`` also crosses ``/``) of files it skips.
+    """
+
     all_tests_pass: bool = True
     coverage_min: float = Field(80.0, ge=0, le=100)
     coverage_suite: str = "unit"
     critical_paths: list[str] = Field(default_factory=list)
     coverage_drop_max: float = Field(5.0, ge=0, le=100)
+    module_coverage_min: float | None = Field(None, ge=0, le=100)
+    module_coverage_exclude: list[str] = Field(default_factory=list)
+
+    @property
+    def module_minimum(self) -> float:
+        """The per-module minimum in force (``coverage_min`` unless set)."""
+        return self.coverage_min if self.module_coverage_min is None else self.module_coverage_min
 
 
 class CommitStatusConfig(_Strict):

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 
 class AssayError(Exception):
-    """Base class for every error Assay raises on purpose."""
+    """Base class for every error Assay raises on purpose. Its message never carries a URL's credentials
+    (``assay.redaction``), so neither does anything that shows it: a record, a log, a traceback, an alert."""
 
     retryable: bool = False
 
     def __init__(self, *args: object, retryable: bool | None = None) -> None:
-        super().__init__(*args)
+        from assay.redaction import redact
+
+        super().__init__(*(redact(a) for a in args))
         if retryable is not None:
             self.retryable = retryable
 

@@ -209,9 +209,17 @@ def _runs(instructions) -> list[tuple[str, str]]:
     return out
 
 
-# -- secrets -----------------------------------------------------------------
+# -- secrets ---------------------------------------------------------------------
 
-DEV_DEFAULT_SECRETS = {"", "airflow"}
+# The database owner `airflow`/`airflow` of the official compose file: internal (postgres is not published).
+INTERNAL_DB_PASSWORD = "airflow"
+INTERNAL_DB_PASSWORD_KEYS = {"POSTGRES_PASSWORD"}
+# Secrets that must come from the operator's environment with no default at all: `${VAR:?message}`.
+REQUIRED_SECRETS = {
+    "airflow-common": {"AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY"},
+    "airflow-init": {"_AIRFLOW_WWW_USER_PASSWORD", "ASSAY_GRAFANA_DB_PASSWORD"},
+    "grafana": {"GF_SECURITY_ADMIN_PASSWORD", "ASSAY_METRICS_DB_PASSWORD"},
+}
 SECRET_KEY_RE = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|FERNET_KEY|PRIVATE_KEY|WEBHOOK", re.I)
 INTERPOLATION_RE = re.compile(r"^\$\{(?P<var>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<default>[^}]*))?\}$")
 TOKEN_PATTERNS = {
@@ -251,11 +259,12 @@ def _walk_kv(path, key, value):
 
 
 def secret_findings(data) -> list[str]:
-    """Secret-looking literals in a parsed compose tree (empty list = clean).
+    """Secret-looking literals and defaults in a parsed compose tree (empty list = clean).
 
-    Allowed: the local `airflow` dev defaults, empty values, and `${VAR...}`
-    interpolations whose default is empty, `airflow`, or an explicit
-    `change-me` placeholder.
+    A secret-like key may hold: nothing, a required interpolation (``${VAR:?message}``), an interpolation
+    whose default is empty (``${VAR:-}``: the feature is off until set), or, for the internal database
+    owner only, the literal ``airflow``. Any other literal or default is a finding, however it is spelt:
+    "change-me", "dev-only", "airflow" are known defaults, so they are no secret.
     """
     findings = []
     for path, key, value in _walk(data):
@@ -263,18 +272,29 @@ def secret_findings(data) -> list[str]:
             if pattern.search(value):
                 findings.append(f"{path}: looks like a {label}")
         for match in URI_USERINFO_RE.finditer(value):
-            if match.group("password") not in DEV_DEFAULT_SECRETS:
+            if match.group("password") not in {"", INTERNAL_DB_PASSWORD}:
                 findings.append(f"{path}: URI with a non-default password")
         if key and SECRET_KEY_RE.search(key):
-            if value in DEV_DEFAULT_SECRETS:
+            if value == "" or (value == INTERNAL_DB_PASSWORD and key in INTERNAL_DB_PASSWORD_KEYS):
                 continue
             interp = INTERPOLATION_RE.match(value)
             if interp is None:
                 findings.append(f"{path}: literal value for secret-like key {key}")
-                continue
-            default = interp.group("default") or ""
-            if interp.group("op") in {"-", ":-"} and default not in DEV_DEFAULT_SECRETS and "change-me" not in default:
-                findings.append(f"{path}: secret-like key {key} has a real-looking default")
+            elif interp.group("op") in {"-", ":-"} and interp.group("default"):
+                findings.append(f"{path}: secret-like key {key} has a default ({interp.group('default')!r}); "
+                                f"make it required: ${{{interp.group('var')}:?...}}")
+    return findings
+
+
+def required_secret_findings(compose: dict) -> list[str]:
+    """Each secret of REQUIRED_SECRETS is ``${VAR:?message}``: compose refuses to start without it."""
+    findings = []
+    for where, keys in REQUIRED_SECRETS.items():
+        env = _env(compose["x-airflow-common"] if where == "airflow-common" else compose["services"][where])
+        for key in sorted(keys):
+            interp = INTERPOLATION_RE.match(env.get(key, ""))
+            if interp is None or interp.group("op") != ":?" or not interp.group("default").strip():
+                findings.append(f"{where}: {key}={env.get(key)!r} must be ${{VAR:?what to set}}")
     return findings
 
 
@@ -508,23 +528,46 @@ def test_no_secret_literals_in_deploy_helpers():
             assert not pattern.search(text), f"{path.relative_to(REPO_ROOT)} contains a {label}"
         for match in URI_USERINFO_RE.finditer(text):
             password = match.group("password")
-            assert password in DEV_DEFAULT_SECRETS or password.startswith(("<", "$")), (
+            assert password in {"", INTERNAL_DB_PASSWORD} or password.startswith(("<", "$")), (
                 f"{path.relative_to(REPO_ROOT)} has a URI with a literal password"
             )
+
+
+def test_required_secrets_have_no_default(compose):
+    findings = required_secret_findings(compose)
+    assert not findings, "\n".join(findings)
+
+
+def test_a_planted_known_default_is_caught(compose):
+    """The detectors catch a 'change-me' default planted in the real file, and a literal Grafana password."""
+    import copy
+
+    planted = copy.deepcopy(compose)
+    planted["x-airflow-common"]["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"] = (
+        "${AIRFLOW_JWT_SECRET:-assay-local-dev-only-jwt-secret-change-me}")
+    planted["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] = "airflow"
+    findings = secret_findings(planted) + required_secret_findings(planted)
+    assert any("AIRFLOW__API_AUTH__JWT_SECRET has a default" in f for f in findings), findings
+    assert any("literal value for secret-like key GF_SECURITY_ADMIN_PASSWORD" in f for f in findings), findings
+    assert any("airflow-common: AIRFLOW__API_AUTH__JWT_SECRET=" in f for f in findings), findings
 
 
 @pytest.mark.parametrize(
     "data",
     [
         {"environment": {"GRAFANA_ADMIN_PASSWORD": "hunter2"}},
+        {"environment": {"GF_SECURITY_ADMIN_PASSWORD": "airflow"}},
         {"environment": {"AIRFLOW__API_AUTH__JWT_SECRET": "${JWT:-s3cr3t-value}"}},
+        {"environment": {"AIRFLOW__API_AUTH__JWT_SECRET": "${AIRFLOW_JWT_SECRET:-dev-only-change-me}"}},
+        {"environment": {"GRAFANA_ADMIN_PASSWORD": "${GRAFANA_ADMIN_PASSWORD:-airflow}"}},
+        {"environment": {"AIRFLOW__CORE__FERNET_KEY": "${FERNET:-change-me}"}},
         {"environment": ["SLACK_TOKEN=abc123"]},
         {"environment": {"AIRFLOW_CONN_X": "postgresql://airflow:prod-pass@db/x"}},
         {"environment": {"AIRFLOW_CONN_ASSAY_SLACK": "https://hooks.slack.com/services/T0/B0/XYZ"}},
         {"x": "ghp_" + "a" * 36},
     ],
 )
-def test_secret_detector_flags_real_secrets(data):
+def test_secret_detector_flags_real_secrets_and_known_defaults(data):
     assert secret_findings(data), f"detector missed a secret in {data}"
 
 
@@ -533,12 +576,41 @@ def test_secret_detector_flags_real_secrets(data):
     [
         {"environment": {"POSTGRES_PASSWORD": "airflow"}},
         {"environment": {"AIRFLOW_CONN_ASSAY_SLACK": "${AIRFLOW_CONN_ASSAY_SLACK:-}"}},
-        {"environment": {"AIRFLOW__API_AUTH__JWT_SECRET": "${AIRFLOW_JWT_SECRET:-dev-only-change-me}"}},
+        {"environment": {"AIRFLOW__API_AUTH__JWT_SECRET": "${AIRFLOW_JWT_SECRET:?set it in .env}"}},
         {"environment": {"AIRFLOW__CELERY__BROKER_URL": "redis://:@redis:6379/0"}},
     ],
 )
-def test_secret_detector_accepts_dev_defaults(data):
+def test_secret_detector_accepts_required_and_empty_values(data):
     assert secret_findings(data) == []
+
+
+def _published(port) -> tuple[str, str, str]:
+    """(host ip, published, target) of a port entry, short or long syntax."""
+    if isinstance(port, dict):
+        return str(port.get("host_ip", "")), str(port.get("published", "")), str(port.get("target", ""))
+    parts = str(port).rsplit(":", 2)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else ("", *(["", *parts][-2:]))
+
+
+def test_every_published_port_binds_to_loopback_unless_told_otherwise(services):
+    published = {name: [_published(p) for p in svc.get("ports") or []] for name, svc in services.items()}
+    assert published["airflow-apiserver"] and published["grafana"]
+    for name, ports in published.items():
+        for host_ip, _, target in ports:
+            assert host_ip == "${ASSAY_BIND:-127.0.0.1}", f"{name}: port {target} must bind ${{ASSAY_BIND:-127.0.0.1}}"
+    assert "postgres" not in {n for n, p in published.items() if p} and not published["redis"]
+
+
+def test_grafana_reads_through_the_read_only_role_airflow_init_makes(services, dockerfile):
+    grafana, init = _env(services["grafana"]), _env(services["airflow-init"])
+    assert grafana["ASSAY_METRICS_DB_USER"] == init["ASSAY_GRAFANA_DB_USER"] != "airflow"
+    assert grafana["ASSAY_METRICS_DB_PASSWORD"].startswith("${ASSAY_GRAFANA_DB_PASSWORD:?")
+    assert init["ASSAY_GRAFANA_DB_PASSWORD"].startswith("${ASSAY_GRAFANA_DB_PASSWORD:?")
+    script = (DOCKER_DIR / "airflow-init.sh").read_text(encoding="utf-8")
+    role_sql = "/usr/local/share/assay/grafana-readonly-role.sql"
+    assert re.search(rf"psql .*\n?.*-f {re.escape(role_sql)}", script), "airflow-init must run the role script"
+    assert any(srcs == ["docker/postgres/grafana-readonly-role.sql"] and dest == role_sql
+               for srcs, dest, _ in _copies(dockerfile)), "the Dockerfile must install the role script"
 
 
 # --------------------------------------------------------------------------
@@ -628,30 +700,44 @@ def _compose_cli() -> tuple[list[str] | None, str]:
     return None, "; ".join(reasons)
 
 
+REQUIRED_ENV = {
+    "AIRFLOW_JWT_SECRET": "jwt-" + "x" * 60,
+    "AIRFLOW__CORE__FERNET_KEY": "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",
+    "_AIRFLOW_WWW_USER_PASSWORD": "admin-pass-for-the-test",
+    "GRAFANA_ADMIN_PASSWORD": "grafana-pass-for-the-test",
+    "ASSAY_GRAFANA_DB_PASSWORD": "grafana-db-pass-for-the-test",
+}
+
+
 def test_compose_cli_validates_file(services, tmp_path):
     cli, reason = _compose_cli()
     if cli is None:
         pytest.skip(f"compose CLI check skipped: {reason}")
-    # A clean environment and an empty env file, so a developer's .env or shell
-    # cannot change what is validated: this checks the file's own defaults.
+    # A clean environment and an env file of the test's own, so a developer's .env or shell
+    # cannot change what is validated.
     env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}}
-    env_file = tmp_path / "empty.env"
-    env_file.write_text("", encoding="utf-8")
-    base = [*cli, "--project-directory", str(REPO_ROOT), "-f", str(COMPOSE_FILE), "--env-file", str(env_file)]
 
-    def run(*args):
+    def run(env_lines: dict[str, str], *args):
+        env_file = tmp_path / "test.env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in env_lines.items()), encoding="utf-8")
+        base = [*cli, "--project-directory", str(REPO_ROOT), "-f", str(COMPOSE_FILE), "--env-file", str(env_file)]
         return subprocess.run([*base, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
 
-    quiet = run("config", "-q")
-    if quiet.returncode != 0 and "Cannot connect to the Docker daemon" in quiet.stderr:
-        pytest.skip(f"`{' '.join(cli)} config` needs a Docker engine here: {quiet.stderr.strip()}")
+    empty = run({}, "config", "-q")
+    if empty.returncode != 0 and "Cannot connect to the Docker daemon" in empty.stderr:
+        pytest.skip(f"`{' '.join(cli)} config` needs a Docker engine here: {empty.stderr.strip()}")
+    assert empty.returncode != 0, "compose must refuse to start without the required secrets"
+    missing = [var for var in REQUIRED_ENV if var in empty.stderr]
+    assert missing, f"the refusal names no missing secret:\n{empty.stderr}"
+
+    quiet = run(REQUIRED_ENV, "config", "-q")
     assert quiet.returncode == 0, f"`{' '.join(cli)} config -q` failed:\n{quiet.stderr}"
 
-    listed = run("config", "--services")
+    listed = run(REQUIRED_ENV, "config", "--services")
     assert listed.returncode == 0, listed.stderr
     assert set(listed.stdout.split()) == set(services)
 
-    rendered = run("config")
+    rendered = run(REQUIRED_ENV, "config")
     assert rendered.returncode == 0, rendered.stderr
     resolved = yaml.safe_load(rendered.stdout)["services"]
     for name in _airflow_names(resolved):
@@ -659,4 +745,11 @@ def test_compose_cli_validates_file(services, tmp_path):
         assert resolved[name]["image"] == "assay-airflow:latest", name
         assert env_resolved.get("AIRFLOW_CONN_ASSAY_SLACK", "") == "", name
         assert env_resolved.get("AIRFLOW_CONN_ASSAY_SMTP", "") == "", name
+        assert env_resolved["AIRFLOW__API_AUTH__JWT_SECRET"] == REQUIRED_ENV["AIRFLOW_JWT_SECRET"], name
     assert sum(_replicas(resolved[n]) for n in _worker_names(resolved)) == 2
+    for name in ("airflow-apiserver", "grafana"):
+        host_ips = {_published(p)[0] or str(p.get("host_ip")) for p in resolved[name]["ports"]}
+        assert host_ips == {"127.0.0.1"}, f"{name} publishes on {host_ips}"
+    opened = run(REQUIRED_ENV | {"ASSAY_BIND": "0.0.0.0"}, "config")
+    ports = yaml.safe_load(opened.stdout)["services"]["airflow-apiserver"]["ports"]
+    assert {_published(p)[0] or str(p.get("host_ip")) for p in ports} == {"0.0.0.0"}

@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 import requests
 
+from assay.redaction import strip_url_credentials
 from assay.status import Status
 
 _GITHUB_STATE = {Status.PASS: "success", Status.WARN: "success", Status.SKIP: "success",
@@ -27,9 +28,13 @@ def post_commit_status(
     context: str,
     timeout_s: float = 10.0,
 ) -> int:
-    """Post the status; return the HTTP status code, raising ``requests.HTTPError`` on a 4xx/5xx."""
+    """Post the status; return the HTTP status code, raising ``requests.HTTPError`` on a 4xx/5xx.
+
+    The description and link are stripped of URL credentials (and the description cut to 140 characters).
+    """
     base = api_url.rstrip("/")
-    description = description[:140]
+    description = strip_url_credentials(description)[:140]
+    target_url = strip_url_credentials(target_url)
     if provider == "github":
         resp = requests.post(
             f"{base}/repos/{repository}/statuses/{sha}",

@@ -1,11 +1,19 @@
-"""Render the alert for a failed run (Slack text and e-mail HTML) with Jinja2 templates."""
+"""Render an alert (Slack text and e-mail HTML) with Jinja2 templates.
+
+Two occasions: a run that failed (its verdict is FAIL or ERROR), and a standing alert rule that fired on a
+run whose verdict did not fail. Every text an alert carries is stripped of URL credentials
+(``assay.redaction``), whatever its source (the metrics DB, an exception, the config).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from assay.redaction import redact, strip_url_credentials
+from assay.status import Status
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),
@@ -16,11 +24,19 @@ _env = Environment(
 )
 
 
+def _redact_fields(obj: object) -> None:
+    for f in fields(obj):  # type: ignore[arg-type]
+        object.__setattr__(obj, f.name, redact(getattr(obj, f.name)))
+
+
 @dataclass(frozen=True)
 class FailedTest:
     node_id: str
     suite: str
     message: str | None
+
+    def __post_init__(self) -> None:
+        _redact_fields(self)
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,9 @@ class FailedCheck:
     name: str
     status: str
     message: str | None
+
+    def __post_init__(self) -> None:
+        _redact_fields(self)
 
 
 @dataclass(frozen=True)
@@ -44,13 +63,28 @@ class Alert:
     failed_tests: list[FailedTest] = field(default_factory=list)
     failed_tests_total: int = 0
 
+    def __post_init__(self) -> None:
+        for name in ("dag_id", "run_id", "target", "commit_sha", "branch", "verdict", "run_url"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, strip_url_credentials(value))
+
+    @property
+    def failed(self) -> bool:
+        """The run failed (FAIL or ERROR); otherwise the alert is about fired rules only."""
+        return self.verdict not in {s.value for s in Status if not s.is_failure}
+
     @property
     def subject(self) -> str:
         sha = (self.commit_sha or "?")[:12]
-        return f"[Assay] {self.verdict}: {self.dag_id} on {self.target or 'unknown target'} @ {sha}"
+        where = f"{self.dag_id} on {self.target or 'unknown target'} @ {sha}"
+        if self.failed:
+            return f"[Assay] {self.verdict}: {where}"
+        rules = ", ".join(r.name for r in self.fired_rules) or "alert rule"
+        return f"[Assay] ALERT {rules} (verdict {self.verdict}): {where}"
 
     def slack_text(self) -> str:
-        return _env.get_template("alert.slack.txt").render(a=self)
+        return strip_url_credentials(_env.get_template("alert.slack.txt").render(a=self))
 
     def email_html(self) -> str:
-        return _env.get_template("alert.email.html").render(a=self)
+        return strip_url_credentials(_env.get_template("alert.email.html").render(a=self))

@@ -3,6 +3,8 @@
 * every expected suite completed (a suite with no recorded result or an ERROR result is ERROR);
 * all tests pass;
 * line coverage of the coverage suite >= ``coverage_min``;
+* every measured file of the coverage suite >= ``module_coverage_min`` (default ``coverage_min``), but
+  those matching a ``module_coverage_exclude`` pattern, so a module at 40% cannot hide behind a high total;
 * every file matching a ``critical_paths`` pattern is 100% covered (a pattern matching nothing is
   ERROR: a misconfigured gate must not pass silently);
 * coverage dropped by at most ``coverage_drop_max`` points against the previous run on the branch.
@@ -82,6 +84,8 @@ def evaluate_commit_gates(
         ))
 
     files = cov_suite.file_coverage if cov_suite else {}
+    if gates.module_minimum > 0:
+        checks.append(module_coverage_check(gates, files))
     for pattern in gates.critical_paths:
         matched = {path: pct for path, pct in files.items() if fnmatch(path, pattern)}
         if not matched:
@@ -98,6 +102,32 @@ def evaluate_commit_gates(
 
     checks.append(coverage_drop_check("coverage_drop", gates.coverage_drop_max, current, branch, previous))
     return checks
+
+
+def module_coverage_check(gates: GateConfig, files: Mapping[str, float], *, listed: int = 10) -> CheckRecord:
+    """Every measured file (but the excluded ones) at or above the per-module minimum."""
+    minimum, suite = gates.module_minimum, gates.coverage_suite
+    if not files:
+        return CheckRecord("module_coverage_min", Status.ERROR, threshold=minimum, comparator=">=",
+                           message=f"no per-file line coverage recorded for suite {suite!r}")
+    excluded = sorted(p for p in files if any(fnmatch(p, pattern) for pattern in gates.module_coverage_exclude))
+    measured = {p: pct for p, pct in files.items() if p not in excluded}
+    if not measured:
+        return CheckRecord("module_coverage_min", Status.ERROR, threshold=minimum, comparator=">=",
+                           message=f"module_coverage_exclude {gates.module_coverage_exclude} excludes every one "
+                                   f"of the {len(files)} measured file(s) of suite {suite!r}")
+    low = sorted((pct, p) for p, pct in measured.items() if pct < minimum)
+    note = f" ({len(excluded)} excluded)" if excluded else ""
+    if low:
+        shown = ", ".join(f"{p} {pct:.1f}%" for pct, p in low[:listed])
+        more = f" and {len(low) - listed} more" if len(low) > listed else ""
+        message = f"{len(low)} of {len(measured)} file(s) below {minimum:g}%{note}: {shown}{more}"
+    else:
+        message = f"all {len(measured)} file(s) at or above {minimum:g}%{note}"
+    return CheckRecord(
+        "module_coverage_min", Status.FAIL if low else Status.PASS, observed=round(min(measured.values()), 2),
+        threshold=minimum, comparator=">=", message=message,
+    )
 
 
 def coverage_drop_check(

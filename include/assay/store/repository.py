@@ -12,6 +12,7 @@ never take (a value longer than its column, a constraint it breaks) raises ``Rec
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -63,9 +64,9 @@ class RecordRejected(AssayError):
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(path))
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -77,6 +78,18 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2, connect_args=_connect_args(url))
+
+
+def _create_private(path: Path) -> None:
+    """A new SQLite file is made owner-only (0600) before SQLite opens it; SQLite keeps that mode and gives
+    its -wal and -shm files the same. An existing file is left as it is."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        pass  # e.g. a directory in the way: SQLite's own error says it when it connects
 
 
 def _connect_args(url: str) -> dict[str, object]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -28,17 +30,27 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def build_services(settings: Settings, *, pipeline: TrainingPipeline | None = None) -> Services:
-    """Connect the database (creating tables), load the model (unless one is given), set up state."""
+def build_services(
+    settings: Settings,
+    *,
+    pipeline: TrainingPipeline | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Services:
+    """Connect the database (creating tables), load the model (unless one is given), set up state.
+
+    ``clock`` is the rate limiter's time and ``sleep`` how injected latency waits: tests pass their own
+    to assert what the code decides (a refill after 0.05 s of clock time) rather than the machine's speed.
+    """
     db = Database(settings.db_url)
     db.create_schema()
     return Services(
         settings=settings,
         db=db,
         audit=AuditLog(db),
-        limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+        limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst, clock=clock),
         timings=TimingBuffer(settings.timings_capacity),
-        faults=FaultState(),
+        faults=FaultState(sleep=sleep),
         pipeline=pipeline if pipeline is not None else load_model(settings),
     )
 

@@ -7,8 +7,10 @@ request sequence always fails the same requests.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
 
@@ -34,12 +36,17 @@ class FaultConfig:
 
 
 class FaultState:
-    """The faults currently injected into this process."""
+    """The faults currently injected into this process.
 
-    def __init__(self) -> None:
+    ``sleep`` is how an injected latency waits (``asyncio.sleep``; a test may pass one that also notes
+    each delay, so it can tell which requests were delayed without timing them on a busy machine).
+    """
+
+    def __init__(self, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._config = FaultConfig()
         self._rng = random.Random(0)
         self._lock = threading.Lock()
+        self._sleep = sleep
 
     @property
     def config(self) -> FaultConfig:
@@ -52,6 +59,11 @@ class FaultState:
 
     def reset(self) -> None:
         self.set(FaultConfig())
+
+    async def delay(self) -> None:
+        """Wait the injected latency, if any."""
+        if self._config.latency_ms:
+            await self._sleep(self._config.latency_ms / 1000.0)
 
     def should_fail(self) -> bool:
         """Draw once: True for a fraction ``error_rate`` of calls."""

@@ -1,10 +1,14 @@
-"""``AssayAlertNotifier``: tell people a run failed, on Slack and by e-mail, with what failed and why.
+"""``AssayAlertNotifier``: tell people a run failed, or that a standing alert rule fired, on Slack and by
+e-mail, with what failed and why.
 
-Attached at task level (``on_failure_callback`` of the task that decides the verdict; a DAG-level
-failure callback has an open bug in Airflow 3). The content comes from the metrics DB: the failed
-gates, the fired alert rules and up to N failed tests with their messages. Each channel is sent
-through its provider hook (``SlackWebhookHook``, ``SmtpHook``); a channel that fails is logged and
-never raises, so a broken Slack or SMTP can neither hide nor change the verdict.
+Two ways in: attached at task level as ``on_failure_callback`` of the task that decides the verdict (a
+DAG-level failure callback has an open bug in Airflow 3), it reports a failed run; called by that task
+itself (``CommitGatesOperator``) when an alert rule fired on a run whose verdict did not fail, it reports
+the fired rules. So an alert rule notifies whatever the verdict, and a failed run with fired rules sends
+one alert, not two. The content comes from the metrics DB: the failed gates, the fired alert rules and
+up to N failed tests with their messages. Each channel is sent through its provider hook
+(``SlackWebhookHook``, ``SmtpHook``); a channel that fails is logged and never raises, so a broken Slack
+or SMTP can neither hide nor change the verdict. No text leaves with a URL's credentials in it.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from airflow.sdk import BaseNotifier
 
 from assay.alerts.message import Alert, FailedCheck, FailedTest
 from assay.config import load_config
+from assay.redaction import strip_url_credentials
 from assay.status import Status, worst
 from assay_airflow.hooks.metrics_db import MetricsDbHook
+from assay_airflow.masking import mask_config_credentials
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -48,6 +54,7 @@ class AssayAlertNotifier(BaseNotifier):
         from assay_airflow.operators.gates import GATES, run_url
 
         cfg = load_config()
+        mask_config_credentials(cfg)
         ti = context["ti"]
         dag_id, run_id = ti.dag_id, ti.run_id
         url = run_url(cfg.airflow_base_url, dag_id, run_id)
@@ -56,7 +63,7 @@ class AssayAlertNotifier(BaseNotifier):
             store.ensure_schema()
             rows = store.latest_suite_runs(dag_id, run_id)
         except Exception as exc:  # noqa: BLE001 - still alert, from what the context knows
-            self.log.error("metrics DB unreadable while alerting: %s", exc)
+            self.log.error("metrics DB unreadable while alerting: %s", strip_url_credentials(str(exc)))
             rows = []
         gate = next((r for r in rows if r.name == GATES), None)
         # The per-commit verdict speaks for its run; elsewhere, what the failed task itself recorded.
@@ -67,18 +74,20 @@ class AssayAlertNotifier(BaseNotifier):
                          if c.severity != "alert" and Status(c.status).is_failure]
         failed_checks += [FailedCheck(r.name, r.status, r.message) for r in relevant
                           if not r.checks and Status(r.status).is_failure]
-        if not failed_checks:
-            exc = context.get("exception")
-            failed_checks = [FailedCheck(ti.task_id, "ERROR", str(exc) if exc else "task failed")]
         fired = [FailedCheck(c.name, c.status, c.message) for c in checks
                  if c.severity == "alert" and c.status == Status.FAIL.value]
         failed_tests = [FailedTest(t.node_id, r.name, t.message)
                         for r in rows for t in r.test_cases if t.outcome in ("failed", "error")]
-        verdict = worst((r.status for r in relevant), empty=Status.ERROR).value
+        verdict = worst((r.status for r in relevant), empty=Status.ERROR)
+        exc = context.get("exception")
+        if exc is not None and not verdict.is_failure:
+            verdict = Status.ERROR  # the task failed after recording a verdict that did not
+        if verdict.is_failure and not failed_checks:
+            failed_checks = [FailedCheck(ti.task_id, "ERROR", str(exc) if exc else "task failed")]
         return Alert(
             dag_id=dag_id, run_id=run_id, target=(anchor.target or anchor.dataset) if anchor else None,
             commit_sha=(anchor.commit_sha or anchor.model_version) if anchor else None,
-            branch=anchor.branch if anchor else None, verdict=verdict, run_url=url,
+            branch=anchor.branch if anchor else None, verdict=verdict.value, run_url=url,
             failed_checks=failed_checks[:20], fired_rules=fired,
             failed_tests=failed_tests[: cfg.alerts.max_failed_tests], failed_tests_total=len(failed_tests),
         )
@@ -100,7 +109,7 @@ class AssayAlertNotifier(BaseNotifier):
                 SlackWebhookHook(slack_webhook_conn_id=slack).send(text=alert.slack_text())
                 self.log.info("Slack alert sent through %s", slack)
             except Exception as exc:  # noqa: BLE001
-                self.log.error("Slack alert through %r failed: %s", slack, exc)
+                self.log.error("Slack alert through %r failed: %s", slack, strip_url_credentials(str(exc)))
         if smtp and to:
             try:
                 from airflow.providers.smtp.hooks.smtp import SmtpHook
@@ -109,4 +118,4 @@ class AssayAlertNotifier(BaseNotifier):
                     hook.send_email_smtp(to=to, subject=alert.subject, html_content=alert.email_html())
                 self.log.info("e-mail alert sent through %s to %s", smtp, ", ".join(to))
             except Exception as exc:  # noqa: BLE001
-                self.log.error("e-mail alert through %r failed: %s", smtp, exc)
+                self.log.error("e-mail alert through %r failed: %s", smtp, strip_url_credentials(str(exc)))

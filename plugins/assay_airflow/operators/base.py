@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,10 +15,12 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from assay.config import AssayConfig, load_config
 from assay.errors import AssayError, ConfigError
+from assay.redaction import redact, strip_url_credentials
 from assay.status import Status
 from assay.store import RecordRejected, RunKey, StoreUnavailable, SuiteRunRecord
 from assay.store.outbox import record_or_park
 from assay_airflow.hooks.metrics_db import MetricsDbHook
+from assay_airflow.masking import mask_config_credentials
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -53,6 +56,7 @@ def triggering_asset_extras(context: Context) -> dict[str, list[dict[str, Any]]]
 def raise_for(status: Status, message: str, *, retryable: bool = True) -> None:
     """Record, then fail: FAIL is final (no retry); ERROR is retried unless ``retryable`` is False (a
     cause a retry cannot change: a bad parameter, a commit that does not exist, a suite out of time)."""
+    message = strip_url_credentials(message)
     if status is Status.FAIL:
         raise AirflowFailException(message)
     if status is Status.ERROR:
@@ -72,12 +76,26 @@ class AssayOperator(BaseOperator):
     def metrics_hook(self) -> MetricsDbHook:
         return MetricsDbHook(self.metrics_conn_id)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """What an Assay operator returns to XCom never carries a URL's credentials."""
+        super().__init_subclass__(**kwargs)
+        execute = cls.__dict__.get("execute")
+        if execute is not None:
+
+            @functools.wraps(execute)
+            def execute_redacted(self, context):
+                return redact(execute(self, context))
+
+            cls.execute = execute_redacted
+
     @cached_property
     def assay_config(self) -> AssayConfig:
         try:
-            return load_config()
+            cfg = load_config()
         except ConfigError as exc:
             raise AirflowFailException(f"Assay configuration error: {exc}") from None
+        mask_config_credentials(cfg)  # the config's URL credentials never reach the task log
+        return cfg
 
     def record(self, record: SuiteRunRecord) -> int:
         """Write ``record`` (retrying, parking it in the outbox if the DB stays down).

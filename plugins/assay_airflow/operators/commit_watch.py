@@ -15,6 +15,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from assay.engines.git_workspace import ls_remote
 from assay.errors import TargetError
+from assay.redaction import redact
 from assay.status import Status
 from assay.store import StoreUnavailable, SuiteRunRecord
 from assay_airflow.operators.base import AssayOperator, run_key
@@ -70,7 +71,7 @@ class DetectNewCommitsOperator(AssayOperator):
                 summary={"heads": heads, "new": new},
             ))
             self.log.info("%s: %s; new: %s", name, message, new or "none")
-        context["ti"].xcom_push(key="unreachable", value=unreachable)
+        context["ti"].xcom_push(key="unreachable", value=redact(unreachable))
         return specs
 
 

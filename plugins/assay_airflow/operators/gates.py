@@ -1,5 +1,7 @@
 """``evaluate_gates``: read what the suites recorded, evaluate the target's gates and the standing
-alert rules, record them, post the commit status, then fail if the verdict is FAIL or ERROR."""
+alert rules, record them, post the commit status, notify if an alert rule fired on a verdict that did not
+fail (a failed verdict is notified once, by the task's failure callback), then fail if the verdict is FAIL
+or ERROR."""
 
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from assay.alerts.commit_status import post_commit_status
 from assay.alerts.rules import evaluate_alert_rules
 from assay.engines.commit_gates import PreviousCoverage, evaluate_commit_gates, outcome_from_row, verdict
+from assay.redaction import strip_url_credentials
 from assay.status import Status
 from assay.store import StoreUnavailable, SuiteRunRecord
 from assay.store.repository import COVERAGE_METRIC
+from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.base import AssayOperator, run_key
 from assay_airflow.operators.per_commit import CHECKOUT
 
@@ -33,7 +37,7 @@ def run_url(base_url: str, dag_id: str, run_id: str) -> str:
 class CommitGatesOperator(AssayOperator):
     """Evaluate the per-commit gates of this DAG run from the metrics DB (trigger rule: all_done).
 
-    XCom: ``{"verdict": ..., "checks": [...]}``.
+    XCom: ``{"verdict": ..., "checks": [...], "alert_rules_fired": [...]}``.
     """
 
     def __init__(self, *, commit_task_id: str = "resolve_commit", **kwargs) -> None:
@@ -81,10 +85,12 @@ class CommitGatesOperator(AssayOperator):
             )
         result = verdict(checks)
         failed = [c for c in checks if Status(c.status).is_failure and c.severity != "alert"]
+        fired = [c.name for c in checks if c.severity == "alert" and c.status == Status.FAIL.value]
         summary = {
             "verdict": result.value,
             "checks": [{"name": c.name, "status": c.status, "observed": c.observed,
                         "threshold": c.threshold, "message": c.message} for c in checks],
+            "alert_rules_fired": fired,
         }
         message = "; ".join(f"{c.name}: {c.message}" for c in failed) or "all gates passed"
         self.record(SuiteRunRecord(
@@ -96,6 +102,10 @@ class CommitGatesOperator(AssayOperator):
         if target is not None and target.commit_status is not None and sha:
             self._post_status(target.commit_status, sha, result, message, cfg.airflow_base_url, key)
         self.log.info("verdict %s for %s@%s: %s", result.value, target_name, sha, message)
+        if fired and not result.is_failure:
+            # Nothing fails, so no failure callback will speak: the rule notifies on its own.
+            self.log.info("alert rule(s) fired on a %s verdict: %s; notifying", result.value, ", ".join(fired))
+            AssayAlertNotifier(metrics_conn_id=self.metrics_conn_id).notify(context)
         if result.is_failure:
             raise AirflowFailException(f"per-commit verdict {result.value} for {target_name}@{(sha or '?')[:12]}: {message}")
         return summary
@@ -114,5 +124,5 @@ class CommitGatesOperator(AssayOperator):
             )
             self.log.info("posted commit status %s to %s (HTTP %s)", result.value, cs.provider, code)
         except Exception as exc:  # noqa: BLE001 - a notification must never change the verdict
-            self.log.error("could not post the commit status to %s: %s", cs.provider, exc)
+            self.log.error("could not post the commit status to %s: %s", cs.provider, strip_url_credentials(str(exc)))
 

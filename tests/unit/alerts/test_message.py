@@ -28,3 +28,25 @@ def test_count_of_shown_failed_tests_is_honest():
     tests = [FailedTest(f"t::{i}", "unit", None) for i in range(10)]
     text = alert(failed_tests=tests, failed_tests_total=25).slack_text()
     assert "(10 of 25)" in text
+
+
+def test_a_rule_only_alert_says_the_verdict_did_not_fail_and_names_the_rules():
+    a = alert(verdict="PASS", failed_checks=[], failed_tests=[], failed_tests_total=0,
+              fired_rules=[FailedCheck("alert:coverage_drop", "FAIL", "coverage 70.00% vs 90.00% at abc on main")])
+    assert not a.failed
+    assert a.subject == "[Assay] ALERT alert:coverage_drop (verdict PASS): assay_per_commit on demo @ aaaaaaaaaaaa"
+    text, html = a.slack_text(), a.email_html()
+    for rendered in (text, html):
+        assert "coverage 70.00% vs 90.00% at abc on main" in rendered and "Failed checks" not in rendered
+    assert "no gate failed, but a standing alert rule fired" in text
+
+
+def test_no_credentials_of_a_url_survive_in_any_part_of_an_alert():
+    leak = "https://alice:ghp_T0KEN@github.com/acme/x.git"
+    a = alert(target=f"t {leak}", branch=leak, run_url="https://bob:pw1@airflow.example.com/dags/x",
+              failed_checks=[FailedCheck("checkout", "ERROR", f"cannot clone {leak}")],
+              fired_rules=[FailedCheck("alert:x", "FAIL", leak)],
+              failed_tests=[FailedTest(f"t::{leak}", "unit", f"GET {leak} -> 401")])
+    for rendered in (a.subject, a.slack_text(), a.email_html()):
+        assert "ghp_T0KEN" not in rendered and "alice" not in rendered and "pw1" not in rendered
+    assert "https://***@github.com/acme/x.git" in a.slack_text()

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import pytest
+
 from assay.alerts.rules import evaluate_alert_rules
-from assay.config import AlertRulesConfig, GateConfig
+from assay.config import AlertRulesConfig, GateConfig, parse_config
 from assay.engines.commit_gates import PreviousCoverage, SuiteOutcome, evaluate_commit_gates, verdict
+from assay.errors import ConfigError
 from assay.status import Status
 
 GATES = GateConfig(coverage_min=80, critical_paths=["pkg/train*.py"], coverage_drop_max=5)
-FILES = {"pkg/train.py": 100.0, "pkg/serve.py": 60.0}
+FILES = {"pkg/train.py": 100.0, "pkg/serve.py": 85.0}
 
 
 def suites(unit_failed=0, unit_cov=90.0, files=FILES, integration_status=Status.PASS):
@@ -50,6 +53,42 @@ def test_critical_path_must_be_fully_covered_and_must_match_something():
     assert c.status == "FAIL" and "pkg/train.py 99.0%" in c.message
     c = by_name(evaluate(suites(files={"other.py": 100.0})))["critical_path:pkg/train*.py"]
     assert c.status == "ERROR" and "matched no measured file" in c.message
+
+
+def test_a_module_below_the_minimum_fails_behind_a_high_total():
+    files = {"pkg/train.py": 100.0, "pkg/serve.py": 40.0, **{f"pkg/m{i}.py": 100.0 for i in range(20)}}
+    checks = by_name(evaluate(suites(unit_cov=97.0, files=files)))
+    assert checks["coverage_min"].status == "PASS"  # the total alone would have passed
+    c = checks["module_coverage_min"]
+    assert (c.status, c.observed, c.threshold, c.comparator) == ("FAIL", 40.0, 80, ">=")
+    assert c.message == "1 of 22 file(s) below 80%: pkg/serve.py 40.0%"
+    assert verdict(list(checks.values())) is Status.FAIL
+
+
+def test_module_minimum_defaults_to_coverage_min_and_is_configurable_with_excludes():
+    files = {"pkg/train.py": 100.0, "pkg/serve.py": 60.0, "pkg/gen/proto_pb2.py": 10.0}
+    assert GateConfig(coverage_min=70).module_minimum == 70
+    gates = GateConfig(coverage_min=70, module_coverage_min=50, module_coverage_exclude=["pkg/gen/*"])
+    checks = by_name(evaluate_commit_gates(gates, suites(files=files), ["unit"], branch=None, previous=None))
+    c = checks["module_coverage_min"]
+    assert (c.status, c.observed, c.threshold) == ("PASS", 60.0, 50)
+    assert c.message == "all 2 file(s) at or above 50% (1 excluded)"
+    off = evaluate_commit_gates(GateConfig(module_coverage_min=0), suites(files=files), ["unit"], branch=None,
+                                previous=None)
+    assert "module_coverage_min" not in by_name(off)
+
+
+def test_module_minimum_with_nothing_to_judge_is_error_never_pass():
+    c = by_name(evaluate(suites(files={})))["module_coverage_min"]
+    assert c.status == "ERROR" and "no per-file line coverage recorded for suite 'unit'" in c.message
+    gates = GateConfig(module_coverage_exclude=["*"])
+    c = by_name(evaluate_commit_gates(gates, suites(), ["unit"], branch=None, previous=None))["module_coverage_min"]
+    assert c.status == "ERROR" and "excludes every one of the 2 measured file(s)" in c.message
+
+
+def test_module_coverage_settings_are_validated():
+    with pytest.raises(ConfigError, match=r"targets\.t\.gates\.module_coverage_min: Input should be less than or equal to 100"):
+        parse_config({"targets": {"t": {"repo": "/x", "gates": {"module_coverage_min": 120}}}})
 
 
 def test_coverage_drop_against_previous_run_on_branch():

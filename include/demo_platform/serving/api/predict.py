@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, HTTPException
@@ -31,8 +30,7 @@ async def predict(
 ) -> PredictResponse:
     """Score records with the served model; label 1 means fraud (the more probable class)."""
     faults = services.faults
-    if faults.config.latency_ms:
-        await asyncio.sleep(faults.config.latency_ms / 1000.0)
+    await faults.delay()
     if faults.should_fail():
         raise HTTPException(500, f"injected fault: error_rate={faults.config.error_rate:g}")
     pipeline = services.pipeline

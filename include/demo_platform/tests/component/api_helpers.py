@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from serving.services import Services
@@ -45,3 +46,27 @@ class Api:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         return self._stack.enter_context(httpx.Client(base_url=self.url, headers=headers, timeout=10))
+
+
+class ManualClock:
+    """The rate limiter's clock, moved only by the test: a burst is a burst however slow the machine is."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class RecordingSleep:
+    """Injected latency that really waits and notes each delay, so a test knows which requests it hit."""
+
+    delays: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        await asyncio.sleep(seconds)

@@ -22,8 +22,8 @@ from serving.settings import Settings
 _STOPPING: list[ServerThread] = []
 
 
-def _launch(stack: ExitStack, settings: Settings, pipeline: TrainingPipeline | None) -> Api:
-    services = build_services(settings, pipeline=pipeline)
+def _launch(stack: ExitStack, settings: Settings, pipeline: TrainingPipeline | None, **hooks: object) -> Api:
+    services = build_services(settings, pipeline=pipeline, **hooks)
     server = ServerThread(create_app(settings, services=services))
     url = server.start()
     _STOPPING.append(server)
@@ -49,13 +49,16 @@ def demo_pipeline() -> TrainingPipeline:
 
 @pytest.fixture()
 def start_api(tmp_path: Path, demo_pipeline: TrainingPipeline) -> Iterator[Callable[..., Api]]:
-    """Start a fresh API with settings overrides, e.g. ``start_api(rate_limit_burst=2)``."""
+    """Start a fresh API with settings overrides, e.g. ``start_api(rate_limit_burst=2)``; ``clock`` (the
+    rate limiter's time, e.g. an ``api_helpers.ManualClock``) and ``sleep`` (how injected latency waits)
+    replace the real ones."""
     counter = itertools.count()
     with ExitStack() as stack:
 
-        def start(*, with_model: bool = True, **overrides: object) -> Api:
+        def start(*, with_model: bool = True, clock: object = None, sleep: object = None, **overrides: object) -> Api:
             settings = replace(_settings(tmp_path / f"registry-{next(counter)}.db"), **overrides)
-            return _launch(stack, settings, demo_pipeline if with_model else None)
+            hooks = {k: v for k, v in (("clock", clock), ("sleep", sleep)) if v is not None}
+            return _launch(stack, settings, demo_pipeline if with_model else None, **hooks)
 
         yield start
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from api_helpers import RECORD, Api
+from api_helpers import RECORD, Api, ManualClock
 from serving.tables import AuditRecord
 from sqlalchemy import create_engine, select
 
@@ -23,7 +23,7 @@ def _rows(api: Api) -> list[AuditRecord]:
 
 
 def test_each_action_and_its_outcome_is_recorded(start_api) -> None:
-    api: Api = start_api(rate_limit_per_s=0.5, rate_limit_burst=4)
+    api: Api = start_api(rate_limit_per_s=0.5, rate_limit_burst=4, clock=ManualClock())  # no refill mid-test
     started = datetime.now(UTC)
     engineer, reader = api.client("ml-engineer"), api.client("reader")
     engineer.post("/models/register", json={"name": "fraud-mlp", "version": "1.0.0"})  # success

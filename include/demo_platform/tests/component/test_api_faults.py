@@ -6,22 +6,28 @@ import time
 from pathlib import Path
 
 import pytest
-from api_helpers import RECORD, Api
+from api_helpers import RECORD, Api, RecordingSleep
 from serving.faults import FaultConfig
 
 pytestmark = pytest.mark.component
 
 
-def test_injected_latency_delays_predict_only(api: Api) -> None:
+def test_injected_latency_delays_predict_only(start_api) -> None:
+    sleeps = RecordingSleep()
+    api: Api = start_api(sleep=sleeps)
     admin, reader = api.client("admin"), api.client("reader")
     body = admin.post("/admin/faults", json={"latency_ms": 200}).json()
     assert body == {"latency_ms": 200, "error_rate": 0.0, "db_down": False, "seed": 0, "active": True}
     start = time.perf_counter()
     assert reader.post("/models/predict", json=RECORD).status_code == 200
-    assert time.perf_counter() - start >= 0.2
-    start = time.perf_counter()
-    reader.get("/models")
-    assert time.perf_counter() - start < 0.2
+    assert time.perf_counter() - start >= 0.2  # a lower bound: the delay really waited
+    assert sleeps.delays == [0.2]
+    assert reader.get("/models").status_code == 200
+    assert reader.get("/health").status_code == 200
+    assert sleeps.delays == [0.2]  # the registry and health were not delayed
+    admin.delete("/admin/faults")
+    assert reader.post("/models/predict", json=RECORD).status_code == 200
+    assert sleeps.delays == [0.2]  # reset: no more delay
 
 
 def test_error_rate_one_fails_every_prediction(api: Api) -> None:

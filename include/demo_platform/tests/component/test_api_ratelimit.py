@@ -1,18 +1,20 @@
-"""Per-caller token-bucket rate limiting: 429 with Retry-After, independent buckets, refill."""
+"""Per-caller token-bucket rate limiting: 429 with Retry-After, independent buckets, refill.
+
+The API's rate limiter runs on a ``ManualClock`` here: the buckets see exactly the time the test says
+has passed, so a slow machine between two requests cannot refill a bucket behind the test's back.
+"""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from api_helpers import Api
+from api_helpers import Api, ManualClock
 from serving.ratelimit import RateLimiter, retry_after_header
 
 pytestmark = pytest.mark.component
 
 
 def test_burst_then_429_with_retry_after(start_api) -> None:
-    api: Api = start_api(rate_limit_per_s=0.5, rate_limit_burst=3)
+    api: Api = start_api(rate_limit_per_s=0.5, rate_limit_burst=3, clock=ManualClock())
     reader = api.client("reader")
     statuses = [reader.get("/models").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
@@ -23,14 +25,14 @@ def test_burst_then_429_with_retry_after(start_api) -> None:
 
 
 def test_each_caller_has_its_own_bucket(start_api) -> None:
-    api: Api = start_api(rate_limit_per_s=0.5, rate_limit_burst=2)
+    api: Api = start_api(rate_limit_per_s=0.5, rate_limit_burst=2, clock=ManualClock())
     reader, engineer = api.client("reader"), api.client("ml-engineer")
     assert [reader.get("/models").status_code for _ in range(3)] == [200, 200, 429]
     assert engineer.get("/models").status_code == 200
 
 
 def test_anonymous_and_bad_token_callers_are_limited_by_client_address(start_api) -> None:
-    api: Api = start_api(rate_limit_per_s=0.5, rate_limit_burst=2)
+    api: Api = start_api(rate_limit_per_s=0.5, rate_limit_burst=2, clock=ManualClock())
     statuses = [api.client().get("/models").status_code, api.client(token="guess-000001").get("/models").status_code]
     assert statuses == [401, 403]
     assert api.client(token="guess-000002").get("/models").status_code == 429  # token guessing is throttled
@@ -38,11 +40,14 @@ def test_anonymous_and_bad_token_callers_are_limited_by_client_address(start_api
 
 
 def test_bucket_refills_over_time(start_api) -> None:
-    api: Api = start_api(rate_limit_per_s=20, rate_limit_burst=1)
+    clock = ManualClock()
+    api: Api = start_api(rate_limit_per_s=20, rate_limit_burst=1, clock=clock)
     reader = api.client("reader")
     assert [reader.get("/models").status_code for _ in range(2)] == [200, 429]
-    time.sleep(0.12)  # > 1/20 s: one token back
-    assert reader.get("/models").status_code == 200
+    clock.advance(0.04)  # less than 1/20 s: not yet a whole token
+    assert reader.get("/models").status_code == 429
+    clock.advance(0.05)  # past 1/20 s since the last grant: one token back
+    assert [reader.get("/models").status_code for _ in range(2)] == [200, 429]
 
 
 def test_limiter_arithmetic_with_a_fake_clock() -> None:

@@ -47,7 +47,8 @@ def multiworker(tmp_path: Path) -> Iterator[ServerProcess]:
         yield server
 
 
-def _wait_for(predicate: Callable[[], bool], timeout_s: float = 30) -> bool:
+def _wait_for(predicate: Callable[[], bool], timeout_s: float = 120) -> bool:
+    """Poll until ``predicate`` holds; the bound is generous because a busy machine starts processes slowly."""
     deadline = time.monotonic() + timeout_s
     while not predicate():
         if time.monotonic() > deadline:

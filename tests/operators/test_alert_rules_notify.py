@@ -1,0 +1,160 @@
+"""Standing alert rules notify on their own, whatever the verdict, and a failed run is notified once.
+
+The per-commit gates run against a real metrics DB (SQLite and PostgreSQL) holding what the suites
+recorded; alerts go through the real provider hooks to a real SMTP server (aiosmtpd) and a real HTTP
+server standing in for the Slack webhook. The last test runs the gate task through Airflow's own task
+runner (``dag.test()``), so the failure callback is called the way Airflow calls it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import yaml
+from airflow.sdk.exceptions import AirflowFailException
+from support.context import TaskInstanceStub, make_context
+from support.http_sink import HttpSink
+from support.smtp_sink import SmtpSink, body_text
+
+from assay.store import MetricsStore
+from assay.store.records import CheckRecord, MetricRecord, RunKey, SuiteRunRecord
+from assay.store.repository import COVERAGE_METRIC, FILE_COVERAGE_METRIC
+from assay_airflow.operators.gates import CommitGatesOperator
+
+SHA = "a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0"
+PREVIOUS_SHA = "0" * 40
+
+
+@pytest.fixture
+def sinks():
+    slack, smtp = HttpSink(), SmtpSink()
+    yield slack, smtp
+    slack.close()
+    smtp.close()
+
+
+@pytest.fixture
+def alerting(tmp_path, monkeypatch, metrics_url, sinks):
+    """A target whose gates tolerate a 20-point coverage drop while the alert rule fires at 5 points."""
+    slack, smtp = sinks
+    cfg = {
+        "alerts": {"email_to": ["oncall@example.com"],
+                   "rules": {"test_failure_rate_max": 0.10, "coverage_drop_max_points": 5}},
+        "targets": {"sample": {
+            "repo": str(tmp_path / "unused"), "python": "worker", "source": "calc",
+            "suites": {"unit": {"marker": "unit"}},
+            "gates": {"coverage_min": 50, "coverage_drop_max": 20},
+        }},
+    }
+    path = tmp_path / "assay.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("ASSAY_CONFIG", str(path))
+    monkeypatch.setenv("ASSAY_METRICS_DB_URL", metrics_url)
+    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SLACK", json.dumps({"conn_type": "slackwebhook",
+                                                               "password": f"{slack.url}/services/T0/B0/x"}))
+    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SMTP", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port,
+        "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True},
+    }))
+    store = MetricsStore(metrics_url)
+    store.migrate()
+    # the previous run on main measured 95% line coverage
+    record_run(store, "manual__previous", PREVIOUS_SHA, coverage=95.0, failed=0,
+               at=datetime.now(UTC) - timedelta(hours=1))
+    yield store
+    store.dispose()
+
+
+def record_run(store, run_id, sha, *, coverage, failed, at=None):
+    """What resolve_commit and unit_tests record for one per-commit run."""
+    at = at or datetime.now(UTC) - timedelta(seconds=5)
+    ids = {"target": "sample", "commit_sha": sha, "branch": "main"}
+    store.record_suite_run(SuiteRunRecord(
+        key=RunKey("assay_per_commit", run_id, "resolve_commit"), kind="checkout", name="checkout",
+        status="PASS", started_at=at, finished_at=at, message=f"checked out {sha}", **ids))
+    counts = {"total": 10, "passed": 10 - failed, "failed": failed}
+    store.record_suite_run(SuiteRunRecord(
+        key=RunKey("assay_per_commit", run_id, "unit_tests"), kind="pytest", name="unit",
+        status="FAIL" if failed else "PASS", started_at=at, finished_at=at + timedelta(seconds=1),
+        message=f"{counts['passed']} passed, {failed} failed", summary={"counts": counts},
+        metrics=(MetricRecord(COVERAGE_METRIC, coverage, "percent"),
+                 MetricRecord(FILE_COVERAGE_METRIC, coverage, "percent", {"file": "calc/__init__.py"})),
+        checks=(CheckRecord("tests", "FAIL" if failed else "PASS"),), **ids))
+
+
+def gates_context(run_id):
+    ti = TaskInstanceStub(run_id=run_id)
+    ti.xcoms[("resolve_commit", "return_value")] = {"target": "sample", "sha": SHA, "branch": "main"}
+    return make_context("evaluate_gates", ti=ti)
+
+
+def test_a_rule_that_fires_on_a_passing_run_notifies_on_its_own(alerting, sinks):
+    slack, smtp = sinks
+    record_run(alerting, "manual__dropped", SHA, coverage=82.0, failed=0)  # 13 points below 95%
+
+    out = CommitGatesOperator(task_id="evaluate_gates").execute(gates_context("manual__dropped"))
+
+    assert out["verdict"] == "PASS" and out["alert_rules_fired"] == ["alert:coverage_drop"]
+    ((rcpts, msg),) = smtp.messages
+    assert rcpts == ["oncall@example.com"]
+    assert msg["Subject"] == f"[Assay] ALERT alert:coverage_drop (verdict PASS): assay_per_commit on sample @ {SHA[:12]}"
+    html = body_text(msg)
+    assert "coverage 82.00% vs 95.00% at 000000000000 on main" in html and "No gate failed" in html
+    (req,) = slack.requests
+    text = req.json()["text"]
+    assert "alert:coverage_drop" in text and "Verdict *PASS*" in text and "manual__dropped" in text
+
+
+def test_a_passing_run_with_no_rule_fired_sends_nothing(alerting, sinks):
+    slack, smtp = sinks
+    record_run(alerting, "manual__steady", SHA, coverage=94.0, failed=0)
+    out = CommitGatesOperator(task_id="evaluate_gates").execute(gates_context("manual__steady"))
+    assert out["verdict"] == "PASS" and out["alert_rules_fired"] == []
+    assert smtp.messages == [] and slack.requests == []
+
+
+def test_a_failing_run_leaves_the_alert_to_the_failure_callback(alerting, sinks):
+    slack, smtp = sinks
+    record_run(alerting, "manual__broken", SHA, coverage=82.0, failed=3)  # 30% failure rate, 13-point drop
+    with pytest.raises(AirflowFailException, match="per-commit verdict FAIL"):
+        CommitGatesOperator(task_id="evaluate_gates").execute(gates_context("manual__broken"))
+    assert smtp.messages == [] and slack.requests == []  # the failure callback alone will speak
+
+
+@pytest.mark.slow
+@pytest.mark.airflow_db
+@pytest.mark.parametrize("metrics_url", ["sqlite"], indirect=True)
+def test_through_airflow_each_run_sends_exactly_one_alert(alerting, sinks, metrics_url, airflow_db):
+    """A passing run whose rule fired, then a failing run whose rules fired: one alert each, per channel."""
+    from airflow.sdk import DAG, Param, task
+
+    from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+
+    slack, smtp = sinks
+
+    @task(task_id="resolve_commit")
+    def suites_ran(params=None, run_id=None):
+        """Stands in for resolve_commit and the suites: records what they would, returns the commit."""
+        store = MetricsStore(metrics_url)
+        record_run(store, run_id, SHA, coverage=params["coverage"], failed=params["failed"])
+        store.dispose()
+        return {"target": "sample", "sha": SHA, "branch": "main"}
+
+    with DAG("assay_per_commit", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
+             params={"failed": Param(0, type="integer"), "coverage": Param(82.0, type="number")}) as dag:
+        suites_ran() >> CommitGatesOperator(task_id="evaluate_gates", on_failure_callback=AssayAlertNotifier(),
+                                            retries=0)
+
+    passing = dag.test(run_conf={"failed": 0})
+    assert passing.state == "success"
+    assert len(smtp.messages) == 1 and len(slack.requests) == 1
+    assert smtp.messages[0][1]["Subject"].startswith("[Assay] ALERT alert:coverage_drop (verdict PASS)")
+
+    failing = dag.test(run_conf={"failed": 3, "coverage": 70.0})  # 30% failed, 12 points below the last run
+    assert failing.state == "failed"
+    assert len(smtp.messages) == 2 and len(slack.requests) == 2  # one more each: no double notification
+    subject, html = smtp.messages[1][1]["Subject"], body_text(smtp.messages[1][1])
+    assert subject == f"[Assay] FAIL: assay_per_commit on sample @ {SHA[:12]}"
+    assert "all_tests_pass" in html and "alert:test_failure_rate" in html and "alert:coverage_drop" in html
