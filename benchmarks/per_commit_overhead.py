@@ -60,7 +60,7 @@ def _ts(value: str) -> datetime:
 def suite_busy_seconds(tis: dict[str, dict]) -> float:
     """Length of the union of the suite tasks' [start, end] intervals."""
     spans = sorted((_ts(t["start_date"]), _ts(t["end_date"])) for k, t in tis.items()
-                   if k.endswith("_tests") and t.get("start_date") and t.get("end_date"))
+                   if k.startswith("run_suite") and t.get("start_date") and t.get("end_date"))
     busy, current = 0.0, None
     for start, end in spans:
         if current is None or start > current[1]:
