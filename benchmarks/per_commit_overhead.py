@@ -3,7 +3,7 @@
 Starts a real Airflow (``airflow standalone``: scheduler, API server, LocalExecutor) on loopback with
 an embedded SQLite metrics DB, makes a fresh commit of the demo platform for every run, triggers
 ``assay_per_commit`` through the REST API, and reads the verdict's timestamp from the metrics DB. The
-raw time is the same pytest commands (same flags: xdist, JUnit XML, coverage JSON) run directly, one
+raw time is the same pytest commands (same flags: xdist, report log, coverage JSON) run directly, one
 after the other, on a clone of the same commit. Target: <= 10 s overhead on this machine (2 cores).
 
 Because Assay runs two suites at a time, part of its overhead hides behind that parallelism; the

@@ -258,3 +258,21 @@ def test_every_configured_suite_is_resolved_for_the_mapped_suite_task(sample_tar
     assert suites == ["empty", "hang", "smoke-checks", "unit"]
     out = PytestSuiteOperator(task_id="run_suite", suite="smoke-checks").execute(make_context("run_suite", ti=ctx["ti"]))
     assert out["status"] == "PASS" and out["counts"]["passed"] == 1
+
+
+def test_a_host_that_does_not_answer_is_recorded_and_retried(sample_target, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on: the fetch fails for now, a retry may succeed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg_path = tmp_path / "assay.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["targets"]["sample"]["repo"] = f"http://ci:TOKEN123@127.0.0.1:{port}/sample.git"
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(AirflowException) as err:
+        resolve({"target": "sample", "branch": "main"})
+    assert not isinstance(err.value, AirflowFailException)
+    (row,) = rows(sample_target["url"], name="checkout")
+    assert row.status == "ERROR" and f"http://***@127.0.0.1:{port}/sample.git" in row.message
+    assert "TOKEN123" not in row.message and "TOKEN123" not in str(err.value)

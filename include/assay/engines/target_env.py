@@ -28,6 +28,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import re
 import shutil
 import sys
@@ -494,16 +495,33 @@ def install_project_layer(tp: TargetPython, worktree: Path, layer_dir: Path) -> 
     base = [tp.python, "-m", "pip", "install", "--no-deps", "--no-compile", "--target", str(layer_dir)]
     attempts = (["--no-build-isolation"], []) if tp.env_dir is not None else ([],)
     error: TargetError | None = None
-    for extra in attempts:  # the venv has the build backend; without it, pip isolates the build (needs the index)
-        shutil.rmtree(layer_dir, ignore_errors=True)
-        layer_dir.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            _run([*base, *extra, *specs], cwd=root, log=log, timeout_s=PROJECT_INSTALL_TIMEOUT_S,
-                 what=f"installing the commit's own project ({', '.join(p.path for p in projects)})")
-        except TargetError as exc:
-            error = exc
-            continue
-        (layer_dir / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
-        return ProjectLayer(layer_dir, tuple(p.path for p in projects))
+    with _DirLock(root):  # suites of one commit build in its worktree (egg-info, version files) one at a time
+        for extra in attempts:  # the venv has the build backend; without it pip isolates the build (the index)
+            shutil.rmtree(layer_dir, ignore_errors=True)
+            layer_dir.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                _run([*base, *extra, *specs], cwd=root, log=log, timeout_s=PROJECT_INSTALL_TIMEOUT_S,
+                     what=f"installing the commit's own project ({', '.join(p.path for p in projects)})")
+            except TargetError as exc:
+                error = exc
+                continue
+            (layer_dir / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+            return ProjectLayer(layer_dir, tuple(p.path for p in projects))
     assert error is not None
     raise TargetError(str(error), retryable=False)
+
+
+class _DirLock:
+    """An exclusive flock on a directory itself (no lock file left behind)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> _DirLock:
+        self._fd = os.open(self.path, os.O_RDONLY)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)

@@ -18,7 +18,7 @@ from assay.engines.commit_suite import run_commit_suite
 from assay.engines.git_workspace import GitWorkspace
 from assay.engines.pytest_suite import SuiteResult, interrupted_suite_result
 from assay.engines.target_env import prepare_python
-from assay.errors import ConfigError, TargetError
+from assay.errors import AssayError, ConfigError
 from assay.status import Status
 from assay.store import MetricRecord, SuiteRunRecord, TestCaseRecord
 from assay.store.repository import COVERAGE_METRIC, FILE_COVERAGE_METRIC
@@ -55,7 +55,7 @@ def checkout(name: str, target: TargetConfig, sha: str) -> Path:
     ws = workspace()
     try:
         return ws.worktree(name, sha)
-    except TargetError:
+    except AssayError:
         ws.sync_mirror(name, target.repo)
         return ws.worktree(name, sha)
 
@@ -90,7 +90,7 @@ class ResolveCommitOperator(AssayOperator):
             ids["commit_sha"] = sha
             path = checkout(request.target, target, sha)
             python = prepare_python(request.target, target, path, envs_root())
-        except TargetError as exc:
+        except AssayError as exc:
             self.record_error(context, exc, **ids, **recorded)
         suites = list(target.suites)
         self.record(SuiteRunRecord(
@@ -143,7 +143,7 @@ class PytestSuiteOperator(AssayOperator):
             workdir = checkout(name, target, sha)
             result = run_commit_suite(target_name=name, target=target, suite_name=self.suite, worktree=workdir,
                                       envs_root=envs_root(), out_dir=out_dir)
-        except TargetError as exc:
+        except AssayError as exc:
             now = datetime.now(UTC)
             result = SuiteResult(self.suite, "pytest", Status.ERROR, started, now, str(exc), retryable=exc.retryable)
         except AirflowTaskTimeout:
