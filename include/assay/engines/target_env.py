@@ -317,6 +317,20 @@ def _run(argv: list[str], *, cwd: Path, log: Path, what: str, timeout_s: float =
     return res.output_tail
 
 
+_EDITABLE_REQUIRES = """
+import importlib, json, sys, tomllib
+data = tomllib.load(open("pyproject.toml", "rb")) if __import__("os").path.exists("pyproject.toml") else {}
+system = data.get("build-system") or {}
+sys.path[:0] = [p for p in system.get("backend-path") or []]
+name = system.get("build-backend") or "setuptools.build_meta:__legacy__"
+module, _, attr = name.partition(":")
+backend = importlib.import_module(module)
+for part in filter(None, attr.split(".")):
+    backend = getattr(backend, part)
+hook = getattr(backend, "get_requires_for_build_editable", None)
+open(sys.argv[1], "w").write(json.dumps(list(hook()) if hook else []))
+"""
+
 _LIST_LOCAL = """
 import importlib.metadata as m, json, sys
 out = []
@@ -394,6 +408,7 @@ def _build(name: str, plan: DependencyPlan, worktree: Path, env_dir: Path, log_d
         argv += ["--group", group]
     argv += [*plan.build_requires, *RUNNER_PACKAGES]
     _run(argv, cwd=root, log=steps / "pip-install.log", what=f"target {name!r}: installing its dependencies")
+    _install_editable_requires(name, plan, root, python, steps)
     if plan.command:
         command = [part.replace("{python}", str(python)) for part in plan.command]
         env = _scrubbed_env({"VIRTUAL_ENV": str(env_dir)})
@@ -415,6 +430,24 @@ def _build(name: str, plan: DependencyPlan, worktree: Path, env_dir: Path, log_d
         "inputs": plan.inputs,
     }, indent=1, sort_keys=True, default=str))
     log.write_text("".join(p.read_text(errors="replace") for p in sorted(steps.glob("*.log"))))
+
+
+def _install_editable_requires(name: str, plan: DependencyPlan, root: Path, python: Path, steps: Path) -> None:
+    """What each project's build backend needs for an editable build beyond ``[build-system] requires``
+    (PEP 660 ``get_requires_for_build_editable``, e.g. hatchling's ``editables``), so the per-run install
+    can build without isolation (no index needed). Best effort: without it, the per-run install isolates."""
+    extra: list[str] = []
+    for i, project in enumerate(plan.projects):
+        out = steps / f"editable-requires-{i}.json"
+        try:
+            _run([str(python), "-c", _EDITABLE_REQUIRES, str(out)], cwd=(root / project.path).resolve(),
+                 log=steps / f"editable-requires-{i}.log", timeout_s=PROBE_TIMEOUT_S, what="build backend hook")
+            extra += [r for r in json.loads(out.read_text()) if r not in extra]
+        except (TargetError, OSError, ValueError):
+            continue
+    if extra:
+        _run([str(python), "-m", "pip", "install", *extra], cwd=root, log=steps / "pip-editable-requires.log",
+             what=f"target {name!r}: installing its build backend's editable requirements")
 
 
 def _build_generation(name: str, plan: DependencyPlan, worktree: Path, envs_root: Path) -> Path:
@@ -500,7 +533,8 @@ def install_project_layer(tp: TargetPython, worktree: Path, layer_dir: Path) -> 
             shutil.rmtree(layer_dir, ignore_errors=True)
             layer_dir.parent.mkdir(parents=True, exist_ok=True)
             try:
-                _run([*base, *extra, *specs], cwd=root, log=log, timeout_s=PROJECT_INSTALL_TIMEOUT_S,
+                _run([*base, *extra, *specs], cwd=root, timeout_s=PROJECT_INSTALL_TIMEOUT_S,
+                     log=log if extra else log.with_suffix(".isolated.log"),
                      what=f"installing the commit's own project ({', '.join(p.path for p in projects)})")
             except TargetError as exc:
                 error = exc
