@@ -3,7 +3,7 @@
 Starts a real Airflow (``airflow standalone``: scheduler, API server, LocalExecutor) on loopback with
 an embedded SQLite metrics DB, makes a fresh commit of the demo platform for every run, triggers
 ``assay_per_commit`` through the REST API, and reads the verdict's timestamp from the metrics DB. The
-raw time is the same pytest commands (same flags: xdist, JUnit XML, coverage JSON) run directly, one
+raw time is the same pytest commands (same flags: xdist, report log, coverage JSON) run directly, one
 after the other, on a clone of the same commit. Target: <= 10 s overhead on this machine (2 cores).
 
 Because Assay runs two suites at a time, part of its overhead hides behind that parallelism; the
@@ -60,7 +60,7 @@ def _ts(value: str) -> datetime:
 def suite_busy_seconds(tis: dict[str, dict]) -> float:
     """Length of the union of the suite tasks' [start, end] intervals."""
     spans = sorted((_ts(t["start_date"]), _ts(t["end_date"])) for k, t in tis.items()
-                   if k.endswith("_tests") and t.get("start_date") and t.get("end_date"))
+                   if k.startswith("run_suite") and t.get("start_date") and t.get("end_date"))
     busy, current = 0.0, None
     for start, end in spans:
         if current is None or start > current[1]:

@@ -1,4 +1,4 @@
-"""assay_per_commit: run a target's unit and integration suites on one exact commit."""
+"""assay_per_commit: run every configured pytest suite of a target on one exact commit."""
 
 from __future__ import annotations
 
@@ -8,12 +8,17 @@ from airflow.sdk import DAG, Param
 
 from assay.config import load_config
 from assay.engines.commit_request import BRANCH_RE, SHA_RE
+from assay.engines.commit_suite import per_commit_task_timeout_s
 from assay.params import json_schema_pattern
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.gates import CommitGatesOperator
 from assay_airflow.operators.per_commit import PytestSuiteOperator, ResolveCommitOperator
 
-TARGETS = sorted(load_config().targets)
+CONFIG = load_config()
+TARGETS = sorted(CONFIG.targets)
+# Airflow's own timeout of a suite task is a backstop derived from the config: never below a suite's
+# timeout_s plus what the task needs around it (installing the commit's project, building its venv).
+SUITE_TASK_TIMEOUT = timedelta(seconds=per_commit_task_timeout_s(CONFIG))
 
 with DAG(
     dag_id="assay_per_commit",
@@ -35,19 +40,17 @@ with DAG(
     },
     doc_md=__doc__ + """
 
-Checks out the commit into an isolated worktree, runs the configured suites as subprocesses (JUnit
-XML + coverage JSON), records every test case, then evaluates the target's gates: all tests pass,
+Checks out the commit into an isolated worktree, runs each suite configured for the target (one mapped
+`run_suite` task per suite) as a subprocess (pytest's report log + coverage JSON), records every test
+case in pytest's own outcomes and node ids, then evaluates the target's gates: all tests pass,
 coverage >= 80%, critical paths 100%, coverage drop <= 5 points against the previous run on the branch.
 A failed verdict alerts by Slack and e-mail and, where configured, posts a commit status.
 """,
 ) as dag:
     resolve = ResolveCommitOperator(task_id="resolve_commit")
-    unit = PytestSuiteOperator(task_id="unit_tests", suite="unit", execution_timeout=timedelta(minutes=15))
-    integration = PytestSuiteOperator(
-        task_id="integration_tests", suite="integration", execution_timeout=timedelta(minutes=40)
-    )
-    # API component tests and consumer-driven contract tests (pact); skipped for targets without them
-    component = PytestSuiteOperator(task_id="component_tests", suite="component", execution_timeout=timedelta(minutes=15))
-    contract = PytestSuiteOperator(task_id="contract_tests", suite="contract", execution_timeout=timedelta(minutes=15))
+    # one task per suite the resolved target configures (unit, integration, component, contract, ...)
+    suites = PytestSuiteOperator.partial(
+        task_id="run_suite", execution_timeout=SUITE_TASK_TIMEOUT, map_index_template="{{ task.suite }}"
+    ).expand(suite=resolve.output)
     gates = CommitGatesOperator(task_id="evaluate_gates", on_failure_callback=AssayAlertNotifier())
-    resolve >> [unit, integration, component, contract] >> gates
+    resolve >> suites >> gates

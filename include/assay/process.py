@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,12 +57,16 @@ def run_command(
     log_path: str | os.PathLike[str],
     env: Mapping[str, str] | None = None,
     grace_s: float = 5.0,
+    stderr_path: str | os.PathLike[str] | None = None,
 ) -> CommandResult:
-    """Run ``argv`` (never through a shell) and return its exit status and output tail."""
+    """Run ``argv`` (never through a shell) and return its exit status and output tail.
+
+    stdout and stderr go to ``log_path`` together, unless ``stderr_path`` names a separate file for
+    stderr (for a tool whose stdout is data, such as ``git rev-parse``)."""
     log = Path(log_path)
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with log.open("wb") as out:
+    with log.open("wb") as out, (Path(stderr_path).open("wb") if stderr_path else nullcontext()) as err:
         try:
             proc = subprocess.Popen(
                 list(argv),
@@ -69,7 +74,7 @@ def run_command(
                 env=dict(env) if env is not None else None,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
-                stderr=subprocess.STDOUT,
+                stderr=err if err is not None else subprocess.STDOUT,
                 start_new_session=True,
             )
         except OSError as exc:

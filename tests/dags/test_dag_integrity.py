@@ -75,3 +75,29 @@ def test_failure_alerts_are_attached_at_task_level(dagbag):
                                            ("assay_accept_baseline", "run_id")])
 def test_runnable_from_the_ui_with_a_params_form(dagbag, dag_id, param):
     assert param in dagbag.dags[dag_id].params
+
+
+def test_per_commit_runs_one_mapped_task_per_configured_suite(dagbag):
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    dag = dagbag.dags["assay_per_commit"]
+    assert sorted(dag.task_ids) == ["evaluate_gates", "resolve_commit", "run_suite"]
+    suites = dag.get_task("run_suite")
+    assert isinstance(suites, MappedOperator)
+    assert suites.upstream_task_ids == {"resolve_commit"} and suites.downstream_task_ids == {"evaluate_gates"}
+    assert dag.get_task("evaluate_gates").trigger_rule == "all_done"
+
+
+def test_airflow_timeout_of_a_suite_task_never_cuts_below_the_configured_timeout(dagbag, tmp_path, monkeypatch):
+    from assay.config import load_config
+    from assay.engines.commit_suite import per_commit_task_timeout_s
+
+    limit = dagbag.dags["assay_per_commit"].get_task("run_suite").partial_kwargs["execution_timeout"]
+    cfg = load_config()
+    longest = max(s.timeout_s for t in cfg.targets.values() for s in t.suites.values())
+    assert limit.total_seconds() == per_commit_task_timeout_s(cfg) > longest
+    # the limit follows the config: a target whose suite may run 5 hours gets a task that may run longer
+    slow = {"targets": {"big": {"repo": "x", "suites": {"soak": {"timeout_s": 5 * 3600}}}}}
+    (tmp_path / "assay.yaml").write_text(__import__("yaml").safe_dump(slow))
+    monkeypatch.setenv("ASSAY_CONFIG", str(tmp_path / "assay.yaml"))
+    assert per_commit_task_timeout_s(load_config()) > 5 * 3600

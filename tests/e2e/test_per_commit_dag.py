@@ -5,16 +5,15 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
-from collections import Counter
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from support.pytest_summary import summary_counts
 from support.smtp_sink import body_text
 
 from assay.demo_repo import commit_all
 from assay.engines.coverage import parse_coverage_json
-from assay.engines.junit import parse_junit_xml
 from assay.store import MetricsStore
 from assay.store.models import SuiteRun
 from assay.store.repository import COVERAGE_METRIC
@@ -25,17 +24,21 @@ SUITES = {"unit": ("tests/unit", "unit"), "integration": ("tests/integration", "
 
 
 def direct_pytest(repo, sha, suite, out):
-    """What a person gets running the suite by hand on a clean clone of ``sha``."""
+    """What a person gets running the suite by hand on a clean clone of ``sha``: pytest's summary line."""
     clone = out / f"clone-{sha[:8]}"
     if not clone.exists():
         subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
         subprocess.run(["git", "checkout", "-q", sha], cwd=clone, check=True)
     path, marker = SUITES[suite]
-    junit, cov = out / f"{sha[:8]}-{suite}.xml", out / f"{sha[:8]}-{suite}.json"
-    subprocess.run([sys.executable, "-m", "pytest", path, "-m", marker, "-p", "no:cacheprovider", "-q",
-                    f"--junitxml={junit}", "--cov=fraud", f"--cov-report=json:{cov}"],
-                   cwd=clone, capture_output=True, check=False)
-    return parse_junit_xml(junit), parse_coverage_json(cov)
+    cov = out / f"{sha[:8]}-{suite}.json"
+    proc = subprocess.run([sys.executable, "-m", "pytest", path, "-m", marker, "-p", "no:cacheprovider", "-q",
+                           "--cov=fraud", f"--cov-report=json:{cov}"],
+                          cwd=clone, capture_output=True, text=True, check=False)
+    return summary_counts(proc.stdout), parse_coverage_json(cov)
+
+
+def recorded_counts(row):
+    return {k: v for k, v in row.summary["counts"].items() if k != "total"}
 
 
 def recorded(metrics_url, run_id):
@@ -61,11 +64,11 @@ def test_commit_recorded_exactly_then_a_breaking_commit_fails_and_alerts(dags, a
     rows = recorded(assay_env["metrics_url"], dr.run_id)
     assert rows["checkout"].status == "PASS" and rows["checkout"].commit_sha == sha
     for suite in SUITES:
-        junit, cov = direct_pytest(demo, sha, suite, assay_env["tmp"])
+        by_hand, cov = direct_pytest(demo, sha, suite, assay_env["tmp"])
         row = rows[suite]
         assert row.status == "PASS" and row.commit_sha == sha and row.branch == "main"
-        assert Counter(t.outcome for t in row.test_cases) == Counter(c.outcome for c in junit.cases)
-        assert len(row.test_cases) == junit.counts["total"] > 0
+        assert recorded_counts(row) == by_hand
+        assert len(row.test_cases) == row.summary["counts"]["total"] == sum(by_hand.values()) > 0
         recorded_cov = next(m.value for m in row.metrics if m.name == COVERAGE_METRIC)
         assert recorded_cov == pytest.approx(cov.line_percent, abs=0.01)
     gate = rows["per_commit_gates"]
@@ -84,10 +87,10 @@ def test_commit_recorded_exactly_then_a_breaking_commit_fails_and_alerts(dags, a
     dr2 = run_dag(dags, target="demo-platform", sha=bad_sha, branch="main")
     assert dr2.state == "failed"
     rows2 = recorded(assay_env["metrics_url"], dr2.run_id)
-    junit, _ = direct_pytest(demo, bad_sha, "unit", assay_env["tmp"])
+    by_hand, _ = direct_pytest(demo, bad_sha, "unit", assay_env["tmp"])
     unit = rows2["unit"]
     assert unit.status == "FAIL"
-    assert Counter(t.outcome for t in unit.test_cases) == Counter(c.outcome for c in junit.cases)
+    assert recorded_counts(unit) == by_hand
     failed = [t for t in unit.test_cases if t.outcome == "failed"]
     assert [t.node_id.rsplit("::", 1)[-1] for t in failed] == ["test_broken_on_purpose"]
     assert rows2["per_commit_gates"].status == "FAIL"
@@ -110,7 +113,7 @@ def test_commit_that_does_not_exist_fails_at_once_and_alerts_why(dags, assay_env
     dr = run_dag(dags, target="demo-platform", sha="0123456789abcdef", branch="main")
     assert dr.state == "failed"
     states = {ti.task_id: ti.state for ti in dr.get_task_instances()}
-    assert states["resolve_commit"] == "failed" and states["unit_tests"] == "upstream_failed"
+    assert states["resolve_commit"] == "failed" and states["run_suite"] == "upstream_failed"
     rows = recorded(assay_env["metrics_url"], dr.run_id)
     assert rows["checkout"].status == "ERROR"
     assert "commit 0123456789abcdef does not exist in target 'demo-platform'" in rows["checkout"].message

@@ -4,6 +4,7 @@ git repositories: bad input, timeouts, empty suites and a database outage are re
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import yaml
@@ -57,9 +58,10 @@ def resolve(params, ti=None):
 
 
 def test_resolve_records_and_returns_the_exact_commit(sample_target):
-    _, out = resolve({"target": "sample", "sha": sample_target["sha"][:10], "branch": "main"})
-    assert out == {"target": "sample", "sha": sample_target["sha"], "branch": "main",
-                   "requested_sha": sample_target["sha"][:10]}
+    ctx, out = resolve({"target": "sample", "sha": sample_target["sha"][:10], "branch": "main"})
+    assert ctx["ti"].xcoms[("resolve_commit", "commit")] == {
+        "target": "sample", "sha": sample_target["sha"], "branch": "main", "requested_sha": sample_target["sha"][:10]}
+    assert out == ["empty", "hang", "unit"]  # the suites the suite task is mapped over
     (row,) = rows(sample_target["url"], name="checkout")
     assert row.status == "PASS" and row.commit_sha == sample_target["sha"]
 
@@ -82,15 +84,16 @@ def test_bad_input_fails_at_once_and_is_recorded(sample_target, params, expected
     assert row.status == "ERROR" and expected in row.message
 
 
-def test_repo_that_does_not_exist_is_a_retryable_error(sample_target, tmp_path):
+def test_repo_that_does_not_exist_is_a_final_error(sample_target, tmp_path):
     cfg_path = tmp_path / "assay.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
     cfg["targets"]["sample"]["repo"] = str(tmp_path / "gone")
     cfg_path.write_text(yaml.safe_dump(cfg))
-    with pytest.raises(AirflowException) as err:
+    with pytest.raises(AirflowFailException) as err:  # issue 7: a retry cannot make it exist
         resolve({"target": "sample", "branch": "main"})
-    assert not isinstance(err.value, AirflowFailException)
     assert f"target repository {str(tmp_path / 'gone')!r}" in str(err.value)
+    (row,) = rows(sample_target["url"], name="checkout")
+    assert row.status == "ERROR" and "does not exist" in row.message
 
 
 def run_suite(suite, ti):
@@ -112,9 +115,8 @@ def test_hanging_suite_is_error_and_empty_suite_is_error(sample_target, monkeypa
     monkeypatch.setenv("SAMPLE_HANG_PIDFILE", str(tmp_path / "pid"))
     ctx, _ = resolve({"target": "sample", "branch": "main"})
     for suite, fragment in (("hang", "exceeded its timeout of 2 s"), ("empty", "collected no tests")):
-        with pytest.raises(AirflowException, match=fragment) as err:
+        with pytest.raises(AirflowFailException, match=fragment):  # a retry cannot change either (issue 7)
             run_suite(suite, ctx["ti"])
-        assert not isinstance(err.value, AirflowFailException)  # ERROR is retryable
         (row,) = rows(sample_target["url"], name=suite)
         assert row.status == "ERROR"
 
@@ -218,3 +220,59 @@ def test_a_broken_slack_or_smtp_is_logged_and_never_raises(sample_target, monkey
     assert len(sink.requests) >= 1  # Slack was really tried
     text = caplog.text + capfd.readouterr().out
     assert "Slack alert through 'assay_slack' failed" in text and "e-mail alert through 'assay_smtp' failed" in text
+
+
+def test_airflow_own_timeout_still_records_the_suite_before_it_propagates(sample_target, monkeypatch, tmp_path):
+    """Airflow's execution_timeout (SIGALRM → AirflowTaskTimeout inside execute, as the task runner does it)."""
+    from datetime import timedelta
+
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from airflow.sdk.execution_time.timeout import timeout
+
+    cfg_path = tmp_path / "assay.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["targets"]["sample"]["suites"]["hang"]["timeout_s"] = 600  # the suite's own timeout is not what fires
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    pidfile = tmp_path / "pid"
+    monkeypatch.setenv("SAMPLE_HANG", "1")
+    monkeypatch.setenv("SAMPLE_HANG_PIDFILE", str(pidfile))
+    ctx, _ = resolve({"target": "sample", "branch": "main"})
+    op = PytestSuiteOperator(task_id="run_suite", suite="hang", execution_timeout=timedelta(seconds=20))
+    with pytest.raises(AirflowTaskTimeout), timeout(20):
+        op.execute(make_context("run_suite", ti=ctx["ti"]))
+    (row,) = rows(sample_target["url"], name="hang")
+    assert row.status == "ERROR"
+    assert "was stopped by Airflow's execution_timeout (0:00:20)" in row.message
+    assert "while running tests/test_calc.py::test_hangs" in row.message
+    assert [(t.node_id, t.outcome) for t in row.test_cases] == [("tests/test_calc.py::test_hangs", "error")]
+    with pytest.raises(ProcessLookupError):  # the suite's process group went with it
+        os.kill(int(pidfile.read_text()), 0)
+
+
+def test_every_configured_suite_is_resolved_for_the_mapped_suite_task(sample_target, tmp_path):
+    cfg_path = tmp_path / "assay.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["targets"]["sample"]["suites"]["smoke-checks"] = {"marker": "unit and not slow", "extra_args": ["-k", "add"]}
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    ctx, suites = resolve({"target": "sample", "branch": "main"})
+    assert suites == ["empty", "hang", "smoke-checks", "unit"]
+    out = PytestSuiteOperator(task_id="run_suite", suite="smoke-checks").execute(make_context("run_suite", ti=ctx["ti"]))
+    assert out["status"] == "PASS" and out["counts"]["passed"] == 1
+
+
+def test_a_host_that_does_not_answer_is_recorded_and_retried(sample_target, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on: the fetch fails for now, a retry may succeed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg_path = tmp_path / "assay.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["targets"]["sample"]["repo"] = f"http://ci:TOKEN123@127.0.0.1:{port}/sample.git"
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(AirflowException) as err:
+        resolve({"target": "sample", "branch": "main"})
+    assert not isinstance(err.value, AirflowFailException)
+    (row,) = rows(sample_target["url"], name="checkout")
+    assert row.status == "ERROR" and f"http://***@127.0.0.1:{port}/sample.git" in row.message
+    assert "TOKEN123" not in row.message and "TOKEN123" not in str(err.value)

@@ -122,4 +122,10 @@ class AirflowStack:
         from urllib.parse import quote
 
         tis = self.api("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances").json()
-        return {t["task_id"]: t for t in tis["task_instances"]}
+
+        def key(t: dict) -> str:  # a mapped task instance: "run_suite[unit]" (its rendered map index)
+            if t.get("map_index", -1) == -1:
+                return t["task_id"]
+            return f"{t['task_id']}[{t.get('rendered_map_index') or t['map_index']}]"
+
+        return {key(t): t for t in tis["task_instances"]}

@@ -43,8 +43,21 @@ class CoverageReport:
         return tuple(f for f in self.files if fnmatch(f.path, pattern))
 
 
-def parse_coverage_json(path: str | Path) -> CoverageReport:
+def _repo_relative(name: str, root: Path | None) -> str:
+    name = name.replace("\\", "/")
+    if root is not None and Path(name).is_absolute():
+        try:
+            return Path(name).resolve().relative_to(root).as_posix()
+        except (ValueError, OSError):
+            return name
+    return name
+
+
+def parse_coverage_json(path: str | Path, *, root: str | Path | None = None) -> CoverageReport:
+    """Read coverage.py's JSON report. With ``root`` (the checkout the suite ran in), a file measured inside
+    it is named relative to it (``src/pkg/x.py``), as ``critical_paths`` patterns expect."""
     p = Path(path)
+    base = Path(root).resolve() if root is not None else None
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -54,7 +67,7 @@ def parse_coverage_json(path: str | Path) -> CoverageReport:
     try:
         files = tuple(
             FileCoverage(
-                path=name.replace("\\", "/"),
+                path=_repo_relative(name, base),
                 statements=int(entry["summary"]["num_statements"]),
                 covered=int(entry["summary"]["covered_lines"]),
                 missing_lines=tuple(entry.get("missing_lines", ())),

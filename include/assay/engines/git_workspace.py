@@ -3,37 +3,111 @@
 One bare mirror per target (``<root>/mirrors/<target>.git``), refreshed with ``git fetch``; one
 detached worktree per commit sha (``<root>/worktrees/<target>/<sha>``), reused when the same commit
 runs again. A file lock per target serialises mirror updates and worktree changes between parallel
-tasks on one worker. Git never prompts (``GIT_TERMINAL_PROMPT=0``) and every call has a timeout.
+tasks on one worker.
+
+git runs through :func:`assay.process.run_command`: its own process group, a timeout, and the whole group
+killed on timeout (a hung credential helper or ssh dies with it). It never prompts: no terminal, no
+askpass, ssh in batch mode. Errors keep git's own stderr, with credentials in URLs masked, and say
+whether a retry can help (a host that timed out: yes; a repository or commit that does not exist: no).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
-import subprocess
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from assay.errors import TargetError
+from assay.process import run_command
+from assay.redaction import strip_url_credentials
 
 GIT_TIMEOUT_S = 300
 KEEP_WORKTREES = 20
+STDERR_CHARS = 2000
+
+# git has no machine-readable error codes: its stderr decides whether a retry can help. Transient causes
+# are checked first ("Could not read from remote repository" follows both a timeout and a refused key).
+_TRANSIENT = re.compile(
+    r"timed out|could not resolve host|connection (refused|reset|closed)|temporar(il)?y|early eof|rpc failed"
+    r"|network is unreachable|hung up unexpectedly|ssl|gnutls|tls|http[/ ]?\S* 5\d\d|\b50[234]\b|try again",
+    re.IGNORECASE,
+)
+_PERMANENT = re.compile(
+    r"does not exist|not found|could not read username|authentication failed|permission denied"
+    r"|not a git repository|invalid username|access denied|unknown revision|bad object",
+    re.IGNORECASE,
+)
+
+
+class GitError(TargetError):
+    """git failed: ``returncode`` (None when it timed out) and its stderr are kept for the caller."""
+
+    def __init__(self, message: str, *, returncode: int | None, stderr: str, retryable: bool) -> None:
+        super().__init__(message, retryable=retryable)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+def git_env() -> dict[str, str]:
+    """The environment git runs with: never prompts for anything, C locale for stable messages."""
+    env = dict(os.environ) | {
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "/bin/true",
+        "SSH_ASKPASS": "/bin/true",
+        "GCM_INTERACTIVE": "never",
+        "LC_ALL": "C",
+    }
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    return env
+
+
+def _command_name(args: Sequence[str]) -> str:
+    it = iter(args)
+    for arg in it:
+        if arg == "-c":
+            next(it, None)
+        elif not arg.startswith("-"):
+            return arg
+    return "?"
+
+
+def error_is_retryable(stderr: str) -> bool:
+    """Whether the failure git described could go away on its own (a network fault) or not."""
+    if _TRANSIENT.search(stderr):
+        return True
+    return not _PERMANENT.search(stderr)
 
 
 def git(args: Sequence[str], *, cwd: Path | None = None, timeout_s: float = GIT_TIMEOUT_S) -> str:
     """Run git with ``args`` (no shell); return stdout or raise TargetError with git's own message."""
-    env = os.environ | {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/true", "LC_ALL": "C"}
-    try:
-        proc = subprocess.run(
-            ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise TargetError(f"git {args[0]} timed out after {timeout_s:.0f} s") from None
-    if proc.returncode != 0:
-        raise TargetError(f"git {args[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}")
-    return proc.stdout
+    name = _command_name(args)
+    with tempfile.TemporaryDirectory(prefix="assay-git-") as tmp:
+        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        res = run_command(["git", *args], cwd=cwd or os.getcwd(), timeout_s=timeout_s, log_path=out,
+                          stderr_path=err, env=git_env(), grace_s=2.0)
+        stdout = out.read_text(encoding="utf-8", errors="replace")
+        stderr = err.read_text(encoding="utf-8", errors="replace").strip()
+    if res.timed_out:
+        raise GitError(f"git {name} timed out after {timeout_s:.0f} s; its process group was killed",
+                       returncode=None, stderr=strip_url_credentials(stderr), retryable=True)
+    if res.returncode != 0:
+        said = strip_url_credentials((stderr or stdout.strip())[-STDERR_CHARS:]) or "(no output)"
+        raise GitError(f"git {name} failed (exit {res.returncode}): {said}", returncode=res.returncode,
+                       stderr=said, retryable=error_is_retryable(said))
+    return stdout
+
+
+def _is_local_path(repo: str) -> bool:
+    """A repository given as a path (not ``scheme://...`` nor scp-like ``host:path``)."""
+    if "://" in repo:
+        return False
+    head = repo.split("/", 1)[0]
+    return not (":" in head and not re.fullmatch(r"[A-Za-z]:", head))
 
 
 @contextmanager
@@ -51,6 +125,7 @@ def ls_remote(repo: str, branches: Sequence[str], *, timeout_s: float = 60) -> d
     """Head sha of each watched branch that exists in ``repo`` (``git ls-remote``)."""
     refs = [f"refs/heads/{b}" for b in branches]
     out = git(["ls-remote", "--", repo, *refs], timeout_s=timeout_s)
+    # stdout only (stderr is kept apart), but skip anything that is not "<sha>\t<ref>"
     heads: dict[str, str] = {}
     for line in out.splitlines():
         sha, _, ref = line.partition("\t")
@@ -70,15 +145,22 @@ class GitWorkspace:
         return _locked(self.root / "locks" / f"{target}.lock")
 
     def sync_mirror(self, target: str, repo: str) -> Path:
-        """Create or refresh the bare mirror of ``repo``; a repo that does not exist is a TargetError."""
+        """Create or refresh the bare mirror of ``repo``.
+
+        A repository that does not exist (or refuses the worker's credentials) is a final TargetError; a
+        fetch that timed out or a host that did not answer is a retryable one."""
         mirror = self._mirror_path(target)
+        shown = strip_url_credentials(repo)
+        if _is_local_path(repo) and not Path(repo).expanduser().exists():
+            raise TargetError(f"cannot clone target repository {shown!r}: the path does not exist", retryable=False)
         with self._lock(target):
             if (mirror / "HEAD").exists():
                 git(["remote", "set-url", "origin", repo], cwd=mirror)
                 try:
                     git(["fetch", "--prune", "--quiet", "origin"], cwd=mirror)
                 except TargetError as exc:
-                    raise TargetError(f"cannot fetch target repository {repo!r}: {exc}") from None
+                    raise TargetError(f"cannot fetch target repository {shown!r}: {exc}",
+                                      retryable=exc.retryable) from None
             else:
                 if mirror.exists():
                     shutil.rmtree(mirror)
@@ -87,7 +169,8 @@ class GitWorkspace:
                     git(["clone", "--mirror", "--quiet", "--", repo, str(mirror)])
                 except TargetError as exc:
                     shutil.rmtree(mirror, ignore_errors=True)
-                    raise TargetError(f"cannot clone target repository {repo!r}: {exc}") from None
+                    raise TargetError(f"cannot clone target repository {shown!r}: {exc}",
+                                      retryable=exc.retryable) from None
         return mirror
 
     def resolve(self, target: str, *, sha: str | None, branch: str | None) -> str:
@@ -96,14 +179,18 @@ class GitWorkspace:
         if sha:
             try:
                 return git(["rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}"], cwd=mirror).strip()
-            except TargetError:
-                raise TargetError(f"commit {sha} does not exist in target {target!r}") from None
+            except GitError as exc:
+                if exc.returncode != 1:  # --verify --quiet: exit 1 and silence when the object is missing
+                    raise
+                raise TargetError(f"commit {sha} does not exist in target {target!r}", retryable=False) from None
         if branch:
             try:
                 return git(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}"], cwd=mirror).strip()
-            except TargetError:
-                raise TargetError(f"branch {branch!r} does not exist in target {target!r}") from None
-        raise TargetError("neither a commit sha nor a branch was given")
+            except GitError as exc:
+                if exc.returncode != 1:
+                    raise
+                raise TargetError(f"branch {branch!r} does not exist in target {target!r}", retryable=False) from None
+        raise TargetError("neither a commit sha nor a branch was given", retryable=False)
 
     def worktree(self, target: str, sha: str) -> Path:
         """A detached worktree at exactly ``sha`` (reused if it already exists and is intact)."""

@@ -20,7 +20,7 @@ from assay.store import StoreUnavailable, SuiteRunRecord
 from assay.store.repository import COVERAGE_METRIC
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.base import AssayOperator, run_key
-from assay_airflow.operators.per_commit import CHECKOUT
+from assay_airflow.operators.per_commit import CHECKOUT, resolved_commit
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -56,7 +56,7 @@ class CommitGatesOperator(AssayOperator):
             rows = store.latest_suite_runs(key.dag_id, key.run_id, kinds=("pytest", CHECKOUT))
         except StoreUnavailable as exc:
             raise AirflowException(f"cannot read this run's results: {exc}") from exc
-        commit = context["ti"].xcom_pull(task_ids=self.commit_task_id) or {}
+        commit = resolved_commit(context["ti"], self.commit_task_id) or {}
         checkout_row = next((r for r in rows if r.kind == CHECKOUT), None)
         target_name = commit.get("target") or (checkout_row.target if checkout_row else None)
         sha = commit.get("sha") or (checkout_row.commit_sha if checkout_row else None)

@@ -5,18 +5,20 @@ Each records its outcome in the metrics DB before it raises (DESIGN.md: record, 
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, AirflowTaskTimeout
 
 from assay.config import TargetConfig, assay_home
 from assay.engines.commit_request import validate_commit_request
+from assay.engines.commit_suite import run_commit_suite
 from assay.engines.git_workspace import GitWorkspace
-from assay.engines.pytest_suite import SuiteResult, run_pytest_suite
+from assay.engines.pytest_suite import SuiteResult, interrupted_suite_result
 from assay.engines.target_env import prepare_python
-from assay.errors import ConfigError, TargetError
+from assay.errors import AssayError, ConfigError
 from assay.status import Status
 from assay.store import MetricRecord, SuiteRunRecord, TestCaseRecord
 from assay.store.repository import COVERAGE_METRIC, FILE_COVERAGE_METRIC
@@ -27,76 +29,91 @@ if TYPE_CHECKING:
 
 
 CHECKOUT = "checkout"
+COMMIT_XCOM_KEY = "commit"
+
+
+def resolved_commit(ti: Any, task_id: str) -> dict[str, Any] | None:
+    """The commit ``resolve_commit`` resolved: ``{target, sha, branch, requested_sha}`` (XCom key ``commit``)."""
+    commit = ti.xcom_pull(task_ids=task_id, key=COMMIT_XCOM_KEY)
+    if commit is None:  # a run from before the suites were mapped returned the commit itself
+        legacy = ti.xcom_pull(task_ids=task_id)
+        commit = legacy if isinstance(legacy, dict) else None
+    return commit
 
 
 def workspace() -> GitWorkspace:
     return GitWorkspace(assay_home() / "git")
 
 
-def checkout(name: str, target: TargetConfig, sha: str) -> tuple[Path, str]:
-    """Worktree and interpreter for ``sha`` (idempotent: reused when another task already made them)."""
+def envs_root() -> Path:
+    """Where target virtualenvs are cached: ``ASSAY_ENVS_DIR``, by default ``$ASSAY_HOME/envs``."""
+    return Path(os.environ.get("ASSAY_ENVS_DIR") or assay_home() / "envs")
+
+
+def checkout(name: str, target: TargetConfig, sha: str) -> Path:
+    """The worktree of ``sha`` (idempotent: reused when another task already made it)."""
     ws = workspace()
     try:
-        path = ws.worktree(name, sha)
-    except TargetError:
+        return ws.worktree(name, sha)
+    except AssayError:
         ws.sync_mirror(name, target.repo)
-        path = ws.worktree(name, sha)
-    return path, prepare_python(name, target, path, assay_home() / "envs")
+        return ws.worktree(name, sha)
 
 
 class ResolveCommitOperator(AssayOperator):
     """Validate the run's params, mirror the target repo, resolve the exact commit, check it out and
-    prepare its Python environment. Returns ``{target, sha, branch, requested_sha}`` (XCom).
+    prepare the cached venv of its dependencies.
 
-    Bad params or a commit that does not exist fail the run at once (no retry) with what to fix; a
-    repository that cannot be fetched is a retryable ERROR.
+    XCom: returns the target's suite names, which the suite task is mapped over (one task per configured
+    suite); the commit ``{target, sha, branch, requested_sha}`` goes under the key ``commit``.
+
+    Bad params, a repository or commit that does not exist, or dependencies that cannot be resolved fail the
+    run at once (no retry) with what to fix; a fetch that timed out or an unreachable host is retried.
     """
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> list[str]:
         started = datetime.now(UTC)
         params = dict(context["params"])
         raw_target = params.get("target") if isinstance(params.get("target"), str) else None
-
-        def record(status: Status, message: str, **fields: Any) -> None:
-            self.record(SuiteRunRecord(
-                key=run_key(context), kind=CHECKOUT, name=CHECKOUT, status=status.value, started_at=started,
-                finished_at=datetime.now(UTC), message=message,
-                summary={"params": {k: v for k, v in params.items() if isinstance(v, (str, int, float, type(None)))}},
-                **fields,
-            ))
-
+        summary = {"params": {k: v for k, v in params.items() if isinstance(v, (str, int, float, type(None)))}}
+        recorded = {"kind": CHECKOUT, "name": CHECKOUT, "started_at": started, "summary": summary}
         try:
             request = validate_commit_request(self.assay_config, params)
         except ConfigError as exc:
-            record(Status.ERROR, str(exc), target=raw_target)
-            raise AirflowFailException(str(exc)) from None
+            self.record_error(context, exc, target=raw_target, **recorded)
         target = self.assay_config.target(request.target)
-        ws = workspace()
         ids = {"target": request.target, "branch": request.branch, "commit_sha": request.sha}
+        ws = workspace()
         try:
             ws.sync_mirror(request.target, target.repo)
-        except TargetError as exc:
-            record(Status.ERROR, str(exc), **ids)
-            raise AirflowException(str(exc)) from None
-        try:
             sha = ws.resolve(request.target, sha=request.sha, branch=request.branch)
-            path, python = checkout(request.target, target, sha)
-        except TargetError as exc:
-            record(Status.ERROR, str(exc), **ids)
-            raise AirflowFailException(str(exc)) from None
-        ids["commit_sha"] = sha
-        record(Status.PASS, f"checked out {sha} at {path}", **ids)
-        self.log.info("target %s at %s (requested %s) in %s, python %s", request.target, sha,
-                      request.sha or request.branch, path, python)
-        return {"target": request.target, "sha": sha, "branch": request.branch, "requested_sha": request.sha}
+            ids["commit_sha"] = sha
+            path = checkout(request.target, target, sha)
+            python = prepare_python(request.target, target, path, envs_root())
+        except AssayError as exc:
+            self.record_error(context, exc, **ids, **recorded)
+        suites = list(target.suites)
+        self.record(SuiteRunRecord(
+            key=run_key(context), kind=CHECKOUT, name=CHECKOUT, status=Status.PASS.value, started_at=started,
+            finished_at=datetime.now(UTC), message=f"checked out {sha} at {path}", summary=summary, **ids,
+        ))
+        self.log.info("target %s at %s (requested %s) in %s, python %s, suites %s", request.target, sha,
+                      request.sha or request.branch, path, python.python, suites)
+        context["ti"].xcom_push(COMMIT_XCOM_KEY, {"target": request.target, "sha": sha, "branch": request.branch,
+                                                  "requested_sha": request.sha})
+        return suites
 
 
 class PytestSuiteOperator(AssayOperator):
     """Run one configured pytest suite of the resolved commit and record every test case and coverage.
 
-    :param suite: name of the suite in the target's config (``unit``, ``integration``, ...).
+    :param suite: name of the suite in the target's config (``unit``, ``integration``, ...) (templated);
+        in ``assay_per_commit`` the task is mapped over the resolved target's suites.
     :param commit_task_id: task whose XCom holds the resolved commit.
     XCom: the suite's ``describe_dict()``.
+
+    If Airflow's own ``execution_timeout`` fires inside the run, the suite is still recorded (ERROR, with
+    the tests that finished and the one that was running) before the timeout propagates.
     """
 
     template_fields = ("suite",)
@@ -107,28 +124,40 @@ class PytestSuiteOperator(AssayOperator):
         self.commit_task_id = commit_task_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        commit = context["ti"].xcom_pull(task_ids=self.commit_task_id)
+        started = datetime.now(UTC)
+        commit = resolved_commit(context["ti"], self.commit_task_id)
         if not commit:
             raise AirflowFailException(f"no resolved commit in XCom of task {self.commit_task_id!r}")
         name, sha, branch = commit["target"], commit["sha"], commit.get("branch")
-        target = self.assay_config.target(name)
-        key = run_key(context)
+        ids = {"target": name, "commit_sha": sha, "branch": branch}
+        try:
+            target = self.assay_config.target(name)
+        except ConfigError as exc:
+            self.record_error(context, exc, kind="pytest", name=self.suite, started_at=started, **ids)
         if self.suite not in target.suites:
             raise AirflowSkipException(f"target {name!r} configures no suite {self.suite!r}")
+        key = run_key(context)
+        out_dir = task_work_dir(context)
+        workdir: Path | None = None
         try:
-            workdir, python = checkout(name, target, sha)
-        except TargetError as exc:
+            workdir = checkout(name, target, sha)
+            result = run_commit_suite(target_name=name, target=target, suite_name=self.suite, worktree=workdir,
+                                      envs_root=envs_root(), out_dir=out_dir)
+        except AssayError as exc:
             now = datetime.now(UTC)
-            result = SuiteResult(self.suite, "pytest", Status.ERROR, now, now, str(exc))
-        else:
-            out_dir = task_work_dir(context)
-            result = run_pytest_suite(name=self.suite, suite=target.suites[self.suite], workdir=workdir,
-                                      out_dir=out_dir, python=python,
-                                      source=target.suites[self.suite].source or target.source)
+            result = SuiteResult(self.suite, "pytest", Status.ERROR, started, now, str(exc), retryable=exc.retryable)
+        except AirflowTaskTimeout:
+            result = interrupted_suite_result(
+                name=self.suite, out_dir=out_dir, workdir=workdir or out_dir, started_at=started,
+                reason=f"was stopped by Airflow's execution_timeout ({self.execution_timeout})",
+            )
+            self.record(suite_record(result, key=key, target=name, sha=sha, branch=branch))
+            raise
         self.record(suite_record(result, key=key, target=name, sha=sha, branch=branch))
         summary = result.describe_dict()
         self.log.info("suite %s: %s — %s", self.suite, result.status.value, result.message)
-        raise_for(result.status, f"suite {self.suite!r} on {name}@{sha[:12]}: {result.status.value}: {result.message}")
+        raise_for(result.status, f"suite {self.suite!r} on {name}@{sha[:12]}: {result.status.value}: {result.message}",
+                  retryable=result.retryable)
         return summary
 
 

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from assay.config import SuiteConfig
-from assay.engines.junit import parse_junit_xml
 from assay.engines.pytest_suite import run_pytest_suite, target_env
+from assay.engines.reportlog import parse_report_log
 from assay.status import Status
 
 
@@ -25,7 +25,7 @@ def test_failing_suite_is_fail_with_every_case_recorded(sample, tmp_path, fixtur
     res = run_pytest_suite(name="unit", suite=SuiteConfig(marker="unit and not slow"), workdir=sample,
                            out_dir=tmp_path / "out", source="calc")
     assert res.status is Status.FAIL
-    recorded = parse_junit_xml(fixtures_dir / "pytest_outputs" / "sample_junit.xml")
+    recorded = parse_report_log(fixtures_dir / "pytest_outputs" / "sample_reportlog.jsonl")
     assert res.counts == recorded.counts
     assert res.coverage is not None and res.coverage.line_percent == pytest.approx(87.5)
     assert res.exit_code == 1 and "1 failed" in res.message
