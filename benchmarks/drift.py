@@ -39,11 +39,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "include"), str(REPO / "tests")]
 
+from assay.engines.drift.config import DriftConfig, resolve_threads  # noqa: E402
+
 TARGET_S = 5.0
 TARGET_MB = 1536.0
 LARGE_ROWS = 5_000_000
 TARGET_EXTRA_MB_LARGE = 400.0
-DEFAULT_THREADS = 1  # DriftConfig's default; the headline run uses it
+DEFAULT_THREADS = resolve_threads(DriftConfig().threads)  # what "auto" picks now; the headline run uses it
 ROW_GROUP = 100_000
 STAT_TOLERANCE = 1e-9
 
@@ -169,7 +171,7 @@ def _median(runs: list[dict]) -> dict:
 
 
 def _label(threads: int) -> str:
-    default = " (default)" if threads == DEFAULT_THREADS else ""
+    default = " (default: auto)" if threads == DEFAULT_THREADS else ""
     return f"engine, DataFrames, {threads} thread{'s' if threads > 1 else ''}{default}"
 
 

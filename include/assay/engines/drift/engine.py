@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from assay.engines.drift.columns import DATETIME
-from assay.engines.drift.config import DriftConfig
+from assay.engines.drift.config import DriftConfig, resolve_threads
 from assay.engines.drift.evaluate import evaluate_column
 from assay.engines.drift.passes import Side, read_current, read_reference
 from assay.engines.drift.plan import ColumnPlan, plan_column
@@ -53,6 +53,7 @@ def run_drift(reference: Any, current: Any, config: DriftConfig | None = None) -
     ref_source, cur_source = as_source(reference), as_source(current)
     started = time.monotonic()
     spool = make_spool(config.spool, config.spool_dir)
+    threads = resolve_threads(config.threads)
     labels = {"reference_label": ref_source.label, "current_label": cur_source.label}
 
     def failed(message: str, **extra: Any) -> DatasetDriftResult:
@@ -84,7 +85,7 @@ def run_drift(reference: Any, current: Any, config: DriftConfig | None = None) -
                 skipped_columns=skipped,
             )
         roles = [(c, FEATURE) for c in features] + [(c, PREDICTION) for c in _prediction(config)]
-        plans = _map(lambda cr: _plan(cr[0], cr[1], ref, config, spool), roles, config.threads)
+        plans = _map(lambda cr: _plan(cr[0], cr[1], ref, config, spool), roles, threads)
         by_name = {p.name: p for p in plans}
 
         try:
@@ -95,7 +96,7 @@ def run_drift(reference: Any, current: Any, config: DriftConfig | None = None) -
             return failed(f"the current data has no rows ({cur_source.label})", rows_reference=ref.rows)
 
         per_plan = _map(
-            lambda p: evaluate_column(p, cur.columns.get(p.name), config, spool, cur.label), plans, config.threads
+            lambda p: evaluate_column(p, cur.columns.get(p.name), config, spool, cur.label), plans, threads
         )
         return _assemble(config, plans, per_plan, ref, cur, skipped, started, labels)
     finally:

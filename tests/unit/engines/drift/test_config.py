@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assay.engines.drift import ColumnOverride, DecayConfig, DriftConfig
-from assay.engines.drift.config import DEFAULT_THRESHOLDS
+from assay.engines.drift.config import DEFAULT_THRESHOLDS, resolve_threads
 from assay.errors import ConfigError
 
 
@@ -28,7 +28,14 @@ def test_defaults_match_the_issue_and_strategy():
     )
     assert config.threshold("any", "psi") == 0.2 and config.warn_threshold("any", "psi") is None
     assert (config.missing_share_change, config.unseen_share, config.share_check_status) == (0.1, 0.1, "FAIL")
-    assert (config.min_sample_rows, config.threads) == (0, 1)
+    assert (config.min_sample_rows, config.threads) == (0, "auto")
+
+
+@pytest.mark.parametrize("cores, load, expected", [(2, 0.3, 2), (2, 1.0, 2), (2, 1.4, 1), (1, 0.0, 1), (8, 6.5, 2)])
+def test_auto_threads_take_a_second_core_only_when_one_is_spare(monkeypatch, cores, load, expected):
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    monkeypatch.setattr("os.getloadavg", lambda: (load, load, load))
+    assert resolve_threads("auto") == expected and resolve_threads(3) == 3
 
 
 def test_an_overrides_thresholds_select_its_tests():
