@@ -167,7 +167,11 @@ def _run_child(workdir: Path, *args: str) -> dict:
 def _median(runs: list[dict]) -> dict:
     """The run with the median wall time (its other figures alongside), plus every wall time."""
     ordered = sorted(runs, key=lambda r: r["seconds"])
-    return {**ordered[len(ordered) // 2], "walls": [r["seconds"] for r in runs], "cpus": [r["cpu_seconds"] for r in runs]}
+    return {
+        **ordered[len(ordered) // 2],
+        "walls": [r["seconds"] for r in runs],
+        "cpus": [r["cpu_seconds"] for r in runs],
+    }
 
 
 def _label(threads: int) -> str:
@@ -177,7 +181,9 @@ def _label(threads: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=None, help="rows per side (default 1,000,000; 5,000,000 with --large)")
+    parser.add_argument(
+        "--rows", type=int, default=None, help="rows per side (default 1,000,000; 5,000,000 with --large)"
+    )
     parser.add_argument("--large", action="store_true", help="5M x 25: the memory case (peak extra <= 400 MB)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each thread count, alternating")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -254,7 +260,9 @@ def main() -> int:
     extra = headline["peak_mb"] - headline["loaded_mb"]
     speedup = baseline["seconds"] / headline["seconds"]
     if args.large:
-        verdict = f"target <= {TARGET_EXTRA_MB_LARGE:.0f} MB extra: {'met' if extra <= TARGET_EXTRA_MB_LARGE else 'MISSED'}"
+        verdict = (
+            f"target <= {TARGET_EXTRA_MB_LARGE:.0f} MB extra: {'met' if extra <= TARGET_EXTRA_MB_LARGE else 'MISSED'}"
+        )
     else:
         verdict = (
             f"target <= {TARGET_S:.0f} s: {'met' if headline['seconds'] <= TARGET_S else 'MISSED'}; peak RSS "

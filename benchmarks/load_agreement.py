@@ -44,7 +44,9 @@ P50_TOLERANCE_MS = 5.0
 
 def _run(url: str, admin: str, reader: str, profile: LoadProfile, out: Path, latency_ms: int) -> dict:
     headers = {"Authorization": f"Bearer {admin}"}
-    requests.post(f"{url}/admin/faults", json={"latency_ms": latency_ms}, headers=headers, timeout=10).raise_for_status()
+    requests.post(
+        f"{url}/admin/faults", json={"latency_ms": latency_ms}, headers=headers, timeout=10
+    ).raise_for_status()
     timings = ServerTimings(url, admin)
     mark = timings.mark()
     slo = SloConfig(throughput_min_rps=0, groups={"inference": INFERENCE_GROUP})

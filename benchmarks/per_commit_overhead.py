@@ -47,8 +47,9 @@ def raw_pytest_seconds(repo: Path, sha: str, work: Path) -> dict[str, float]:
         out.mkdir()
         argv = build_pytest_argv(sys.executable, suite, source=target.source, out_dir=out)
         t0 = time.monotonic()
-        subprocess.run(argv, cwd=clone, env=target_env({"COVERAGE_FILE": str(out / ".coverage")}),
-                       capture_output=True, check=False)
+        subprocess.run(
+            argv, cwd=clone, env=target_env({"COVERAGE_FILE": str(out / ".coverage")}), capture_output=True, check=False
+        )
         times[name] = time.monotonic() - t0
     return times
 
@@ -59,8 +60,11 @@ def _ts(value: str) -> datetime:
 
 def suite_busy_seconds(tis: dict[str, dict]) -> float:
     """Length of the union of the suite tasks' [start, end] intervals."""
-    spans = sorted((_ts(t["start_date"]), _ts(t["end_date"])) for k, t in tis.items()
-                   if k.startswith("run_suite") and t.get("start_date") and t.get("end_date"))
+    spans = sorted(
+        (_ts(t["start_date"]), _ts(t["end_date"]))
+        for k, t in tis.items()
+        if k.startswith("run_suite") and t.get("start_date") and t.get("end_date")
+    )
     busy, current = 0.0, None
     for start, end in spans:
         if current is None or start > current[1]:
@@ -107,19 +111,27 @@ def main() -> int:
             busy = suite_busy_seconds(stack.task_instances("assay_per_commit", run_id))
             raw = raw_pytest_seconds(demo, sha, home)
             rows.append((sha, run["state"], to_verdict, raw, to_verdict - busy))
-            print(f"run {i + 1}: {sha[:10]} {run['state']:7s} trigger→verdict {to_verdict:6.2f} s | raw pytest "
-                  + " + ".join(f"{k} {v:.2f} s" for k, v in raw.items()) + f" = {sum(raw.values()):.2f} s"
-                  + f" | suites running {busy:.2f} s, orchestration {to_verdict - busy:.2f} s", flush=True)
+            print(
+                f"run {i + 1}: {sha[:10]} {run['state']:7s} trigger→verdict {to_verdict:6.2f} s | raw pytest "
+                + " + ".join(f"{k} {v:.2f} s" for k, v in raw.items())
+                + f" = {sum(raw.values()):.2f} s"
+                + f" | suites running {busy:.2f} s, orchestration {to_verdict - busy:.2f} s",
+                flush=True,
+            )
     finally:
         stack.stop()
         store.dispose()
     over_sum = [v - sum(r.values()) for _, _, v, r, _ in rows]
     orchestration = [o for *_, o in rows]
-    print("\nper-commit overhead (trigger → recorded verdict, minus raw pytest of the same suites, run one after "
-          "the other):")
+    print(
+        "\nper-commit overhead (trigger → recorded verdict, minus raw pytest of the same suites, run one after "
+        "the other):"
+    )
     print(f"  median {statistics.median(over_sum):.2f} s (min {min(over_sum):.2f}, max {max(over_sum):.2f})")
-    print(f"orchestration time with no suite running (trigger → verdict minus suite-busy time): median "
-          f"{statistics.median(orchestration):.2f} s (min {min(orchestration):.2f}, max {max(orchestration):.2f})")
+    print(
+        f"orchestration time with no suite running (trigger → verdict minus suite-busy time): median "
+        f"{statistics.median(orchestration):.2f} s (min {min(orchestration):.2f}, max {max(orchestration):.2f})"
+    )
     ok = all(r[1] == "success" for r in rows) and statistics.median(over_sum) <= 10.0
     print(f"target <= 10 s overhead: {'MET' if ok else 'NOT MET'}")
     return 0 if ok else 1

@@ -25,14 +25,23 @@ with DAG(
     default_args={"owner": "assay", "retries": 1},
     params={
         "kind": Param("model", type="string", enum=["model", "performance"], title="What kind of baseline"),
-        "subject": Param(SUBJECTS[0] if SUBJECTS else "", type="string", enum=SUBJECTS or [""],
-                         title="Model (kind model) or target (kind performance)"),
+        "subject": Param(
+            SUBJECTS[0] if SUBJECTS else "",
+            type="string",
+            enum=SUBJECTS or [""],
+            title="Model (kind model) or target (kind performance)",
+        ),
         "run_id": Param("", type="string", minLength=1, title="DAG run id of the run to accept"),
-        "suite_name": Param(None, type=["null", "string"], enum=[None, "model_validation", "load_test"],
-                            title="Recorded suite (optional: model_validation for a model, load_test for a target)"),
+        "suite_name": Param(
+            None,
+            type=["null", "string"],
+            enum=[None, "model_validation", "load_test"],
+            title="Recorded suite (optional: model_validation for a model, load_test for a target)",
+        ),
         "note": Param(None, type=["null", "string"], title="Why (kept with the baseline)"),
     },
-    doc_md=__doc__ + """
+    doc_md=__doc__
+    + """
 
 Records who (the user who triggered this run), when, and which run became the baseline in the metrics
 DB table `assay_baseline`. Only what matches is accepted: a `model` baseline is a passing (PASS or WARN)

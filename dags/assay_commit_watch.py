@@ -18,7 +18,8 @@ with DAG(
     max_active_runs=1,
     tags=["assay", "per-commit", "watch"],
     default_args={"owner": "assay", "retries": 2, "retry_delay": timedelta(seconds=20)},
-    doc_md=__doc__ + """
+    doc_md=__doc__
+    + """
 
 `git ls-remote` on each target's `watch_branches`; new head shas (not yet in the metrics DB table
 `assay_watched_commit`) are triggered with run id `commit__<target>__<sha>`; an unreachable repository

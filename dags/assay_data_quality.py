@@ -24,9 +24,17 @@ with DAG(
     max_active_runs=1,
     tags=["assay", "data-quality"],
     default_args={"owner": "assay", "retries": 1, "retry_delay": timedelta(minutes=2)},
-    params={"dataset": Param("all", type="string", enum=["all", *sorted(DATASETS)], title="Dataset",
-                             description="Check one configured dataset, or all of them")},
-    doc_md=__doc__ + """
+    params={
+        "dataset": Param(
+            "all",
+            type="string",
+            enum=["all", *sorted(DATASETS)],
+            title="Dataset",
+            description="Check one configured dataset, or all of them",
+        )
+    },
+    doc_md=__doc__
+    + """
 
 Each suite runs in its own ephemeral Great Expectations context; every expectation's result is recorded
 and an HTML report is written under `data_quality.report_dir`. Golden datasets are validated against

@@ -14,8 +14,11 @@ CONFIG = load_config()
 DATASETS = {name: ds for name, ds in CONFIG.datasets.items() if ds.drift is not None}
 ASSETS = [Asset(ds.asset) for ds in DATASETS.values() if ds.asset]
 CRONS = sorted({CONFIG.drift_cron(name) for name in DATASETS} or {CONFIG.drift_schedule})
-WEEKLY = (CronTriggerTimetable(CRONS[0], timezone="UTC") if len(CRONS) == 1
-          else MultipleCronTriggerTimetable(*CRONS, timezone="UTC"))  # per-dataset schedules; see the operator
+WEEKLY = (
+    CronTriggerTimetable(CRONS[0], timezone="UTC")
+    if len(CRONS) == 1
+    else MultipleCronTriggerTimetable(*CRONS, timezone="UTC")
+)  # per-dataset schedules; see the operator
 
 with DAG(
     dag_id="assay_drift_checks",
@@ -26,9 +29,17 @@ with DAG(
     max_active_runs=1,
     tags=["assay", "drift", "weekly"],
     default_args={"owner": "assay", "retries": 1, "retry_delay": timedelta(minutes=2)},
-    params={"dataset": Param("all", type="string", enum=["all", *sorted(DATASETS)], title="Dataset",
-                             description="Check one configured dataset, or all of them")},
-    doc_md=__doc__ + """
+    params={
+        "dataset": Param(
+            "all",
+            type="string",
+            enum=["all", *sorted(DATASETS)],
+            title="Dataset",
+            description="Check one configured dataset, or all of them",
+        )
+    },
+    doc_md=__doc__
+    + """
 
 Weekly (`drift_schedule` in assay.yaml, overridable per dataset) and whenever a dataset's Asset gets an
 event (new current data); an Asset-triggered run checks only the datasets whose Asset fired, a scheduled

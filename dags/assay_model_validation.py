@@ -26,10 +26,16 @@ with DAG(
     default_args={"owner": "assay", "retries": 1, "retry_delay": timedelta(minutes=1)},
     params={
         "model": Param(MODELS[0] if MODELS else "", type="string", enum=MODELS or [""], title="Model"),
-        "model_version": Param(None, type=["null", "string"], pattern=json_schema_pattern(VERSION_RE), title="Model version",
-                               description="The version file <versions_dir>/<version>.pt to validate"),
+        "model_version": Param(
+            None,
+            type=["null", "string"],
+            pattern=json_schema_pattern(VERSION_RE),
+            title="Model version",
+            description="The version file <versions_dir>/<version>.pt to validate",
+        ),
     },
-    doc_md=__doc__ + """
+    doc_md=__doc__
+    + """
 
 Triggered when a model version is registered (an event on the model's Asset whose extra carries
 `model_version`) or from the UI with the version as a param. A regression needs a drop beyond the

@@ -16,8 +16,12 @@ from assay_airflow.operators.performance import (
 )
 
 TARGETS = sorted(name for name, t in load_config().targets.items() if t.performance)
-SUITES = {"load_test": LoadTestOperator, "pipeline_load": PipelineLoadOperator,
-          "microbenchmark": MicrobenchmarkOperator, "mutation": MutationTestingOperator}
+SUITES = {
+    "load_test": LoadTestOperator,
+    "pipeline_load": PipelineLoadOperator,
+    "microbenchmark": MicrobenchmarkOperator,
+    "mutation": MutationTestingOperator,
+}
 
 with DAG(
     dag_id="assay_nightly_performance",
@@ -28,9 +32,14 @@ with DAG(
     max_active_runs=1,
     max_active_tasks=1,  # one suite at a time: concurrent suites would measure each other
     tags=["assay", "performance", "nightly"],
-    default_args={"owner": "assay", "retries": 1, "retry_delay": timedelta(minutes=5),
-                  "execution_timeout": timedelta(hours=1)},
-    doc_md=__doc__ + """
+    default_args={
+        "owner": "assay",
+        "retries": 1,
+        "retry_delay": timedelta(minutes=5),
+        "execution_timeout": timedelta(hours=1),
+    },
+    doc_md=__doc__
+    + """
 
 Per target with a `performance` section in assay.yaml. The load test starts the target's service for the
 run (or reaches a running one through `api_conn_id`) and always stops what it started. Production values

@@ -31,14 +31,30 @@ with DAG(
     tags=["assay", "per-commit"],
     default_args={"owner": "assay", "retries": 1, "retry_delay": timedelta(seconds=30)},
     params={
-        "target": Param(TARGETS[0], type="string", enum=TARGETS, title="Target repository",
-                        description="One of the targets configured in include/config/assay.yaml"),
-        "sha": Param(None, type=["null", "string"], pattern=json_schema_pattern(SHA_RE), title="Commit sha",
-                     description="7 to 40 hex characters; leave empty to test the branch head"),
-        "branch": Param("main", type=["null", "string"], pattern=json_schema_pattern(BRANCH_RE), title="Branch",
-                        description="Branch the commit belongs to (coverage is compared with its previous run)"),
+        "target": Param(
+            TARGETS[0],
+            type="string",
+            enum=TARGETS,
+            title="Target repository",
+            description="One of the targets configured in include/config/assay.yaml",
+        ),
+        "sha": Param(
+            None,
+            type=["null", "string"],
+            pattern=json_schema_pattern(SHA_RE),
+            title="Commit sha",
+            description="7 to 40 hex characters; leave empty to test the branch head",
+        ),
+        "branch": Param(
+            "main",
+            type=["null", "string"],
+            pattern=json_schema_pattern(BRANCH_RE),
+            title="Branch",
+            description="Branch the commit belongs to (coverage is compared with its previous run)",
+        ),
     },
-    doc_md=__doc__ + """
+    doc_md=__doc__
+    + """
 
 Checks out the commit into an isolated worktree, runs each suite configured for the target (one mapped
 `run_suite` task per suite) as a subprocess (pytest's report log + coverage JSON), records every test

@@ -10,8 +10,12 @@ from assay.config import load_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.performance import ChaosExperimentOperator
 
-EXPERIMENTS = [(name, exp) for name, t in sorted(load_config().targets.items()) if t.chaos
-               for exp in t.chaos.get("experiments") or []]
+EXPERIMENTS = [
+    (name, exp)
+    for name, t in sorted(load_config().targets.items())
+    if t.chaos
+    for exp in t.chaos.get("experiments") or []
+]
 
 with DAG(
     dag_id="assay_weekly_chaos",
@@ -22,9 +26,14 @@ with DAG(
     max_active_runs=1,
     max_active_tasks=1,  # experiments one after another, each against its own fresh service
     tags=["assay", "chaos", "weekly"],
-    default_args={"owner": "assay", "retries": 1, "retry_delay": timedelta(minutes=5),
-                  "execution_timeout": timedelta(minutes=30)},
-    doc_md=__doc__ + """
+    default_args={
+        "owner": "assay",
+        "retries": 1,
+        "retry_delay": timedelta(minutes=5),
+        "execution_timeout": timedelta(minutes=30),
+    },
+    doc_md=__doc__
+    + """
 
 Experiments are files in `include/chaos/experiments/`; each has a steady-state hypothesis (health probe and
 p95 under a threshold) checked before and after, and rollbacks that always run. Recorded per experiment:
@@ -33,5 +42,9 @@ the run and alerts.
 """,
 ) as dag:
     for target, experiment in EXPERIMENTS:
-        ChaosExperimentOperator(task_id=f"chaos__{target}__{experiment.replace('-', '_')}", target=target,
-                                experiment=experiment, on_failure_callback=AssayAlertNotifier())
+        ChaosExperimentOperator(
+            task_id=f"chaos__{target}__{experiment.replace('-', '_')}",
+            target=target,
+            experiment=experiment,
+            on_failure_callback=AssayAlertNotifier(),
+        )

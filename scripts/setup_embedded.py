@@ -78,19 +78,26 @@ def smtp_connection(env: Mapping[str, str]) -> dict[str, Any]:
     use_ssl = _flag(env, "ASSAY_SMTP_SSL", False)
     starttls = _flag(env, "ASSAY_SMTP_STARTTLS", not use_ssl)
     if use_ssl and starttls:
-        raise ValueError("ASSAY_SMTP_SSL=true and ASSAY_SMTP_STARTTLS=true: choose one (SMTPS on 465 or STARTTLS on 587)")
+        raise ValueError(
+            "ASSAY_SMTP_SSL=true and ASSAY_SMTP_STARTTLS=true: choose one (SMTPS on 465 or STARTTLS on 587)"
+        )
     default_port = 465 if use_ssl else 587 if starttls else 25
     try:
         port = int(env.get("ASSAY_SMTP_PORT") or default_port)
     except ValueError:
         raise ValueError(f"ASSAY_SMTP_PORT={env['ASSAY_SMTP_PORT']!r} is not a port number") from None
     return {
-        "conn_type": "smtp", "host": env["ASSAY_SMTP_HOST"], "port": port,
+        "conn_type": "smtp",
+        "host": env["ASSAY_SMTP_HOST"],
+        "port": port,
         "login": env.get("ASSAY_SMTP_USER") or None,
         "password": env.get("ASSAY_SMTP_PASSWORD") or None,
         # the provider's extras: disable_ssl turns off implicit TLS, disable_tls turns off STARTTLS
-        "extra": {"from_email": env.get("ASSAY_SMTP_FROM", "assay@localhost"),
-                  "disable_ssl": not use_ssl, "disable_tls": not starttls},
+        "extra": {
+            "from_email": env.get("ASSAY_SMTP_FROM", "assay@localhost"),
+            "disable_ssl": not use_ssl,
+            "disable_tls": not starttls,
+        },
     }
 
 
@@ -105,8 +112,10 @@ def port_in_use(host: str, port: int) -> bool:
 def main() -> None:
     port = int(os.environ.get("AIRFLOW__API__PORT", "8080"))
     if port_in_use("127.0.0.1", port):
-        sys.exit(f"port {port} on 127.0.0.1 is already in use (another Airflow?); stop it or set "
-                 f"AIRFLOW__API__PORT, AIRFLOW__API__BASE_URL and AIRFLOW__CORE__EXECUTION_API_SERVER_URL")
+        sys.exit(
+            f"port {port} on 127.0.0.1 is already in use (another Airflow?); stop it or set "
+            f"AIRFLOW__API__PORT, AIRFLOW__API__BASE_URL and AIRFLOW__CORE__EXECUTION_API_SERVER_URL"
+        )
     home = Path(os.environ["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     passwords = Path(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
@@ -123,8 +132,9 @@ def main() -> None:
     print(f"metrics DB ready: {metrics_db}")
     ensure_connection("assay_metrics", json.dumps({"conn_type": "sqlite", "host": str(metrics_db)}))
     if os.environ.get("ASSAY_SLACK_WEBHOOK_URL"):
-        ensure_connection("assay_slack", json.dumps({"conn_type": "slackwebhook",
-                                                     "password": os.environ["ASSAY_SLACK_WEBHOOK_URL"]}))
+        ensure_connection(
+            "assay_slack", json.dumps({"conn_type": "slackwebhook", "password": os.environ["ASSAY_SLACK_WEBHOOK_URL"]})
+        )
     if os.environ.get("ASSAY_SMTP_HOST"):
         try:
             smtp = smtp_connection(os.environ)

@@ -134,8 +134,10 @@ def strays(airflow_home: str) -> list[psutil.Process]:
 def run(pid_file: Path, command: list[str], grace_s: float) -> int:
     recorded = _read(pid_file)
     if recorded and _same(recorded.get("supervisor")):
-        print(f"[assay] already running (supervisor pid {recorded['supervisor']['pid']}); `make stop` first",
-              file=sys.stderr)
+        print(
+            f"[assay] already running (supervisor pid {recorded['supervisor']['pid']}); `make stop` first",
+            file=sys.stderr,
+        )
         return 1
     requested: list[int] = []
 

@@ -17,16 +17,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="assay-tests-"))
-os.environ.update({
-    "AIRFLOW_HOME": str(_SESSION_HOME / "airflow"),
-    "ASSAY_HOME": str(_SESSION_HOME / "assay"),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-    "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-    "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-    "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO / "plugins")]),
-})
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_SESSION_HOME / "airflow"),
+        "ASSAY_HOME": str(_SESSION_HOME / "assay"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO / "plugins")]),
+    }
+)
 for var in [v for v in os.environ if v.startswith("AIRFLOW_CONN_") or v == "ASSAY_METRICS_DB_URL"]:
     del os.environ[var]
 

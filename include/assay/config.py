@@ -67,8 +67,10 @@ class SuiteConfig(_Strict):
         joined = " ".join(args)
         for reserved in _RESERVED_PYTEST_ARGS:
             if reserved in joined:
-                raise ValueError(f"extra_args must not contain {reserved!r}: Assay reads pytest's report log "
-                                 "and coverage JSON itself")
+                raise ValueError(
+                    f"extra_args must not contain {reserved!r}: Assay reads pytest's report log "
+                    "and coverage JSON itself"
+                )
         return args
 
 
@@ -180,8 +182,10 @@ class TargetConfig(_Strict):
     @classmethod
     def _command(cls, argv: list[str] | None) -> list[str] | None:
         if argv is not None and (not argv or not argv[0].strip()):
-            raise ValueError("install_command must be a non-empty argv list, e.g. "
-                             '["{python}", "-m", "pip", "install", "-r", "ci/test-requirements.txt"]')
+            raise ValueError(
+                "install_command must be a non-empty argv list, e.g. "
+                '["{python}", "-m", "pip", "install", "-r", "ci/test-requirements.txt"]'
+            )
         return argv
 
     @field_validator("suites")
@@ -197,11 +201,14 @@ class TargetConfig(_Strict):
     @model_validator(mode="after")
     def _install_options(self) -> TargetConfig:
         if self.python == "worker" and (self.extras or self.dependency_groups or self.install_command):
-            raise ValueError("extras, dependency_groups and install_command need python: venv (python: worker "
-                             "runs on the worker's own interpreter and installs nothing into it)")
+            raise ValueError(
+                "extras, dependency_groups and install_command need python: venv (python: worker "
+                "runs on the worker's own interpreter and installs nothing into it)"
+            )
         if self.extras and self.install_project is False:
-            raise ValueError("extras are optional dependencies of the project: they need install_project "
-                             "true (or unset)")
+            raise ValueError(
+                "extras are optional dependencies of the project: they need install_project true (or unset)"
+            )
         return self
 
     @field_validator("performance")
@@ -216,8 +223,9 @@ class TargetConfig(_Strict):
         try:
             PerformanceSuitesConfig.model_validate(probe)  # host is filled in when the service runs
         except ValidationError as exc:
-            raise ValueError("; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())) from None
+            raise ValueError(
+                "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            ) from None
         return value
 
     @field_validator("chaos")
@@ -379,6 +387,7 @@ class AssayConfig(_Strict):
 
 def _expand(value: Any, where: str) -> Any:
     if isinstance(value, str):
+
         def sub(match: re.Match[str]) -> str:
             name, default = match.group("name"), match.group("default")
             if name in os.environ:

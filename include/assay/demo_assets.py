@@ -27,8 +27,12 @@ def _run(argv: list[str], log: Path) -> None:
 
 
 def prepare_demo_assets(
-    home: Path | None = None, *, versions: dict[str, int] | None = None, rows: int = 20_000,
-    train_rows: int = 6_000, epochs: int = 15,
+    home: Path | None = None,
+    *,
+    versions: dict[str, int] | None = None,
+    rows: int = 20_000,
+    train_rows: int = 6_000,
+    epochs: int = 15,
 ) -> dict[str, str]:
     """Train the demo model versions (``v1`` is scored into the data) and export the datasets."""
     home = Path(home or assay_home())
@@ -39,13 +43,31 @@ def prepare_demo_assets(
     for version, seed in (versions or {"v1": 1, "v2": 2}).items():
         path = models / f"{version}.pt"
         if not path.exists():
-            _run(["-m", "fraud.artifacts", "train", "--out", str(path), "--seed", str(seed), "--fraud-rate", "0.3",
-                  "--rows", str(train_rows), "--epochs", str(epochs)], logs / f"train-{version}.log")
+            _run(
+                [
+                    "-m",
+                    "fraud.artifacts",
+                    "train",
+                    "--out",
+                    str(path),
+                    "--seed",
+                    str(seed),
+                    "--fraud-rate",
+                    "0.3",
+                    "--rows",
+                    str(train_rows),
+                    "--epochs",
+                    str(epochs),
+                ],
+                logs / f"train-{version}.log",
+            )
         made[f"model {version}"] = str(path)
     first = models / f"{next(iter(versions or {'v1': 1}))}.pt"
     if not (data / "current.parquet").exists():
-        _run(["-m", "fraud.exports", "--out", str(data), "--model", str(first), "--rows", str(rows)],
-             logs / "exports.log")
+        _run(
+            ["-m", "fraud.exports", "--out", str(data), "--model", str(first), "--rows", str(rows)],
+            logs / "exports.log",
+        )
     made["data"] = str(data)
     return made
 

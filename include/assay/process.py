@@ -66,7 +66,7 @@ def run_command(
     log = Path(log_path)
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with log.open("wb") as out, (Path(stderr_path).open("wb") if stderr_path else nullcontext()) as err:
+    with log.open("wb") as out, Path(stderr_path).open("wb") if stderr_path else nullcontext() as err:
         try:
             proc = subprocess.Popen(
                 list(argv),

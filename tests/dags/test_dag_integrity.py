@@ -65,14 +65,22 @@ def test_failure_alerts_are_attached_at_task_level(dagbag):
     from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 
     gates = dagbag.dags["assay_per_commit"].get_task("evaluate_gates")
-    callbacks = gates.on_failure_callback if isinstance(gates.on_failure_callback, list) else [gates.on_failure_callback]
+    callbacks = (
+        gates.on_failure_callback if isinstance(gates.on_failure_callback, list) else [gates.on_failure_callback]
+    )
     assert any(isinstance(cb, AssayAlertNotifier) for cb in callbacks)
     assert gates.trigger_rule == "all_done"
 
 
-@pytest.mark.parametrize("dag_id, param", [("assay_drift_checks", "dataset"), ("assay_data_quality", "dataset"),
-                                           ("assay_model_validation", "model_version"),
-                                           ("assay_accept_baseline", "run_id")])
+@pytest.mark.parametrize(
+    "dag_id, param",
+    [
+        ("assay_drift_checks", "dataset"),
+        ("assay_data_quality", "dataset"),
+        ("assay_model_validation", "model_version"),
+        ("assay_accept_baseline", "run_id"),
+    ],
+)
 def test_runnable_from_the_ui_with_a_params_form(dagbag, dag_id, param):
     assert param in dagbag.dags[dag_id].params
 

@@ -281,8 +281,10 @@ def secret_findings(data) -> list[str]:
             if interp is None:
                 findings.append(f"{path}: literal value for secret-like key {key}")
             elif interp.group("op") in {"-", ":-"} and interp.group("default"):
-                findings.append(f"{path}: secret-like key {key} has a default ({interp.group('default')!r}); "
-                                f"make it required: ${{{interp.group('var')}:?...}}")
+                findings.append(
+                    f"{path}: secret-like key {key} has a default ({interp.group('default')!r}); "
+                    f"make it required: ${{{interp.group('var')}:?...}}"
+                )
     return findings
 
 
@@ -338,7 +340,9 @@ def test_every_airflow_service_uses_celery_executor_and_shared_settings(services
     for name in _airflow_names(services):
         env = _env(services[name])
         assert env.get("AIRFLOW__CORE__EXECUTOR") == "CeleryExecutor", name
-        assert env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") == "postgresql+psycopg2://airflow:airflow@postgres/airflow", name
+        assert (
+            env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") == "postgresql+psycopg2://airflow:airflow@postgres/airflow"
+        ), name
         assert env.get("AIRFLOW__CELERY__RESULT_BACKEND", "").startswith("db+postgresql://"), name
         assert env.get("AIRFLOW__CELERY__BROKER_URL") == "redis://:@redis:6379/0", name
         assert env.get("AIRFLOW__CORE__EXECUTION_API_SERVER_URL") == "http://airflow-apiserver:8080/execution/", name
@@ -360,7 +364,9 @@ def test_assay_connections(services):
         assert (metrics.hostname, metrics.port, metrics.path) == ("postgres", 5432, "/assay_metrics"), name
         for conn in ("ASSAY_SLACK", "ASSAY_SMTP"):
             var = f"AIRFLOW_CONN_{conn}"
-            assert env.get(var) == f"${{{var}:-}}", f"{name}: {var} must come from the environment with an empty default"
+            assert env.get(var) == f"${{{var}:-}}", (
+                f"{name}: {var} must come from the environment with an empty default"
+            )
 
 
 def test_exactly_two_worker_replicas(services):
@@ -388,7 +394,10 @@ def test_every_long_running_service_has_a_healthcheck(services):
 def test_apiserver_healthcheck_and_port(services):
     api = services["airflow-apiserver"]
     assert re.search(r"localhost:8080/api/v2/(version|monitor/health)", _healthcheck_test(api))
-    ports = [str(p.get("published", "")) + ":" + str(p.get("target")) if isinstance(p, dict) else str(p) for p in api.get("ports", [])]
+    ports = [
+        str(p.get("published", "")) + ":" + str(p.get("target")) if isinstance(p, dict) else str(p)
+        for p in api.get("ports", [])
+    ]
     assert any(p.endswith(":8080") for p in ports), f"api server does not publish 8080: {ports}"
 
 
@@ -410,7 +419,9 @@ def test_airflow_init_migrates_the_database(services):
     if "assay-airflow-init" in command:
         script = (DOCKER_DIR / "airflow-init.sh").read_text(encoding="utf-8")
         assert re.search(r"^\s*airflow db migrate\b", script, re.M), "init script must run `airflow db migrate`"
-        assert re.search(r"airflow connections add assay_metrics\b", script), "init script must create the metrics connection"
+        assert re.search(r"airflow connections add assay_metrics\b", script), (
+            "init script must create the metrics connection"
+        )
         assert re.search(r"python -m assay\.store migrate\b", script), "init script must migrate the metrics schema"
     else:
         assert "airflow db migrate" in command or env.get("_AIRFLOW_DB_MIGRATE") == "true"
@@ -544,7 +555,8 @@ def test_a_planted_known_default_is_caught(compose):
 
     planted = copy.deepcopy(compose)
     planted["x-airflow-common"]["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"] = (
-        "${AIRFLOW_JWT_SECRET:-assay-local-dev-only-jwt-secret-change-me}")
+        "${AIRFLOW_JWT_SECRET:-assay-local-dev-only-jwt-secret-change-me}"
+    )
     planted["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] = "airflow"
     findings = secret_findings(planted) + required_secret_findings(planted)
     assert any("AIRFLOW__API_AUTH__JWT_SECRET has a default" in f for f in findings), findings
@@ -609,8 +621,10 @@ def test_grafana_reads_through_the_read_only_role_airflow_init_makes(services, d
     script = (DOCKER_DIR / "airflow-init.sh").read_text(encoding="utf-8")
     role_sql = "/usr/local/share/assay/grafana-readonly-role.sql"
     assert re.search(rf"psql .*\n?.*-f {re.escape(role_sql)}", script), "airflow-init must run the role script"
-    assert any(srcs == ["docker/postgres/grafana-readonly-role.sql"] and dest == role_sql
-               for srcs, dest, _ in _copies(dockerfile)), "the Dockerfile must install the role script"
+    assert any(
+        srcs == ["docker/postgres/grafana-readonly-role.sql"] and dest == role_sql
+        for srcs, dest, _ in _copies(dockerfile)
+    ), "the Dockerfile must install the role script"
 
 
 # --------------------------------------------------------------------------

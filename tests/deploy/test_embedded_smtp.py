@@ -39,17 +39,23 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     d = tmp_path_factory.mktemp("tls")
     (d / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (d / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
+    (d / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return d / "cert.pem", d / "key.pem"
 
 
@@ -99,7 +105,9 @@ def test_the_default_connection_never_falls_back_to_plain_text(setup_embedded, p
 
 
 def test_a_local_relay_without_tls_is_one_setting_away(setup_embedded, plain_sink, monkeypatch):
-    assert setup_embedded.smtp_connection({"ASSAY_SMTP_HOST": "localhost", "ASSAY_SMTP_STARTTLS": "false"})["port"] == 25
+    assert (
+        setup_embedded.smtp_connection({"ASSAY_SMTP_HOST": "localhost", "ASSAY_SMTP_STARTTLS": "false"})["port"] == 25
+    )
     env = {"ASSAY_SMTP_HOST": "127.0.0.1", "ASSAY_SMTP_PORT": str(plain_sink.port), "ASSAY_SMTP_STARTTLS": "false"}
     send(setup_embedded.smtp_connection(env), monkeypatch)
     assert len(plain_sink.messages) == 1 and plain_sink.over_tls == [False]
@@ -110,11 +118,14 @@ def test_implicit_tls_is_its_own_choice(setup_embedded):
     assert conn["port"] == 465 and conn["extra"]["disable_ssl"] is False and conn["extra"]["disable_tls"] is True
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"ASSAY_SMTP_STARTTLS": "maybe"}, "ASSAY_SMTP_STARTTLS='maybe' is not a boolean"),
-    ({"ASSAY_SMTP_SSL": "true", "ASSAY_SMTP_STARTTLS": "true"}, "choose one"),
-    ({"ASSAY_SMTP_PORT": "smtp"}, "ASSAY_SMTP_PORT='smtp' is not a port number"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"ASSAY_SMTP_STARTTLS": "maybe"}, "ASSAY_SMTP_STARTTLS='maybe' is not a boolean"),
+        ({"ASSAY_SMTP_SSL": "true", "ASSAY_SMTP_STARTTLS": "true"}, "choose one"),
+        ({"ASSAY_SMTP_PORT": "smtp"}, "ASSAY_SMTP_PORT='smtp' is not a port number"),
+    ],
+)
 def test_bad_settings_say_what_to_fix(setup_embedded, env, message):
     with pytest.raises(ValueError, match=message):
         setup_embedded.smtp_connection({"ASSAY_SMTP_HOST": "h", **env})

@@ -41,8 +41,20 @@ def run_script(db) -> subprocess.CompletedProcess[str]:
     c = db["conn"]
     env = {**os.environ, "ASSAY_GRAFANA_DB_USER": db["role"], "ASSAY_GRAFANA_DB_PASSWORD": "s3cret-only-here"}
     return subprocess.run(
-        ["psql", f"postgresql://{db['owner']}@{c['host']}:{c['port']}/{c['dbname']}", "-q", "-v", "ON_ERROR_STOP=1",
-         "-f", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+        [
+            "psql",
+            f"postgresql://{db['owner']}@{c['host']}:{c['port']}/{c['dbname']}",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+            str(SCRIPT),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_the_role_reads_every_metrics_table_and_changes_nothing(metrics_db):
@@ -62,8 +74,12 @@ def test_the_role_reads_every_metrics_table_and_changes_nothing(metrics_db):
             assert cur.fetchall() == [(1,)]
             cur.execute("SHOW default_transaction_read_only")
             assert cur.fetchone() == ("on",)
-            for statement in ("DELETE FROM assay_later", "INSERT INTO assay_suite_run (id) VALUES (1)",
-                              "CREATE TABLE mine (x int)", "DROP TABLE assay_later"):
+            for statement in (
+                "DELETE FROM assay_later",
+                "INSERT INTO assay_suite_run (id) VALUES (1)",
+                "CREATE TABLE mine (x int)",
+                "DROP TABLE assay_later",
+            ):
                 with pytest.raises(psycopg2.Error):
                     cur.execute(statement)
             # read-only sessions are a default the role could lift; the missing grants still refuse

@@ -35,8 +35,13 @@ def stack(tmp_path):
     shutil.copy(FAKE, airflow)
     home = tmp_path / "assay"
     state = tmp_path / "state"
-    variables = [f"PYTHON={sys.executable}", f"ASSAY_HOME={home}", f"AIRFLOW_HOME={home / 'airflow'}",
-                 f"STANDALONE={sys.executable} {airflow} standalone {state}", "STOP_GRACE_S=2"]
+    variables = [
+        f"PYTHON={sys.executable}",
+        f"ASSAY_HOME={home}",
+        f"AIRFLOW_HOME={home / 'airflow'}",
+        f"STANDALONE={sys.executable} {airflow} standalone {state}",
+        "STOP_GRACE_S=2",
+    ]
     yield {"home": home, "state": state, "airflow": airflow, "vars": variables}
     for pid in pids(state).values():  # never leave a process behind, whatever the test did
         try:
@@ -75,15 +80,17 @@ def make(stack, *targets: str, **kwargs) -> subprocess.Popen:
 def start(stack, **kwargs) -> tuple[subprocess.Popen, dict[str, int]]:
     run = make(stack, "run", **kwargs)
     assert wait_for(lambda: set(pids(stack["state"])) == PROCESSES and (stack["home"] / "standalone.pid").exists()), (
-        f"the stand-in did not come up: {pids(stack['state'])}")
+        f"the stand-in did not come up: {pids(stack['state'])}"
+    )
     started = pids(stack["state"])
     assert all(alive(pid) for pid in started.values())
     return run, started
 
 
 def assert_all_stopped(started: dict[str, int]) -> None:
-    assert wait_for(lambda: not any(alive(pid) for pid in started.values()), 30), (
-        {name: pid for name, pid in started.items() if alive(pid)})
+    assert wait_for(lambda: not any(alive(pid) for pid in started.values()), 30), {
+        name: pid for name, pid in started.items() if alive(pid)
+    }
 
 
 def test_make_stop_stops_every_process_make_run_started(stack):

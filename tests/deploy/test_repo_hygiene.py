@@ -26,13 +26,25 @@ def tracked() -> list[str]:
 
 
 def test_no_tool_log_is_tracked(tracked):
-    logs = [p for p in tracked if not p.startswith("tests/fixtures/")  # recorded tool outputs are fixtures
-            and (p.endswith(".log") or Path(p).name == ".mutmut-cache" or p.startswith("mutants/"))]
+    logs = [
+        p
+        for p in tracked
+        if not p.startswith("tests/fixtures/")  # recorded tool outputs are fixtures
+        and (p.endswith(".log") or Path(p).name == ".mutmut-cache" or p.startswith("mutants/"))
+    ]
     assert logs == []
 
 
-@pytest.mark.parametrize("path", ["chaostoolkit.log", "include/demo_platform/chaostoolkit.log", "x/mutmut-run.log",
-                                  "mutants/a.py", ".assay/standalone.pid"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "chaostoolkit.log",
+        "include/demo_platform/chaostoolkit.log",
+        "x/mutmut-run.log",
+        "mutants/a.py",
+        ".assay/standalone.pid",
+    ],
+)
 def test_git_ignores_tool_output(tracked, path):
     assert git("check-ignore", "-q", "--no-index", path).returncode == 0, f"{path} is not ignored"
 
@@ -43,15 +55,29 @@ def test_chaostoolkit_writes_its_log_into_the_work_dir(tmp_path, monkeypatch):
     from assay.engines.chaos import run_experiment
 
     py = sys.executable
-    probe = {"type": "probe", "name": "true", "tolerance": 0, "provider": {"type": "process", "path": py,
-                                                                          "arguments": "-c pass"}}
+    probe = {
+        "type": "probe",
+        "name": "true",
+        "tolerance": 0,
+        "provider": {"type": "process", "path": py, "arguments": "-c pass"},
+    }
     experiment = tmp_path / "noop.json"
-    experiment.write_text(json.dumps({
-        "title": "no-op", "description": "a steady state that always holds",
-        "steady-state-hypothesis": {"title": "python runs", "probes": [probe]},
-        "method": [{"type": "action", "name": "noop", "provider": {"type": "process", "path": py,
-                                                                   "arguments": "-c pass"}}],
-    }))
+    experiment.write_text(
+        json.dumps(
+            {
+                "title": "no-op",
+                "description": "a steady state that always holds",
+                "steady-state-hypothesis": {"title": "python runs", "probes": [probe]},
+                "method": [
+                    {
+                        "type": "action",
+                        "name": "noop",
+                        "provider": {"type": "process", "path": py, "arguments": "-c pass"},
+                    }
+                ],
+            }
+        )
+    )
     cwd, work = tmp_path / "started-here", tmp_path / "work"
     cwd.mkdir()
     monkeypatch.chdir(cwd)

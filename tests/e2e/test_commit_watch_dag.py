@@ -19,7 +19,9 @@ def per_commit_runs():
     from airflow.utils.session import create_session
 
     with create_session() as s:
-        return {r.run_id: dict(r.conf or {}) for r in s.scalars(select(DagRun).where(DagRun.dag_id == "assay_per_commit"))}
+        return {
+            r.run_id: dict(r.conf or {}) for r in s.scalars(select(DagRun).where(DagRun.dag_id == "assay_per_commit"))
+        }
 
 
 def watched(url):

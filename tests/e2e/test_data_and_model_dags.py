@@ -56,12 +56,23 @@ def test_model_validation_then_an_explicit_baseline_then_a_regression_check(dags
     checks = {c.name: c for c in first.checks}
     assert first.model_version == "v1" and first.status in ("PASS", "WARN")
     assert checks["regression:baseline"].status == "SKIP"
-    assert {"quality:accuracy", "robustness:fgsm_accuracy", "fairness:age_band:disparate_impact", "statistical:kfold:accuracy:spread"} <= set(checks)
+    assert {
+        "quality:accuracy",
+        "robustness:fgsm_accuracy",
+        "fairness:age_band:disparate_impact",
+        "statistical:kfold:accuracy:spread",
+    } <= set(checks)
     assert rows["ab:fraud-model-rollout"].status == "PASS"
 
-    accept = dags["assay_accept_baseline"].test(run_conf={
-        "kind": "model", "subject": "fraud-detector", "run_id": v1.run_id, "suite_name": "model_validation",
-        "note": "first accepted version"})
+    accept = dags["assay_accept_baseline"].test(
+        run_conf={
+            "kind": "model",
+            "subject": "fraud-detector",
+            "run_id": v1.run_id,
+            "suite_name": "model_validation",
+            "note": "first accepted version",
+        }
+    )
     assert accept.state == "success"
     store = MetricsStore(data_env["metrics_url"])
     baseline, run = store.current_baseline(kind="model", subject="fraud-detector")
@@ -72,7 +83,9 @@ def test_model_validation_then_an_explicit_baseline_then_a_regression_check(dags
     second = recorded(data_env["metrics_url"], "assay_model_validation", v2.run_id)["model_validation"]
     regression = {c.name: c for c in second.checks if c.name.startswith("regression:")}
     assert "regression:accuracy" in regression and regression["regression:accuracy"].status in ("PASS", "FAIL")
-    assert "McNemar" in regression["regression:accuracy"].message or "mcnemar" in regression["regression:accuracy"].message
+    assert (
+        "McNemar" in regression["regression:accuracy"].message or "mcnemar" in regression["regression:accuracy"].message
+    )
 
 
 def test_model_file_that_will_not_load_is_recorded_as_error(dags, data_env):

@@ -31,9 +31,25 @@ def direct_pytest(repo, sha, suite, out):
         subprocess.run(["git", "checkout", "-q", sha], cwd=clone, check=True)
     path, marker = SUITES[suite]
     cov = out / f"{sha[:8]}-{suite}.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest", path, "-m", marker, "-p", "no:cacheprovider", "-q",
-                           "--cov=fraud", f"--cov-report=json:{cov}"],
-                          cwd=clone, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            path,
+            "-m",
+            marker,
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--cov=fraud",
+            f"--cov-report=json:{cov}",
+        ],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return summary_counts(proc.stdout), parse_coverage_json(cov)
 
 
@@ -44,9 +60,11 @@ def recorded_counts(row):
 def recorded(metrics_url, run_id):
     store = MetricsStore(metrics_url)
     with Session(store.engine) as s:
-        rows = s.scalars(select(SuiteRun).where(SuiteRun.run_id == run_id)
-                         .options(selectinload(SuiteRun.test_cases), selectinload(SuiteRun.metrics),
-                                  selectinload(SuiteRun.checks))).all()
+        rows = s.scalars(
+            select(SuiteRun)
+            .where(SuiteRun.run_id == run_id)
+            .options(selectinload(SuiteRun.test_cases), selectinload(SuiteRun.metrics), selectinload(SuiteRun.checks))
+        ).all()
     store.dispose()
     return {r.name: r for r in rows}
 
@@ -81,8 +99,10 @@ def test_commit_recorded_exactly_then_a_breaking_commit_fails_and_alerts(dags, a
 
     # A second commit breaks a unit test.
     test_file = demo / "tests" / "unit" / "test_features.py"
-    test_file.write_text(test_file.read_text() + "\n\ndef test_broken_on_purpose():\n"
-                         "    assert 0.1 + 0.2 == 0.3, 'floating point strikes again'\n")
+    test_file.write_text(
+        test_file.read_text() + "\n\ndef test_broken_on_purpose():\n"
+        "    assert 0.1 + 0.2 == 0.3, 'floating point strikes again'\n"
+    )
     bad_sha = commit_all(demo, "break a test")
     dr2 = run_dag(dags, target="demo-platform", sha=bad_sha, branch="main")
     assert dr2.state == "failed"
@@ -99,8 +119,15 @@ def test_commit_recorded_exactly_then_a_breaking_commit_fails_and_alerts(dags, a
     (req,) = slack_sink.requests
     assert req.path == "/services/T0/B0/x"
     text = req.json()["text"]
-    for needle in ("assay_per_commit", "demo-platform", bad_sha, "all_tests_pass", "test_broken_on_purpose",
-                   "floating point strikes again", dr2.run_id.split("+")[0]):
+    for needle in (
+        "assay_per_commit",
+        "demo-platform",
+        bad_sha,
+        "all_tests_pass",
+        "test_broken_on_purpose",
+        "floating point strikes again",
+        dr2.run_id.split("+")[0],
+    ):
         assert needle in text, needle
     ((rcpts, msg),) = smtp_sink.messages
     assert rcpts == ["oncall@example.com"]
@@ -123,11 +150,14 @@ def test_commit_that_does_not_exist_fails_at_once_and_alerts_why(dags, assay_env
     assert len(smtp_sink.messages) == 1
 
 
-@pytest.mark.parametrize("conf", [
-    {"target": "demo-platform", "sha": "$(reboot)"},
-    {"target": "demo-platform", "branch": "main;rm -rf /"},
-    {"target": "not-configured", "branch": "main"},
-])
+@pytest.mark.parametrize(
+    "conf",
+    [
+        {"target": "demo-platform", "sha": "$(reboot)"},
+        {"target": "demo-platform", "branch": "main;rm -rf /"},
+        {"target": "not-configured", "branch": "main"},
+    ],
+)
 def test_ui_and_api_params_are_validated_before_a_run_exists(dags, conf):
     from airflow.sdk.exceptions import ParamValidationError
 

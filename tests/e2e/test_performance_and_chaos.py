@@ -22,10 +22,17 @@ def small_config(tmp_path, **target_extra):
     cfg = yaml.safe_load(open("include/config/assay.yaml"))
     demo = cfg["targets"]["demo-platform"]
     demo["performance"] = {
-        "load_test": {"profile": {"users": 5, "ramp_up_s": 1, "duration_s": 5, "target_rps": 10},
-                      "slo": {"p95_max_ms": 100, "error_rate_max": 0.001, "throughput_min_rps": 8,
-                              "groups": {"inference": {"requests": ["POST /models/predict"], "p95_max_ms": 100,
-                                                       "error_rate_max": 0.001}}}},
+        "load_test": {
+            "profile": {"users": 5, "ramp_up_s": 1, "duration_s": 5, "target_rps": 10},
+            "slo": {
+                "p95_max_ms": 100,
+                "error_rate_max": 0.001,
+                "throughput_min_rps": 8,
+                "groups": {
+                    "inference": {"requests": ["POST /models/predict"], "p95_max_ms": 100, "error_rate_max": 0.001}
+                },
+            },
+        },
         "regression": {"warn_margin": 0.5, "fail_margin": 1.0},
     }
     demo["chaos"]["env"] = {"ASSAY_CHAOS_P95_MAX_MS": "400"}  # a loaded 2-core test machine
@@ -44,8 +51,11 @@ def perf_env(monkeypatch, tmp_path, airflow_db):
 
 
 def serving_processes():
-    return [p for p in psutil.process_iter(["cmdline"]) if "serving" in (p.info["cmdline"] or [])
-            and "--tokens-file" in (p.info["cmdline"] or [])]
+    return [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "serving" in (p.info["cmdline"] or []) and "--tokens-file" in (p.info["cmdline"] or [])
+    ]
 
 
 def rows(url, dag_id, run_id):
@@ -90,19 +100,45 @@ def test_injected_latency_breaks_the_p95_gate_against_a_running_service(perf_env
     tokens_file.write_text(json.dumps({"tokens": [{"token": t, "actor": r, "role": r} for r, t in tokens.items()]}))
     port = free_port()
     monkeypatch.setenv("ASSAY_CONFIG", str(small_config(tmp_path, api_conn_id="demo_api", service=None)))
-    monkeypatch.setenv("AIRFLOW_CONN_DEMO_API", json.dumps({
-        "conn_type": "http", "host": f"http://127.0.0.1:{port}", "password": tokens["reader"],
-        "extra": {"admin_token": tokens["admin"]}}))
-    with start_service([sys.executable, "-m", "serving", "--host", "127.0.0.1", "--port", str(port), "--tokens-file",
-                        str(tokens_file), "--db-url", f"sqlite:///{tmp_path / 'reg.db'}"],
-                       cwd="include/demo_platform", port=port, ready_timeout=120, log_path=tmp_path / "svc.log"):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DEMO_API",
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": f"http://127.0.0.1:{port}",
+                "password": tokens["reader"],
+                "extra": {"admin_token": tokens["admin"]},
+            }
+        ),
+    )
+    with start_service(
+        [
+            sys.executable,
+            "-m",
+            "serving",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--tokens-file",
+            str(tokens_file),
+            "--db-url",
+            f"sqlite:///{tmp_path / 'reg.db'}",
+        ],
+        cwd="include/demo_platform",
+        port=port,
+        ready_timeout=120,
+        log_path=tmp_path / "svc.log",
+    ):
         admin = {"Authorization": f"Bearer {tokens['admin']}"}
-        requests.post(f"http://127.0.0.1:{port}/admin/faults", json={"latency_ms": 150}, headers=admin,
-                      timeout=5).raise_for_status()
+        requests.post(
+            f"http://127.0.0.1:{port}/admin/faults", json={"latency_ms": 150}, headers=admin, timeout=5
+        ).raise_for_status()
         ti = TaskInstanceStub(dag_id="assay_nightly_performance", run_id="manual__latency")
         with pytest.raises(Exception, match="load_test of 'demo-platform': FAIL"):
             LoadTestOperator(task_id="load_test__demo-platform", target="demo-platform").execute(
-                make_context("load_test__demo-platform", ti=ti))
+                make_context("load_test__demo-platform", ti=ti)
+            )
     load = rows(perf_env, "assay_nightly_performance", "manual__latency")["load_test"]
     p95 = {c.name: c for c in load.checks}["load.p95_ms[inference]"]
     assert load.status == "FAIL" and p95.status == "FAIL" and p95.observed >= 150
@@ -141,7 +177,8 @@ def test_a_failed_load_test_still_stops_the_service_it_started(perf_env, tmp_pat
     ti = TaskInstanceStub(dag_id="assay_nightly_performance", run_id="manual__broken_locustfile")
     with pytest.raises(AirflowException, match="ERROR"):
         LoadTestOperator(task_id="load_test__demo-platform", target="demo-platform").execute(
-            make_context("load_test__demo-platform", ti=ti))
+            make_context("load_test__demo-platform", ti=ti)
+        )
     load = rows(perf_env, "assay_nightly_performance", "manual__broken_locustfile")["load_test"]
     assert load.status == "ERROR" and "SyntaxError" in load.message
     assert serving_processes() == before
@@ -170,7 +207,8 @@ def test_pipeline_microbenchmark_and_mutation_suites_record_their_figures(perf_e
     recorded = rows(perf_env, "assay_nightly_performance", "manual__suites")
     assert set(recorded) == {"pipeline_load", "microbenchmark", "mutation"}
     assert all(r.status in ("PASS", "WARN", "FAIL") for r in recorded.values()), {
-        k: (r.status, r.message) for k, r in recorded.items()}
+        k: (r.status, r.message) for k, r in recorded.items()
+    }
     metrics = {(m.name, tuple(sorted((m.labels or {}).items()))) for r in recorded.values() for m in r.metrics}
     names = {name for name, _ in metrics}
     assert any(n.startswith("pipeline.") for n in names) and any(n.startswith("microbench.") for n in names)

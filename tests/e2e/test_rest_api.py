@@ -34,8 +34,16 @@ def test_trigger_by_http_and_poll_to_success(stack):
     tis = stack.task_instances("assay_per_commit", run_id)
     assert run["state"] == "success", {k: v["state"] for k, v in tis.items()}
     assert {k: v["state"] for k, v in tis.items()} == dict.fromkeys(
-        ["resolve_commit", "run_suite[unit]", "run_suite[integration]", "run_suite[component]",
-         "run_suite[contract]", "evaluate_gates"], "success")
+        [
+            "resolve_commit",
+            "run_suite[unit]",
+            "run_suite[integration]",
+            "run_suite[component]",
+            "run_suite[contract]",
+            "evaluate_gates",
+        ],
+        "success",
+    )
     store = MetricsStore(stack.metrics_url)
     rows = {r.name: r for r in store.latest_suite_runs("assay_per_commit", run_id)}
     assert rows["per_commit_gates"].status == "PASS"

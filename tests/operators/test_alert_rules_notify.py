@@ -40,29 +40,45 @@ def alerting(tmp_path, monkeypatch, metrics_url, sinks):
     """A target whose gates tolerate a 20-point coverage drop while the alert rule fires at 5 points."""
     slack, smtp = sinks
     cfg = {
-        "alerts": {"email_to": ["oncall@example.com"],
-                   "rules": {"test_failure_rate_max": 0.10, "coverage_drop_max_points": 5}},
-        "targets": {"sample": {
-            "repo": str(tmp_path / "unused"), "python": "worker", "source": "calc",
-            "suites": {"unit": {"marker": "unit"}},
-            "gates": {"coverage_min": 50, "coverage_drop_max": 20},
-        }},
+        "alerts": {
+            "email_to": ["oncall@example.com"],
+            "rules": {"test_failure_rate_max": 0.10, "coverage_drop_max_points": 5},
+        },
+        "targets": {
+            "sample": {
+                "repo": str(tmp_path / "unused"),
+                "python": "worker",
+                "source": "calc",
+                "suites": {"unit": {"marker": "unit"}},
+                "gates": {"coverage_min": 50, "coverage_drop_max": 20},
+            }
+        },
     }
     path = tmp_path / "assay.yaml"
     path.write_text(yaml.safe_dump(cfg))
     monkeypatch.setenv("ASSAY_CONFIG", str(path))
     monkeypatch.setenv("ASSAY_METRICS_DB_URL", metrics_url)
-    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SLACK", json.dumps({"conn_type": "slackwebhook",
-                                                               "password": f"{slack.url}/services/T0/B0/x"}))
-    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SMTP", json.dumps({
-        "conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port,
-        "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True},
-    }))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ASSAY_SLACK",
+        json.dumps({"conn_type": "slackwebhook", "password": f"{slack.url}/services/T0/B0/x"}),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ASSAY_SMTP",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": smtp.port,
+                "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True},
+            }
+        ),
+    )
     store = MetricsStore(metrics_url)
     store.migrate()
     # the previous run on main measured 95% line coverage
-    record_run(store, "manual__previous", PREVIOUS_SHA, coverage=95.0, failed=0,
-               at=datetime.now(UTC) - timedelta(hours=1))
+    record_run(
+        store, "manual__previous", PREVIOUS_SHA, coverage=95.0, failed=0, at=datetime.now(UTC) - timedelta(hours=1)
+    )
     yield store
     store.dispose()
 
@@ -71,17 +87,37 @@ def record_run(store, run_id, sha, *, coverage, failed, at=None):
     """What resolve_commit and unit_tests record for one per-commit run."""
     at = at or datetime.now(UTC) - timedelta(seconds=5)
     ids = {"target": "sample", "commit_sha": sha, "branch": "main"}
-    store.record_suite_run(SuiteRunRecord(
-        key=RunKey("assay_per_commit", run_id, "resolve_commit"), kind="checkout", name="checkout",
-        status="PASS", started_at=at, finished_at=at, message=f"checked out {sha}", **ids))
+    store.record_suite_run(
+        SuiteRunRecord(
+            key=RunKey("assay_per_commit", run_id, "resolve_commit"),
+            kind="checkout",
+            name="checkout",
+            status="PASS",
+            started_at=at,
+            finished_at=at,
+            message=f"checked out {sha}",
+            **ids,
+        )
+    )
     counts = {"total": 10, "passed": 10 - failed, "failed": failed}
-    store.record_suite_run(SuiteRunRecord(
-        key=RunKey("assay_per_commit", run_id, "unit_tests"), kind="pytest", name="unit",
-        status="FAIL" if failed else "PASS", started_at=at, finished_at=at + timedelta(seconds=1),
-        message=f"{counts['passed']} passed, {failed} failed", summary={"counts": counts},
-        metrics=(MetricRecord(COVERAGE_METRIC, coverage, "percent"),
-                 MetricRecord(FILE_COVERAGE_METRIC, coverage, "percent", {"file": "calc/__init__.py"})),
-        checks=(CheckRecord("tests", "FAIL" if failed else "PASS"),), **ids))
+    store.record_suite_run(
+        SuiteRunRecord(
+            key=RunKey("assay_per_commit", run_id, "unit_tests"),
+            kind="pytest",
+            name="unit",
+            status="FAIL" if failed else "PASS",
+            started_at=at,
+            finished_at=at + timedelta(seconds=1),
+            message=f"{counts['passed']} passed, {failed} failed",
+            summary={"counts": counts},
+            metrics=(
+                MetricRecord(COVERAGE_METRIC, coverage, "percent"),
+                MetricRecord(FILE_COVERAGE_METRIC, coverage, "percent", {"file": "calc/__init__.py"}),
+            ),
+            checks=(CheckRecord("tests", "FAIL" if failed else "PASS"),),
+            **ids,
+        )
+    )
 
 
 def gates_context(run_id):
@@ -99,7 +135,9 @@ def test_a_rule_that_fires_on_a_passing_run_notifies_on_its_own(alerting, sinks)
     assert out["verdict"] == "PASS" and out["alert_rules_fired"] == ["alert:coverage_drop"]
     ((rcpts, msg),) = smtp.messages
     assert rcpts == ["oncall@example.com"]
-    assert msg["Subject"] == f"[Assay] ALERT alert:coverage_drop (verdict PASS): assay_per_commit on sample @ {SHA[:12]}"
+    assert (
+        msg["Subject"] == f"[Assay] ALERT alert:coverage_drop (verdict PASS): assay_per_commit on sample @ {SHA[:12]}"
+    )
     html = body_text(msg)
     assert "coverage 82.00% vs 95.00% at 000000000000 on main" in html and "No gate failed" in html
     (req,) = slack.requests
@@ -142,10 +180,16 @@ def test_through_airflow_each_run_sends_exactly_one_alert(alerting, sinks, metri
         store.dispose()
         return {"target": "sample", "sha": SHA, "branch": "main"}
 
-    with DAG("assay_per_commit", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
-             params={"failed": Param(0, type="integer"), "coverage": Param(82.0, type="number")}) as dag:
-        suites_ran() >> CommitGatesOperator(task_id="evaluate_gates", on_failure_callback=AssayAlertNotifier(),
-                                            retries=0)
+    with DAG(
+        "assay_per_commit",
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        params={"failed": Param(0, type="integer"), "coverage": Param(82.0, type="number")},
+    ) as dag:
+        suites_ran() >> CommitGatesOperator(
+            task_id="evaluate_gates", on_failure_callback=AssayAlertNotifier(), retries=0
+        )
 
     passing = dag.test(run_conf={"failed": 0})
     assert passing.state == "success"

@@ -42,8 +42,9 @@ def test_an_error_is_recorded_then_raised_final_or_retryable(metrics_url, tmp_pa
     configure(monkeypatch, tmp_path, metrics_url)
     started = datetime.now(UTC)
     with pytest.raises(raised) as err:
-        with Op(task_id="task").recording_errors(context("manual__e"), kind="demo", name="suite",
-                                                 started_at=started, target="placeholder"):
+        with Op(task_id="task").recording_errors(
+            context("manual__e"), kind="demo", name="suite", started_at=started, target="placeholder"
+        ):
             raise error
     assert (type(err.value) is AirflowFailException) == (not error.retryable)
     row = recorded(metrics_url, DAG, "manual__e")["suite"]
@@ -69,20 +70,29 @@ class Silent:
 def test_a_result_without_a_message_is_recorded_with_one(metrics_url, tmp_path, monkeypatch):
     configure(monkeypatch, tmp_path, metrics_url)
     op = Op(task_id="task")
-    bad = Silent("FAIL", checks=[CheckRecord("p95", "FAIL", 120, 100, "<=", message="120 ms > 100 ms"),
-                                 CheckRecord("errors", "PASS")])
+    bad = Silent(
+        "FAIL",
+        checks=[CheckRecord("p95", "FAIL", 120, 100, "<=", message="120 ms > 100 ms"), CheckRecord("errors", "PASS")],
+    )
     reason = op.record_result(context("manual__s"), kind="demo", name="suite", result=bad, started_at=datetime.now(UTC))
     assert reason == "1/2 checks passed; p95 FAIL: 120 ms > 100 ms"
-    assert op.record_result(context("manual__n"), kind="demo", name="suite", result=Silent("ERROR"),
-                            started_at=datetime.now(UTC)) == "ERROR: no check was evaluated"
+    assert (
+        op.record_result(
+            context("manual__n"), kind="demo", name="suite", result=Silent("ERROR"), started_at=datetime.now(UTC)
+        )
+        == "ERROR: no check was evaluated"
+    )
     assert recorded(metrics_url, DAG, "manual__s")["suite"].message == reason
 
 
 def test_a_record_the_db_refuses_fails_the_task_for_good_and_is_kept(metrics_url, tmp_path, monkeypatch):
     configure(monkeypatch, tmp_path, metrics_url)
-    result = Silent("PASS", checks=[CheckRecord("odd", "PASS", comparator="a comparator much, much too long for its column")])
+    result = Silent(
+        "PASS", checks=[CheckRecord("odd", "PASS", comparator="a comparator much, much too long for its column")]
+    )
     with pytest.raises(AirflowFailException, match="assay_check.comparator holds at most 40 characters.*kept at"):
-        Op(task_id="task").record_result(context("manual__r"), kind="demo", name="suite", result=result,
-                                         started_at=datetime.now(UTC))
+        Op(task_id="task").record_result(
+            context("manual__r"), kind="demo", name="suite", result=result, started_at=datetime.now(UTC)
+        )
     assert len(Outbox(tmp_path / "outbox").dead_letters()) == 1
     assert recorded(metrics_url, DAG, "manual__r") == {}

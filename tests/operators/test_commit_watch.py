@@ -29,17 +29,24 @@ def watch(run_id):
     return specs, failure
 
 
-def test_each_new_head_is_handed_out_once_and_a_ghost_repo_is_recorded(metrics_url, tmp_path, monkeypatch,
-                                                                       fixtures_dir):
+def test_each_new_head_is_handed_out_once_and_a_ghost_repo_is_recorded(
+    metrics_url, tmp_path, monkeypatch, fixtures_dir
+):
     repo = tmp_path / "sample"
     sha = prepare_demo_repo(repo, source=fixtures_dir / "sample_suite")
-    configure(monkeypatch, tmp_path, metrics_url, targets={
-        "sample": {"repo": str(repo), "watch_branches": ["main"]},
-        "ghost": {"repo": str(tmp_path / "no-such-repo"), "watch_branches": ["main"]},
-    })
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        targets={
+            "sample": {"repo": str(repo), "watch_branches": ["main"]},
+            "ghost": {"repo": str(tmp_path / "no-such-repo"), "watch_branches": ["main"]},
+        },
+    )
     specs, failure = watch("scheduled__1")
-    assert specs == [{"trigger_run_id": f"commit__sample__{sha}",
-                      "conf": {"target": "sample", "sha": sha, "branch": "main"}}]
+    assert specs == [
+        {"trigger_run_id": f"commit__sample__{sha}", "conf": {"target": "sample", "sha": sha, "branch": "main"}}
+    ]
     assert failure is not None and "ghost" in str(failure)
     rows = recorded(metrics_url, DAG, "scheduled__1")
     assert rows["watch:sample"].status == "PASS" and rows["watch:sample"].summary["new"] == {"main": sha}
@@ -52,4 +59,3 @@ def test_each_new_head_is_handed_out_once_and_a_ghost_repo_is_recorded(metrics_u
     store = MetricsStore(metrics_url)
     assert store.watched_commits() == {("sample", sha), ("sample", sha2)}
     store.dispose()
-

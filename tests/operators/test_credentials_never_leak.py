@@ -32,8 +32,7 @@ LEAK = f"https://alice:{TOKEN}@git.example.com/acme/repo.git"
 
 
 def test_url_credentials_finds_the_password_or_the_lone_token():
-    assert url_credentials(f"clone {LEAK} and https://{TOKEN}x@h/r and ssh://git@h:22/r") == [
-        TOKEN, f"{TOKEN}x", "git"]
+    assert url_credentials(f"clone {LEAK} and https://{TOKEN}x@h/r and ssh://git@h:22/r") == [TOKEN, f"{TOKEN}x", "git"]
     assert url_credentials("mail ops@example.com") == []
 
 
@@ -99,9 +98,17 @@ def test_records_made_by_logging_itself_still_work_after_installing():
 def test_the_commit_status_description_and_link_carry_no_credentials():
     sink = HttpSink(status=201, reply=b"{}")
     try:
-        post_commit_status(provider="github", api_url=sink.url, token="t", repository="acme/x", sha="a" * 40,
-                           verdict=Status.ERROR, description=f"Assay ERROR: checkout: cannot clone {LEAK}",
-                           target_url=f"https://bob:{TOKEN}@airflow.example.com/dags/x", context="assay")
+        post_commit_status(
+            provider="github",
+            api_url=sink.url,
+            token="t",
+            repository="acme/x",
+            sha="a" * 40,
+            verdict=Status.ERROR,
+            description=f"Assay ERROR: checkout: cannot clone {LEAK}",
+            target_url=f"https://bob:{TOKEN}@airflow.example.com/dags/x",
+            context="assay",
+        )
     finally:
         sink.close()
     (req,) = sink.requests
@@ -114,14 +121,18 @@ def test_what_an_operator_returns_to_xcom_is_stripped():
             return {"message": f"cannot clone {LEAK}", "nested": [LEAK, 3], "n": 1}
 
     out = Leaky(task_id="leaky").execute(make_context("leaky"))
-    assert out == {"message": "cannot clone https://***@git.example.com/acme/repo.git",
-                   "nested": ["https://***@git.example.com/acme/repo.git", 3], "n": 1}
+    assert out == {
+        "message": "cannot clone https://***@git.example.com/acme/repo.git",
+        "nested": ["https://***@git.example.com/acme/repo.git", 3],
+        "n": 1,
+    }
 
 
 @pytest.mark.slow
 @pytest.mark.airflow_db
-def test_a_target_url_with_a_token_leaks_nowhere_through_airflow(tmp_path, monkeypatch, sqlite_url, airflow_db,
-                                                                 capfd, caplog):
+def test_a_target_url_with_a_token_leaks_nowhere_through_airflow(
+    tmp_path, monkeypatch, sqlite_url, airflow_db, capfd, caplog
+):
     from airflow.sdk import DAG
 
     from assay_airflow.notifiers.run_alert import AssayAlertNotifier
@@ -131,21 +142,38 @@ def test_a_target_url_with_a_token_leaks_nowhere_through_airflow(tmp_path, monke
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     repo = f"http://alice:{TOKEN}@127.0.0.1:{port}/acme/repo.git"
-    cfg = {"alerts": {"email_to": ["oncall@example.com"]},
-           "targets": {"private": {"repo": repo, "python": "worker", "suites": {"unit": {}}}}}
+    cfg = {
+        "alerts": {"email_to": ["oncall@example.com"]},
+        "targets": {"private": {"repo": repo, "python": "worker", "suites": {"unit": {}}}},
+    }
     (tmp_path / "assay.yaml").write_text(yaml.safe_dump(cfg))
     monkeypatch.setenv("ASSAY_CONFIG", str(tmp_path / "assay.yaml"))
     monkeypatch.setenv("ASSAY_METRICS_DB_URL", sqlite_url)
     monkeypatch.setenv("ASSAY_HOME", str(tmp_path / "home"))
     slack, smtp = HttpSink(), SmtpSink()
-    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SLACK", json.dumps({"conn_type": "slackwebhook",
-                                                               "password": f"{slack.url}/services/T0/B0/x"}))
-    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SMTP", json.dumps({
-        "conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port,
-        "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ASSAY_SLACK",
+        json.dumps({"conn_type": "slackwebhook", "password": f"{slack.url}/services/T0/B0/x"}),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ASSAY_SMTP",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": smtp.port,
+                "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True},
+            }
+        ),
+    )
     caplog.set_level(logging.INFO)
-    with DAG("assay_per_commit", schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
-             params={"target": "private", "sha": None, "branch": "main"}) as dag:
+    with DAG(
+        "assay_per_commit",
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        params={"target": "private", "sha": None, "branch": "main"},
+    ) as dag:
         ResolveCommitOperator(task_id="resolve_commit", retries=0, on_failure_callback=AssayAlertNotifier())
     try:
         dr = dag.test(run_conf={"target": "private", "branch": "main"})

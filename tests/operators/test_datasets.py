@@ -86,15 +86,28 @@ def exports(tmp_path_factory):
     return out
 
 
-DRIFT = {"exclude_columns": ["customer_id", "name", "email", "ts", "is_fraud"], "prediction_column": "score",
-         "overrides": {"score": {"thresholds": {"psi": 0.2, "kl_div": 0.1}}}, "drift_share": 0.5}
-CONCEPT = {"timestamp_column": "ts", "label_column": "is_fraud", "prediction_column": "score",
-           "prediction_threshold": 0.5, "window": "W", "fail_drop": 0.05}
+DRIFT = {
+    "exclude_columns": ["customer_id", "name", "email", "ts", "is_fraud"],
+    "prediction_column": "score",
+    "overrides": {"score": {"thresholds": {"psi": 0.2, "kl_div": 0.1}}},
+    "drift_share": 0.5,
+}
+CONCEPT = {
+    "timestamp_column": "ts",
+    "label_column": "is_fraud",
+    "prediction_column": "score",
+    "prediction_threshold": 0.5,
+    "window": "W",
+    "fail_drop": 0.05,
+}
 
 
 def dataset(exports, current="current", reference="reference", **extra):
-    return {"asset": "assay://datasets/tx", "current": {"kind": "parquet", "path": str(exports / f"{current}.parquet")},
-            "reference": {"kind": "parquet", "path": str(exports / f"{reference}.parquet")}} | extra
+    return {
+        "asset": "assay://datasets/tx",
+        "current": {"kind": "parquet", "path": str(exports / f"{current}.parquet")},
+        "reference": {"kind": "parquet", "path": str(exports / f"{reference}.parquet")},
+    } | extra
 
 
 def run(op, run_id, dag_id="assay_drift_checks"):
@@ -103,8 +116,12 @@ def run(op, run_id, dag_id="assay_drift_checks"):
 
 
 def test_drift_records_both_sections_then_fails_on_drift(metrics_url, tmp_path, monkeypatch, exports):
-    configure(monkeypatch, tmp_path, metrics_url,
-              datasets={"tx": dataset(exports, current="drifted", drift=DRIFT, concept=CONCEPT)})
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        datasets={"tx": dataset(exports, current="drifted", drift=DRIFT, concept=CONCEPT)},
+    )
     with pytest.raises(AirflowFailException, match="dataset 'tx': drift FAIL"):
         run(DriftCheckOperator(task_id="drift__tx", dataset="tx"), "manual__drift")
     rows = recorded(metrics_url, "assay_drift_checks", "manual__drift")
@@ -116,8 +133,7 @@ def test_drift_records_both_sections_then_fails_on_drift(metrics_url, tmp_path, 
 
 
 def test_no_drift_passes_and_returns_the_summary(metrics_url, tmp_path, monkeypatch, exports):
-    configure(monkeypatch, tmp_path, metrics_url,
-              datasets={"tx": dataset(exports, current="reference", drift=DRIFT)})
+    configure(monkeypatch, tmp_path, metrics_url, datasets={"tx": dataset(exports, current="reference", drift=DRIFT)})
     summary = run(DriftCheckOperator(task_id="drift__tx", dataset="tx"), "manual__same")
     data = recorded(metrics_url, "assay_drift_checks", "manual__same")["data_drift"]
     assert data.status == "PASS" == summary["status"] and data.checks and data.metrics
@@ -127,12 +143,15 @@ def test_no_drift_passes_and_returns_the_summary(metrics_url, tmp_path, monkeypa
     "extra, expected",
     [
         ({"drift": None}, "needs 'reference' and 'drift'"),
-        ({"drift": DRIFT, "current": {"kind": "sql", "conn_id": "no_such_db", "query": "select 1"}},
-         "connection 'no_such_db' is not defined"),
+        (
+            {"drift": DRIFT, "current": {"kind": "sql", "conn_id": "no_such_db", "query": "select 1"}},
+            "connection 'no_such_db' is not defined",
+        ),
     ],
 )
-def test_a_drift_config_error_is_recorded_then_fails_for_good(metrics_url, tmp_path, monkeypatch, exports, extra,
-                                                             expected):
+def test_a_drift_config_error_is_recorded_then_fails_for_good(
+    metrics_url, tmp_path, monkeypatch, exports, extra, expected
+):
     configure(monkeypatch, tmp_path, metrics_url, datasets={"tx": dataset(exports, current="reference") | extra})
     with pytest.raises(AirflowFailException, match=f"data_drift: ERROR: .*{expected}"):
         run(DriftCheckOperator(task_id="drift__tx", dataset="tx"), "manual__bad")
@@ -142,8 +161,7 @@ def test_a_drift_config_error_is_recorded_then_fails_for_good(metrics_url, tmp_p
 
 
 def test_data_quality_records_every_expectation(metrics_url, tmp_path, monkeypatch, exports):
-    configure(monkeypatch, tmp_path, metrics_url,
-              datasets={"tx": dataset(exports, quality_suite="fraud_transactions")})
+    configure(monkeypatch, tmp_path, metrics_url, datasets={"tx": dataset(exports, quality_suite="fraud_transactions")})
     try:
         run(DataQualityOperator(task_id="dq__tx", dataset="tx"), "manual__dq", "assay_data_quality")
         raised = None
@@ -158,15 +176,24 @@ def test_data_quality_records_every_expectation(metrics_url, tmp_path, monkeypat
 @pytest.mark.parametrize(
     "current, suite, error, expected",
     [
-        ({"kind": "parquet", "path": "/nonexistent/current.parquet"}, "fraud_transactions", AirflowException,
-         "does not exist"),
-        ({"kind": "sql", "conn_id": "no_such_db", "query": "select 1"}, "fraud_transactions", AirflowFailException,
-         "connection 'no_such_db' is not defined"),
+        (
+            {"kind": "parquet", "path": "/nonexistent/current.parquet"},
+            "fraud_transactions",
+            AirflowException,
+            "does not exist",
+        ),
+        (
+            {"kind": "sql", "conn_id": "no_such_db", "query": "select 1"},
+            "fraud_transactions",
+            AirflowFailException,
+            "connection 'no_such_db' is not defined",
+        ),
         (None, "no_such_suite", AirflowFailException, "no_such_suite"),
     ],
 )
-def test_a_data_quality_error_is_recorded_then_raised_as_its_kind(metrics_url, tmp_path, monkeypatch, exports,
-                                                                 current, suite, error, expected):
+def test_a_data_quality_error_is_recorded_then_raised_as_its_kind(
+    metrics_url, tmp_path, monkeypatch, exports, current, suite, error, expected
+):
     ds = dataset(exports, quality_suite=suite)
     ds["current"] = current or ds["current"]
     configure(monkeypatch, tmp_path, metrics_url, datasets={"tx": ds})
@@ -178,8 +205,7 @@ def test_a_data_quality_error_is_recorded_then_raised_as_its_kind(metrics_url, t
 
 
 def test_golden_datasets_are_all_validated_and_a_broken_one_is_recorded(metrics_url, tmp_path, monkeypatch):
-    configure(monkeypatch, tmp_path, metrics_url,
-              data_quality={"golden": ["no_such_golden", "fraud_transactions_200"]})
+    configure(monkeypatch, tmp_path, metrics_url, data_quality={"golden": ["no_such_golden", "fraud_transactions_200"]})
     with pytest.raises(AirflowFailException, match="no_such_golden.*has no schema file"):
         run(GoldenDatasetsOperator(task_id="golden"), "manual__golden", "assay_data_quality")
     rows = recorded(metrics_url, "assay_data_quality", "manual__golden")

@@ -38,13 +38,22 @@ def model_config(versions_dir, **validation):
         "robustness": {},
         "statistical": {"enabled": False},
     } | validation
-    return {"tiny": {
-        "asset": "assay://models/tiny", "versions_dir": str(versions_dir), "loader": "fraud.artifacts:load_pipeline",
-        "sys_path": [DEMO],
-        "job": {"evaluation": {"factory": "fraud.data:make_evaluation_set",
-                               "kwargs": {"n_rows": 300, "seed": 101, "fraud_rate": 0.3}, "sys_path": [DEMO]},
-                "validation": job_validation},
-    }}
+    return {
+        "tiny": {
+            "asset": "assay://models/tiny",
+            "versions_dir": str(versions_dir),
+            "loader": "fraud.artifacts:load_pipeline",
+            "sys_path": [DEMO],
+            "job": {
+                "evaluation": {
+                    "factory": "fraud.data:make_evaluation_set",
+                    "kwargs": {"n_rows": 300, "seed": 101, "fraud_rate": 0.3},
+                    "sys_path": [DEMO],
+                },
+                "validation": job_validation,
+            },
+        }
+    }
 
 
 def validate(params, run_id, model="tiny", events=None):
@@ -73,8 +82,12 @@ def test_a_validation_is_recorded_with_a_one_line_reason(metrics_url, tmp_path, 
 
 def test_a_section_that_errors_fails_the_task_with_its_reason(metrics_url, tmp_path, monkeypatch, versions_dir):
     """The issue's run: ERROR with an empty message, the task failing with "ERROR: " and nothing after."""
-    configure(monkeypatch, tmp_path, metrics_url,
-              models=model_config(versions_dir, fairness={"attributes": [{"column": "no_such_attribute"}]}))
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        models=model_config(versions_dir, fairness={"attributes": [{"column": "no_such_attribute"}]}),
+    )
     with pytest.raises(AirflowException) as err:
         validate({"model": "tiny", "model_version": "v1"}, "manual__fairness")
     row = recorded(metrics_url, DAG, "manual__fairness")["model_validation"]
@@ -100,15 +113,17 @@ def test_a_version_that_will_not_load_is_recorded_with_why(metrics_url, tmp_path
         ({}, {"assay://models/tiny": {"registered_by": "ci"}}, "carries no 'model_version' in its extra"),
     ],
 )
-def test_refused_params_are_recorded_then_fail_for_good(metrics_url, tmp_path, monkeypatch, versions_dir, params,
-                                                        events, expected):
+def test_refused_params_are_recorded_then_fail_for_good(
+    metrics_url, tmp_path, monkeypatch, versions_dir, params, events, expected
+):
     configure(monkeypatch, tmp_path, metrics_url, models=model_config(versions_dir))
     with pytest.raises(AirflowFailException, match=f"model_validation: ERROR: .*{expected}"):
         validate(params, "manual__bad_params", events=events)
     row = recorded(metrics_url, DAG, "manual__bad_params")["model_validation"]
     assert row.status == "ERROR" and row.target == "tiny" and row.model_version is None
     assert row.summary["retryable"] is False and row.summary["params"] == {
-        k: params.get(k) for k in ("model", "model_version")}
+        k: params.get(k) for k in ("model", "model_version")
+    }
 
 
 def test_a_model_that_is_not_configured_is_recorded(metrics_url, tmp_path, monkeypatch, versions_dir):
@@ -135,10 +150,20 @@ def ab_config(tmp_path, source=None):
 
     csv = tmp_path / "ab_outcomes.csv"
     ab_outcomes().to_csv(csv, index=False)
-    return {"rollout": {"source": source or {"kind": "csv", "path": str(csv)}, "analysis": {
-        "champion": "champion", "challenger": "challenger", "minimum_detectable_effect": 0.01,
-        "metrics": {"approval_conversion": {"role": "primary"},
-                    "chargeback": {"role": "guardrail", "higher_is_better": False}}}}}
+    return {
+        "rollout": {
+            "source": source or {"kind": "csv", "path": str(csv)},
+            "analysis": {
+                "champion": "champion",
+                "challenger": "challenger",
+                "minimum_detectable_effect": 0.01,
+                "metrics": {
+                    "approval_conversion": {"role": "primary"},
+                    "chargeback": {"role": "guardrail", "higher_is_better": False},
+                },
+            },
+        }
+    }
 
 
 def analyse(run_id, experiment="rollout"):
@@ -156,14 +181,19 @@ def test_ab_analysis_is_recorded(metrics_url, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "source, error, expected",
     [
-        ({"kind": "csv", "path": "/nonexistent/outcomes.csv"}, AirflowException,
-         "dataset file /nonexistent/outcomes.csv does not exist"),
-        ({"kind": "sql", "conn_id": "no_such_db", "query": "select 1"}, AirflowFailException,
-         "connection 'no_such_db' is not defined"),
+        (
+            {"kind": "csv", "path": "/nonexistent/outcomes.csv"},
+            AirflowException,
+            "dataset file /nonexistent/outcomes.csv does not exist",
+        ),
+        (
+            {"kind": "sql", "conn_id": "no_such_db", "query": "select 1"},
+            AirflowFailException,
+            "connection 'no_such_db' is not defined",
+        ),
     ],
 )
-def test_an_ab_error_is_recorded_then_raised_as_its_kind(metrics_url, tmp_path, monkeypatch, source, error,
-                                                         expected):
+def test_an_ab_error_is_recorded_then_raised_as_its_kind(metrics_url, tmp_path, monkeypatch, source, error, expected):
     configure(monkeypatch, tmp_path, metrics_url, ab_experiments=ab_config(tmp_path, source))
     with pytest.raises(error, match=f"ab:rollout: ERROR: .*{expected}") as err:
         analyse("manual__ab_error")

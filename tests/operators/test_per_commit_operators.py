@@ -25,13 +25,21 @@ def sample_target(tmp_path, fixtures_dir, monkeypatch, metrics_url):
     """A target whose repo is the sample suite (with a failing and a hanging test), configured by file."""
     repo = tmp_path / "sample-repo"
     sha = prepare_demo_repo(repo, source=fixtures_dir / "sample_suite")
-    cfg = {"targets": {"sample": {
-        "repo": str(repo), "python": "worker", "source": "calc",
-        "suites": {"unit": {"marker": "unit and not slow", "timeout_s": 60},
-                   "hang": {"marker": "slow", "timeout_s": 2},
-                   "empty": {"paths": ["calc"]}},
-        "gates": {"coverage_min": 50, "critical_paths": ["calc/*.py"]},
-    }}}
+    cfg = {
+        "targets": {
+            "sample": {
+                "repo": str(repo),
+                "python": "worker",
+                "source": "calc",
+                "suites": {
+                    "unit": {"marker": "unit and not slow", "timeout_s": 60},
+                    "hang": {"marker": "slow", "timeout_s": 2},
+                    "empty": {"paths": ["calc"]},
+                },
+                "gates": {"coverage_min": 50, "critical_paths": ["calc/*.py"]},
+            }
+        }
+    }
     path = tmp_path / "assay.yaml"
     path.write_text(yaml.safe_dump(cfg))
     monkeypatch.setenv("ASSAY_CONFIG", str(path))
@@ -60,7 +68,11 @@ def resolve(params, ti=None):
 def test_resolve_records_and_returns_the_exact_commit(sample_target):
     ctx, out = resolve({"target": "sample", "sha": sample_target["sha"][:10], "branch": "main"})
     assert ctx["ti"].xcoms[("resolve_commit", "commit")] == {
-        "target": "sample", "sha": sample_target["sha"], "branch": "main", "requested_sha": sample_target["sha"][:10]}
+        "target": "sample",
+        "sha": sample_target["sha"],
+        "branch": "main",
+        "requested_sha": sample_target["sha"][:10],
+    }
     assert out == ["empty", "hang", "unit"]  # the suites the suite task is mapped over
     (row,) = rows(sample_target["url"], name="checkout")
     assert row.status == "PASS" and row.commit_sha == sample_target["sha"]
@@ -171,8 +183,12 @@ def test_metrics_connection_resolution(monkeypatch):
     from assay_airflow.hooks.metrics_db import MetricsDbHook
 
     monkeypatch.delenv("ASSAY_METRICS_DB_URL", raising=False)
-    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_METRICS", json.dumps(
-        {"conn_type": "postgres", "host": "db", "port": 5432, "login": "u", "password": "p@ss", "schema": "metrics"}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ASSAY_METRICS",
+        json.dumps(
+            {"conn_type": "postgres", "host": "db", "port": 5432, "login": "u", "password": "p@ss", "schema": "metrics"}
+        ),
+    )
     assert MetricsDbHook().get_url() == "postgresql+psycopg2://u:p%40ss@db:5432/metrics"
     monkeypatch.delenv("AIRFLOW_CONN_ASSAY_METRICS")
     assert MetricsDbHook().get_url().endswith("/airflow/assay_metrics.db")
@@ -180,19 +196,26 @@ def test_metrics_connection_resolution(monkeypatch):
     assert MetricsDbHook().get_url() == "sqlite:////x.db"
 
 
-def test_gates_post_the_commit_status_and_a_broken_git_host_never_changes_the_verdict(sample_target, tmp_path,
-                                                                                     monkeypatch):
+def test_gates_post_the_commit_status_and_a_broken_git_host_never_changes_the_verdict(
+    sample_target, tmp_path, monkeypatch
+):
     from support.http_sink import HttpSink
 
     cfg_path = tmp_path / "assay.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
     cfg["targets"]["sample"]["suites"] = {"unit": {"marker": "unit and not slow", "extra_args": ["-k", "add"]}}
     cfg["targets"]["sample"]["gates"] = {"coverage_min": 10}
-    cfg["targets"]["sample"]["commit_status"] = {"provider": "github", "conn_id": "assay_github", "repository": "acme/s"}
+    cfg["targets"]["sample"]["commit_status"] = {
+        "provider": "github",
+        "conn_id": "assay_github",
+        "repository": "acme/s",
+    }
     cfg_path.write_text(yaml.safe_dump(cfg))
     for status in (201, 500):
         sink = HttpSink(status=status, reply=b"{}")
-        monkeypatch.setenv("AIRFLOW_CONN_ASSAY_GITHUB", json.dumps({"conn_type": "http", "host": sink.url, "password": "tok"}))
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_ASSAY_GITHUB", json.dumps({"conn_type": "http", "host": sink.url, "password": "tok"})
+        )
         ti = TaskInstanceStub(run_id=f"manual__status_{status}")
         ctx, _ = resolve({"target": "sample", "branch": "main"}, ti=ti)
         run_suite("unit", ti)
@@ -211,9 +234,15 @@ def test_a_broken_slack_or_smtp_is_logged_and_never_raises(sample_target, monkey
     from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 
     sink = HttpSink(status=500, reply=b"no")
-    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SLACK", json.dumps({"conn_type": "slackwebhook", "password": sink.url + "/x"}))
-    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SMTP", json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": 9,
-                                                              "extra": {"from_email": "a@b", "disable_ssl": True}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ASSAY_SLACK", json.dumps({"conn_type": "slackwebhook", "password": sink.url + "/x"})
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ASSAY_SMTP",
+        json.dumps(
+            {"conn_type": "smtp", "host": "127.0.0.1", "port": 9, "extra": {"from_email": "a@b", "disable_ssl": True}}
+        ),
+    )
     ti = TaskInstanceStub(run_id="manual__broken_channels", task_id="evaluate_gates")
     AssayAlertNotifier(email_to=["x@example.com"]).notify({"ti": ti, "exception": RuntimeError("gate failed")})
     sink.close()
@@ -256,7 +285,9 @@ def test_every_configured_suite_is_resolved_for_the_mapped_suite_task(sample_tar
     cfg_path.write_text(yaml.safe_dump(cfg))
     ctx, suites = resolve({"target": "sample", "branch": "main"})
     assert suites == ["empty", "hang", "smoke-checks", "unit"]
-    out = PytestSuiteOperator(task_id="run_suite", suite="smoke-checks").execute(make_context("run_suite", ti=ctx["ti"]))
+    out = PytestSuiteOperator(task_id="run_suite", suite="smoke-checks").execute(
+        make_context("run_suite", ti=ctx["ti"])
+    )
     assert out["status"] == "PASS" and out["counts"]["passed"] == 1
 
 

@@ -36,11 +36,18 @@ def shared_envs(tmp_path_factory):
 def tiny_target(tmp_path, monkeypatch, metrics_url, shared_envs):
     repo = tmp_path / "tinycalc"
     first = make_tiny_repo(repo)
-    cfg = {"targets": {"tinycalc": {
-        "repo": str(repo), "python": "venv", "extras": ["test"], "source": "tinycalc",
-        "suites": {"unit": {"paths": ["tests"], "timeout_s": 300}},
-        "gates": {"coverage_min": 50, "critical_paths": ["src/tinycalc/__init__.py"]},
-    }}}
+    cfg = {
+        "targets": {
+            "tinycalc": {
+                "repo": str(repo),
+                "python": "venv",
+                "extras": ["test"],
+                "source": "tinycalc",
+                "suites": {"unit": {"paths": ["tests"], "timeout_s": 300}},
+                "gates": {"coverage_min": 50, "critical_paths": ["src/tinycalc/__init__.py"]},
+            }
+        }
+    }
     (tmp_path / "assay.yaml").write_text(yaml.safe_dump(cfg))
     monkeypatch.setenv("ASSAY_CONFIG", str(tmp_path / "assay.yaml"))
     monkeypatch.setenv("ASSAY_METRICS_DB_URL", metrics_url)
@@ -70,8 +77,11 @@ def run_commit(sha: str, run_id: str) -> tuple[list[str], dict]:
 def recorded(url: str, run_id: str, name: str = "unit") -> SuiteRun:
     store = MetricsStore(url)
     with Session(store.engine) as s:
-        row = s.scalars(select(SuiteRun).where(SuiteRun.run_id == run_id, SuiteRun.name == name)
-                        .options(selectinload(SuiteRun.test_cases), selectinload(SuiteRun.metrics))).one()
+        row = s.scalars(
+            select(SuiteRun)
+            .where(SuiteRun.run_id == run_id, SuiteRun.name == name)
+            .options(selectinload(SuiteRun.test_cases), selectinload(SuiteRun.metrics))
+        ).one()
     store.dispose()
     return row
 
@@ -98,8 +108,11 @@ def test_pass_then_exactly_the_broken_test_then_pass_after_the_prune(tiny_target
     worktrees = assay_home() / "git" / "worktrees" / "tinycalc"
     for i in range(21):  # more commits than the workspace keeps worktrees for
         sha = commit_files(repo, {f"notes/{i}.txt": f"note {i}\n"}, f"note {i}")
-        ctx = make_context("resolve_commit", {"target": "tinycalc", "sha": sha, "branch": "main"},
-                           ti=TaskInstanceStub(run_id=f"manual__note{i}"))
+        ctx = make_context(
+            "resolve_commit",
+            {"target": "tinycalc", "sha": sha, "branch": "main"},
+            ti=TaskInstanceStub(run_id=f"manual__note{i}"),
+        )
         ResolveCommitOperator(task_id="resolve_commit").execute(ctx)
     assert not (worktrees / tiny_target["first"]).exists() and not (worktrees / bad_sha).exists()  # pruned
 
@@ -108,5 +121,12 @@ def test_pass_then_exactly_the_broken_test_then_pass_after_the_prune(tiny_target
     assert out["unit"]["status"] == "PASS", out
     docs = recorded(url, "manual__docs")
     assert docs.status == "PASS" and docs.summary["counts"] == {
-        "passed": 4, "failed": 0, "error": 0, "skipped": 0, "xfailed": 0, "xpassed": 0, "total": 4}
+        "passed": 4,
+        "failed": 0,
+        "error": 0,
+        "skipped": 0,
+        "xfailed": 0,
+        "xpassed": 0,
+        "total": 4,
+    }
     assert {m.labels["file"] for m in docs.metrics if m.name == FILE_COVERAGE_METRIC} == {"src/tinycalc/__init__.py"}

@@ -49,8 +49,10 @@ def free_port() -> int:
 
 
 def api_connection(monkeypatch, conn_id: str, url: str, token: str, admin_token: str) -> None:
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(
-        {"conn_type": "http", "host": url, "password": token, "extra": {"admin_token": admin_token}}))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}",
+        json.dumps({"conn_type": "http", "host": url, "password": token, "extra": {"admin_token": admin_token}}),
+    )
 
 
 def target(tmp_path, **fields):
@@ -80,11 +82,16 @@ def perf_server():
 # ------------------------------------------------------------------------------------------------ load test
 
 
-def test_load_test_records_its_gates_and_the_server_timing_comparison(metrics_url, tmp_path, monkeypatch,
-                                                                      perf_server):
+def test_load_test_records_its_gates_and_the_server_timing_comparison(metrics_url, tmp_path, monkeypatch, perf_server):
     api_connection(monkeypatch, "perf_api", perf_server.url, TOKEN, "admin")
-    configure(monkeypatch, tmp_path, metrics_url, targets=target(
-        tmp_path, api_conn_id="perf_api", performance={"load_test": LOAD_TEST, "measurement_tolerance": 0.5}))
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        targets=target(
+            tmp_path, api_conn_id="perf_api", performance={"load_test": LOAD_TEST, "measurement_tolerance": 0.5}
+        ),
+    )
     raised = verdict_of(LoadTestOperator(task_id="load_test__svc", target="svc"), "manual__load")
     load = recorded(metrics_url, DAG, "manual__load")["load_test"]
     by_name = checks(load)
@@ -101,8 +108,14 @@ def test_a_baseline_unreadable_after_the_run_keeps_the_result(metrics_url, tmp_p
     """The metrics DB goes away while Locust runs: the regression checks are ERROR, the whole result is
     parked in the outbox, and lands once a task flushes it (before: the read raised, the result was lost)."""
     api_connection(monkeypatch, "perf_api", perf_server.url, TOKEN, "admin")
-    configure(monkeypatch, tmp_path, metrics_url, targets=target(
-        tmp_path, api_conn_id="perf_api", performance={"load_test": LOAD_TEST, "measurement_tolerance": 0.5}))
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        targets=target(
+            tmp_path, api_conn_id="perf_api", performance={"load_test": LOAD_TEST, "measurement_tolerance": 0.5}
+        ),
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]  # nothing listens there once the socket is closed
@@ -149,18 +162,27 @@ class RefusingServer:
 @pytest.mark.parametrize(
     "server_kind, change, error, expected",
     [
-        ("perf", {"locustfile": "/nonexistent/locustfile.py"}, AirflowFailException,
-         "locustfile '/nonexistent/locustfile.py'"),
+        (
+            "perf",
+            {"locustfile": "/nonexistent/locustfile.py"},
+            AirflowFailException,
+            "locustfile '/nonexistent/locustfile.py'",
+        ),
         ("refusing", {}, AirflowException, "server timings .* answered HTTP 403"),
     ],
 )
-def test_a_load_test_error_is_recorded_then_raised_as_its_kind(metrics_url, tmp_path, monkeypatch, server_kind,
-                                                               change, error, expected):
+def test_a_load_test_error_is_recorded_then_raised_as_its_kind(
+    metrics_url, tmp_path, monkeypatch, server_kind, change, error, expected
+):
     server = PerfServer(token=TOKEN) if server_kind == "perf" else RefusingServer()
     try:
         api_connection(monkeypatch, "perf_api", server.url, TOKEN, "admin")
-        configure(monkeypatch, tmp_path, metrics_url, targets=target(
-            tmp_path, api_conn_id="perf_api", performance={"load_test": LOAD_TEST | change}))
+        configure(
+            monkeypatch,
+            tmp_path,
+            metrics_url,
+            targets=target(tmp_path, api_conn_id="perf_api", performance={"load_test": LOAD_TEST | change}),
+        )
         with pytest.raises(error, match=f"load_test: ERROR: .*{expected}") as err:
             execute(LoadTestOperator(task_id="load_test__svc", target="svc"), "manual__load_error")
     finally:
@@ -180,20 +202,43 @@ def build():
 
 def test_pipeline_load_and_microbenchmark_record_their_figures(metrics_url, tmp_path, monkeypatch):
     (tmp_path / "subject.py").write_text(SUBJECT)
-    configure(monkeypatch, tmp_path, metrics_url, targets=target(tmp_path, performance={
-        "pipeline_load": {"command": ["{python}", "-c", "import time; time.sleep(0.2)"], "concurrency": 2,
-                          "duration_s": 1, "run_timeout_s": 30, "sample_interval_s": 0.25,
-                          "resource_scope": "process_tree", "cpu_percent_max": 100, "memory_percent_max": 100},
-        "microbenchmark": {"factory": "subject:build", "cwd": str(tmp_path), "batch_sizes": [1, 8], "iterations": 3,
-                           "warmup": 1, "p99_max_ms": 5000, "peak_memory_max_mb": 4000},
-    }))
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        targets=target(
+            tmp_path,
+            performance={
+                "pipeline_load": {
+                    "command": ["{python}", "-c", "import time; time.sleep(0.2)"],
+                    "concurrency": 2,
+                    "duration_s": 1,
+                    "run_timeout_s": 30,
+                    "sample_interval_s": 0.25,
+                    "resource_scope": "process_tree",
+                    "cpu_percent_max": 100,
+                    "memory_percent_max": 100,
+                },
+                "microbenchmark": {
+                    "factory": "subject:build",
+                    "cwd": str(tmp_path),
+                    "batch_sizes": [1, 8],
+                    "iterations": 3,
+                    "warmup": 1,
+                    "p99_max_ms": 5000,
+                    "peak_memory_max_mb": 4000,
+                },
+            },
+        ),
+    )
     for op in (PipelineLoadOperator, MicrobenchmarkOperator):
         assert verdict_of(op(task_id=f"{op.suite}__svc", target="svc"), "manual__suites") is None
     rows = recorded(metrics_url, DAG, "manual__suites")
     assert rows["pipeline_load"].status == "PASS" and rows["microbenchmark"].status == "PASS"
     assert any(m.name == "pipeline.completion_rate" and m.value == 1.0 for m in rows["pipeline_load"].metrics)
-    assert {m.labels["batch_size"] for m in rows["microbenchmark"].metrics if m.name == "microbench.latency_p99_ms"} \
-        == {1, 8}
+    assert {
+        m.labels["batch_size"] for m in rows["microbenchmark"].metrics if m.name == "microbench.latency_p99_ms"
+    } == {1, 8}
 
 
 @pytest.mark.parametrize(
@@ -203,8 +248,9 @@ def test_pipeline_load_and_microbenchmark_record_their_figures(metrics_url, tmp_
         (MutationTestingOperator, {"project_dir": "/nonexistent/project"}, "is not a directory"),
     ],
 )
-def test_an_engine_suite_error_is_recorded_then_fails_for_good(metrics_url, tmp_path, monkeypatch, op, section,
-                                                               expected):
+def test_an_engine_suite_error_is_recorded_then_fails_for_good(
+    metrics_url, tmp_path, monkeypatch, op, section, expected
+):
     configure(monkeypatch, tmp_path, metrics_url, targets=target(tmp_path, performance={op.suite: section}))
     with pytest.raises(AirflowFailException, match=f"{op.suite}: ERROR: .*{expected}"):
         execute(op(task_id=f"{op.suite}__svc", target="svc"), "manual__suite_error")
@@ -233,8 +279,17 @@ def test_mutation_testing_records_the_score(metrics_url, tmp_path, monkeypatch):
     for rel, text in MUTATION_PROJECT.items():
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).write_text(text)
-    configure(monkeypatch, tmp_path, metrics_url, targets=target(tmp_path, performance={
-        "mutation": {"project_dir": str(project), "min_score": 0.1, "max_children": 2, "timeout_s": 300}}))
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        targets=target(
+            tmp_path,
+            performance={
+                "mutation": {"project_dir": str(project), "min_score": 0.1, "max_children": 2, "timeout_s": 300}
+            },
+        ),
+    )
     raised = verdict_of(MutationTestingOperator(task_id="mutation__svc", target="svc"), "manual__mutation")
     row = recorded(metrics_url, DAG, "manual__mutation")["mutation"]
     score = [m.value for m in row.metrics if m.name == "mutation.score"]
@@ -250,19 +305,35 @@ def chaos_target(tmp_path):
     from assay.chaos.service import start_service
 
     port = free_port()
-    with start_service(target_argv(port, workers=1), cwd=REPO, port=port, ready_timeout=60,
-                       env=target_env(tmp_path / "faults.json"), log_path=tmp_path / "target.log") as handle:
+    with start_service(
+        target_argv(port, workers=1),
+        cwd=REPO,
+        port=port,
+        ready_timeout=60,
+        env=target_env(tmp_path / "faults.json"),
+        log_path=tmp_path / "target.log",
+    ) as handle:
         yield handle
 
 
 def test_a_chaos_experiment_is_recorded(metrics_url, tmp_path, monkeypatch, chaos_target):
     api_connection(monkeypatch, "chaos_api", chaos_target.base_url, READER_TOKEN, ADMIN_TOKEN)
-    env = {k: v for k, v in chaos_env(chaos_target.base_url).items()
-           if k not in ("ASSAY_CHAOS_BASE_URL", "ASSAY_CHAOS_TOKEN", "ASSAY_CHAOS_ADMIN_TOKEN")}
-    configure(monkeypatch, tmp_path, metrics_url, targets=target(
-        tmp_path, api_conn_id="chaos_api", chaos={"timeout_s": 120, "env": env}))
-    summary = execute(ChaosExperimentOperator(task_id="chaos__inject-latency", target="svc",
-                                              experiment="inject-latency"), "manual__chaos", "assay_weekly_chaos")
+    env = {
+        k: v
+        for k, v in chaos_env(chaos_target.base_url).items()
+        if k not in ("ASSAY_CHAOS_BASE_URL", "ASSAY_CHAOS_TOKEN", "ASSAY_CHAOS_ADMIN_TOKEN")
+    }
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        targets=target(tmp_path, api_conn_id="chaos_api", chaos={"timeout_s": 120, "env": env}),
+    )
+    summary = execute(
+        ChaosExperimentOperator(task_id="chaos__inject-latency", target="svc", experiment="inject-latency"),
+        "manual__chaos",
+        "assay_weekly_chaos",
+    )
     row = recorded(metrics_url, "assay_weekly_chaos", "manual__chaos")["chaos:inject-latency"]
     assert row.status == "PASS" == summary["status"] and row.message
     assert checks(row)["steady_state_before"].status == "PASS" and checks(row)["rollbacks"].status == "PASS"
@@ -270,12 +341,26 @@ def test_a_chaos_experiment_is_recorded(metrics_url, tmp_path, monkeypatch, chao
 
 
 def test_a_chaos_target_that_will_not_start_is_recorded_and_retried(metrics_url, tmp_path, monkeypatch):
-    configure(monkeypatch, tmp_path, metrics_url, targets=target(tmp_path, service={
-        "argv": [sys.executable, "-c", "import sys; print('no model file'); sys.exit(3)"], "cwd": str(tmp_path),
-        "ready_timeout_s": 30}, chaos={"timeout_s": 60}))
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        targets=target(
+            tmp_path,
+            service={
+                "argv": [sys.executable, "-c", "import sys; print('no model file'); sys.exit(3)"],
+                "cwd": str(tmp_path),
+                "ready_timeout_s": 30,
+            },
+            chaos={"timeout_s": 60},
+        ),
+    )
     with pytest.raises(AirflowException, match="chaos:inject-latency: ERROR: .*its service did not start") as err:
-        execute(ChaosExperimentOperator(task_id="chaos__inject-latency", target="svc", experiment="inject-latency"),
-                "manual__chaos_down", "assay_weekly_chaos")
+        execute(
+            ChaosExperimentOperator(task_id="chaos__inject-latency", target="svc", experiment="inject-latency"),
+            "manual__chaos_down",
+            "assay_weekly_chaos",
+        )
     assert not isinstance(err.value, AirflowFailException)
     row = recorded(metrics_url, "assay_weekly_chaos", "manual__chaos_down")["chaos:inject-latency"]
     assert row.status == "ERROR" and "did not start" in row.message and row.summary["retryable"] is True

@@ -32,28 +32,32 @@ class AirflowStack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.password = password
         venv_bin = str(Path(sys.executable).parent)
-        self.env = os.environ | {
-            "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-            "AIRFLOW_HOME": str(self.home / "airflow"),
-            "ASSAY_HOME": str(self.home / "assay"),
-            "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO / "plugins")]),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            # Only the DAGs a test unpauses run: the scheduled ones would compete for the SQLite metadata
-            # DB and the 2 cores with what is measured.
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(self.port),
-            "AIRFLOW__API__BASE_URL": self.url,
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
-            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "ASSAY_AIRFLOW_BASE_URL": self.url,
-        } | (env or {})
+        self.env = (
+            os.environ
+            | {
+                "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
+                "AIRFLOW_HOME": str(self.home / "airflow"),
+                "ASSAY_HOME": str(self.home / "assay"),
+                "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO / "plugins")]),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                # Only the DAGs a test unpauses run: the scheduled ones would compete for the SQLite metadata
+                # DB and the 2 cores with what is measured.
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+                "AIRFLOW__CORE__PARALLELISM": "4",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__BASE_URL": self.url,
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+                "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "ASSAY_AIRFLOW_BASE_URL": self.url,
+            }
+            | (env or {})
+        )
         self.proc: subprocess.Popen | None = None
         self._token: str | None = None
 
@@ -61,15 +65,22 @@ class AirflowStack:
         (self.home / "airflow").mkdir(parents=True, exist_ok=True)
         (self.home / "passwords.json").write_text(json.dumps({"admin": self.password}))
         log = (self.home / "standalone.log").open("wb")
-        self.proc = subprocess.Popen([str(Path(sys.executable).with_name("airflow")), "standalone"], env=self.env,
-                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("airflow")), "standalone"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"airflow standalone exited: see {self.home / 'standalone.log'}")
             try:
                 health = requests.get(f"{self.url}/api/v2/monitor/health", timeout=2).json()
-                if all(health.get(k, {}).get("status") == "healthy" for k in ("metadatabase", "scheduler", "dag_processor")):
+                if all(
+                    health.get(k, {}).get("status") == "healthy" for k in ("metadatabase", "scheduler", "dag_processor")
+                ):
                     return self
             except (requests.RequestException, ValueError):
                 pass
@@ -86,7 +97,9 @@ class AirflowStack:
 
     def headers(self) -> dict[str, str]:
         if self._token is None:
-            resp = requests.post(f"{self.url}/auth/token", json={"username": "admin", "password": self.password}, timeout=10)
+            resp = requests.post(
+                f"{self.url}/auth/token", json={"username": "admin", "password": self.password}, timeout=10
+            )
             resp.raise_for_status()
             self._token = resp.json()["access_token"]
         return {"Authorization": f"Bearer {self._token}"}

@@ -31,8 +31,9 @@ class HttpSink:
             def do_POST(self):  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urlsplit(self.path)
-                sink.requests.append(Received("POST", parts.path, parse_qs(parts.query), dict(self.headers),
-                                              self.rfile.read(length)))
+                sink.requests.append(
+                    Received("POST", parts.path, parse_qs(parts.query), dict(self.headers), self.rfile.read(length))
+                )
                 self.send_response(sink.status)
                 self.send_header("Content-Length", str(len(sink.reply)))
                 self.end_headers()

@@ -6,8 +6,15 @@ from __future__ import annotations
 import re
 
 _LINE = re.compile(r"^=*\s*(?P<body>(?:\d+ \w+(?:, )?)+) in [\d.]+s")
-_WORDS = {"passed": "passed", "failed": "failed", "error": "error", "errors": "error", "skipped": "skipped",
-          "xfailed": "xfailed", "xpassed": "xpassed"}
+_WORDS = {
+    "passed": "passed",
+    "failed": "failed",
+    "error": "error",
+    "errors": "error",
+    "skipped": "skipped",
+    "xfailed": "xfailed",
+    "xpassed": "xpassed",
+}
 
 
 def summary_counts(output: str) -> dict[str, int]:

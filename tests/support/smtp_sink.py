@@ -47,4 +47,6 @@ class SmtpSink:
 
 def body_text(msg: Message) -> str:
     parts = msg.walk() if msg.is_multipart() else [msg]
-    return "".join(p.get_payload(decode=True).decode() for p in parts if not p.is_multipart() and p.get_payload(decode=True))
+    return "".join(
+        p.get_payload(decode=True).decode() for p in parts if not p.is_multipart() and p.get_payload(decode=True)
+    )

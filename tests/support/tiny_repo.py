@@ -87,12 +87,15 @@ def make_tiny_repo(repo: Path) -> str:
     """Create the repository with one passing commit on ``main``; returns its sha."""
     repo.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
-    write(repo, {
-        "pyproject.toml": PYPROJECT,
-        "src/tinycalc/__init__.py": PACKAGE.format(sub=GOOD_SUB),
-        "tests/test_calc.py": TESTS,
-        "docs/index.md": "# tinycalc\n",
-    })
+    write(
+        repo,
+        {
+            "pyproject.toml": PYPROJECT,
+            "src/tinycalc/__init__.py": PACKAGE.format(sub=GOOD_SUB),
+            "tests/test_calc.py": TESTS,
+            "docs/index.md": "# tinycalc\n",
+        },
+    )
     return commit_all(repo, "tinycalc: add, sub, describe")
 
 

@@ -71,9 +71,14 @@ def test_unreadable_and_malformed_files(tmp_path):
 
 
 def test_per_dataset_drift_schedule_overrides_the_weekly_default():
-    data = {"targets": {"t": {"repo": "x"}}, "drift_schedule": "0 3 * * 1", "datasets": {
-        "a": {"current": {"kind": "csv", "path": "a.csv"}},
-        "b": {"current": {"kind": "csv", "path": "b.csv"}, "drift_schedule": "0 6 * * *"}}}
+    data = {
+        "targets": {"t": {"repo": "x"}},
+        "drift_schedule": "0 3 * * 1",
+        "datasets": {
+            "a": {"current": {"kind": "csv", "path": "a.csv"}},
+            "b": {"current": {"kind": "csv", "path": "b.csv"}, "drift_schedule": "0 6 * * *"},
+        },
+    }
     cfg = parse_config(data)
     assert cfg.drift_cron("a") == "0 3 * * 1" and cfg.drift_cron("b") == "0 6 * * *"
     data["datasets"]["b"]["drift_schedule"] = "every tuesday"

@@ -19,7 +19,9 @@ def test_no_engine_module_mentions_airflow_imports():
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path.relative_to(ENGINE)}: {n}" for n in names if n.split(".")[0] in ("airflow", "assay_airflow")]
+            offenders += [
+                f"{path.relative_to(ENGINE)}: {n}" for n in names if n.split(".")[0] in ("airflow", "assay_airflow")
+            ]
     assert offenders == []
     assert len(list(ENGINE.rglob("*.py"))) > 15  # the scan really saw the package
 
@@ -27,7 +29,8 @@ def test_no_engine_module_mentions_airflow_imports():
 def test_importing_every_engine_module_loads_no_airflow():
     modules = sorted(
         ".".join(("assay", *p.relative_to(ENGINE).with_suffix("").parts)).removesuffix(".__init__")
-        for p in ENGINE.rglob("*.py") if "migrations" not in p.parts
+        for p in ENGINE.rglob("*.py")
+        if "migrations" not in p.parts
     )
     code = (
         "import importlib, sys\n"
@@ -35,6 +38,10 @@ def test_importing_every_engine_module_loads_no_airflow():
         "bad = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.'))\n"
         "print(len(sys.modules)); assert not bad, bad\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={"PYTHONPATH": str(ENGINE.parent), "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ENGINE.parent), "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 0, proc.stderr

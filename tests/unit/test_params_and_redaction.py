@@ -30,10 +30,13 @@ def test_a_branch_with_a_trailing_newline_is_refused():
         validate_commit_request(CONFIG, {"target": "demo", "branch": "main\n"})
 
 
-@pytest.mark.parametrize("regex, good, bad", [
-    (SHA_RE, "deadbeef", ["deadbeef\n", "xdeadbeef", "deadbeefx", ""]),
-    (BRANCH_RE, "release/1.2", ["main\n", "-x", "main; ls"]),
-])
+@pytest.mark.parametrize(
+    "regex, good, bad",
+    [
+        (SHA_RE, "deadbeef", ["deadbeef\n", "xdeadbeef", "deadbeefx", ""]),
+        (BRANCH_RE, "release/1.2", ["main\n", "-x", "main; ls"]),
+    ],
+)
 def test_the_form_pattern_is_anchored_at_both_ends(regex, good, bad):
     schema = {"type": "string", "pattern": json_schema_pattern(regex)}
     jsonschema.validate(good, schema)
@@ -45,13 +48,21 @@ def test_the_form_pattern_is_anchored_at_both_ends(regex, good, bad):
     assert re.search(schema["pattern"], good + "\n") is None
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("cannot clone https://alice:ghp_s3cr3t@github.com/acme/x.git: 403",
-     "cannot clone https://***@github.com/acme/x.git: 403"),
-    ("fetch https://oauth2:glpat-XYZ@gitlab.example.com/g/p", "fetch https://***@gitlab.example.com/g/p"),
-    ("ssh://git:pw@host:22/repo and https://tok@h/x", "ssh://***@host:22/repo and https://***@h/x"),
-    ("mail me at ops@example.com, see https://example.com/a@b", "mail me at ops@example.com, see https://example.com/a@b"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "cannot clone https://alice:ghp_s3cr3t@github.com/acme/x.git: 403",
+            "cannot clone https://***@github.com/acme/x.git: 403",
+        ),
+        ("fetch https://oauth2:glpat-XYZ@gitlab.example.com/g/p", "fetch https://***@gitlab.example.com/g/p"),
+        ("ssh://git:pw@host:22/repo and https://tok@h/x", "ssh://***@host:22/repo and https://***@h/x"),
+        (
+            "mail me at ops@example.com, see https://example.com/a@b",
+            "mail me at ops@example.com, see https://example.com/a@b",
+        ),
+    ],
+)
 def test_credentials_are_stripped_from_urls(text, expected):
     assert strip_url_credentials(text) == expected
 
@@ -59,7 +70,12 @@ def test_credentials_are_stripped_from_urls(text, expected):
 def test_records_never_carry_url_credentials():
     now = datetime.now(UTC)
     rec = SuiteRunRecord(
-        key=RunKey("d", "r", "t"), kind="checkout", name="checkout", status="ERROR", started_at=now, finished_at=now,
+        key=RunKey("d", "r", "t"),
+        kind="checkout",
+        name="checkout",
+        status="ERROR",
+        started_at=now,
+        finished_at=now,
         message="cannot clone https://u:TOKEN@host/r.git",
         summary={"params": {"repo": "https://u:TOKEN@host/r.git"}},
         test_cases=(TestCaseRecord("t::a", "failed", 0.0, "GET https://u:TOKEN@host failed"),),

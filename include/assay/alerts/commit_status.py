@@ -9,10 +9,20 @@ import requests
 from assay.redaction import strip_url_credentials
 from assay.status import Status
 
-_GITHUB_STATE = {Status.PASS: "success", Status.WARN: "success", Status.SKIP: "success",
-                 Status.FAIL: "failure", Status.ERROR: "error"}
-_GITLAB_STATE = {Status.PASS: "success", Status.WARN: "success", Status.SKIP: "success",
-                 Status.FAIL: "failed", Status.ERROR: "failed"}
+_GITHUB_STATE = {
+    Status.PASS: "success",
+    Status.WARN: "success",
+    Status.SKIP: "success",
+    Status.FAIL: "failure",
+    Status.ERROR: "error",
+}
+_GITLAB_STATE = {
+    Status.PASS: "success",
+    Status.WARN: "success",
+    Status.SKIP: "success",
+    Status.FAIL: "failed",
+    Status.ERROR: "failed",
+}
 
 
 def post_commit_status(
@@ -38,16 +48,27 @@ def post_commit_status(
     if provider == "github":
         resp = requests.post(
             f"{base}/repos/{repository}/statuses/{sha}",
-            json={"state": _GITHUB_STATE[verdict], "description": description,
-                  "target_url": target_url, "context": context},
-            headers={"Accept": "application/vnd.github+json", **({"Authorization": f"Bearer {token}"} if token else {})},
+            json={
+                "state": _GITHUB_STATE[verdict],
+                "description": description,
+                "target_url": target_url,
+                "context": context,
+            },
+            headers={
+                "Accept": "application/vnd.github+json",
+                **({"Authorization": f"Bearer {token}"} if token else {}),
+            },
             timeout=timeout_s,
         )
     elif provider == "gitlab":
         resp = requests.post(
             f"{base}/projects/{quote(repository, safe='')}/statuses/{sha}",
-            params={"state": _GITLAB_STATE[verdict], "description": description,
-                    "target_url": target_url, "name": context},
+            params={
+                "state": _GITLAB_STATE[verdict],
+                "description": description,
+                "target_url": target_url,
+                "name": context,
+            },
             headers={"PRIVATE-TOKEN": token} if token else {},
             timeout=timeout_s,
         )

@@ -28,16 +28,27 @@ def evaluate_alert_rules(
     executed = sum(s.counts.get("total", 0) - s.counts.get("skipped", 0) - s.counts.get("xfailed", 0) for s in suites)
     bad = sum(s.counts.get("failed", 0) + s.counts.get("error", 0) for s in suites)
     if executed == 0:
-        rate_check = CheckRecord("alert:test_failure_rate", Status.SKIP, threshold=rules.test_failure_rate_max,
-                                 comparator="<=", severity="alert", message="no tests executed")
+        rate_check = CheckRecord(
+            "alert:test_failure_rate",
+            Status.SKIP,
+            threshold=rules.test_failure_rate_max,
+            comparator="<=",
+            severity="alert",
+            message="no tests executed",
+        )
     else:
         rate = bad / executed
         rate_check = CheckRecord(
-            "alert:test_failure_rate", Status.FAIL if rate > rules.test_failure_rate_max else Status.PASS,
-            observed=round(rate, 4), threshold=rules.test_failure_rate_max, comparator="<=", severity="alert",
+            "alert:test_failure_rate",
+            Status.FAIL if rate > rules.test_failure_rate_max else Status.PASS,
+            observed=round(rate, 4),
+            threshold=rules.test_failure_rate_max,
+            comparator="<=",
+            severity="alert",
             message=f"{bad}/{executed} executed tests failed ({rate:.1%})",
         )
     current = next((s.coverage_percent for s in suites if s.name == coverage_suite), None)
-    drop = coverage_drop_check("alert:coverage_drop", rules.coverage_drop_max_points, current, branch, previous,
-                               severity="alert")
+    drop = coverage_drop_check(
+        "alert:coverage_drop", rules.coverage_drop_max_points, current, branch, previous, severity="alert"
+    )
     return [rate_check, drop]

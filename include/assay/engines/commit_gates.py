@@ -52,8 +52,13 @@ def evaluate_commit_gates(
     for name in expected:
         s = by_name.get(name)
         if s is None:
-            checks.append(CheckRecord(f"suite_completed:{name}", Status.ERROR,
-                                      message=f"suite {name!r} recorded no result (an earlier step failed)"))
+            checks.append(
+                CheckRecord(
+                    f"suite_completed:{name}",
+                    Status.ERROR,
+                    message=f"suite {name!r} recorded no result (an earlier step failed)",
+                )
+            )
         elif s.status is Status.ERROR:
             checks.append(CheckRecord(f"suite_completed:{name}", Status.ERROR, message=s.message))
         else:
@@ -65,23 +70,41 @@ def evaluate_commit_gates(
             checks.append(CheckRecord("all_tests_pass", Status.ERROR, message="no suite produced test results"))
         else:
             bad = sum(s.counts.get("failed", 0) + s.counts.get("error", 0) for s in ran)
-            checks.append(CheckRecord(
-                "all_tests_pass", Status.FAIL if bad else Status.PASS, observed=bad, threshold=0, comparator="==",
-                message=f"{bad} failed or errored test(s)" if bad else "every test passed",
-            ))
+            checks.append(
+                CheckRecord(
+                    "all_tests_pass",
+                    Status.FAIL if bad else Status.PASS,
+                    observed=bad,
+                    threshold=0,
+                    comparator="==",
+                    message=f"{bad} failed or errored test(s)" if bad else "every test passed",
+                )
+            )
 
     cov_suite = by_name.get(gates.coverage_suite)
     current = cov_suite.coverage_percent if cov_suite else None
     if current is None:
-        checks.append(CheckRecord("coverage_min", Status.ERROR, threshold=gates.coverage_min, comparator=">=",
-                                  message=f"no line coverage recorded for suite {gates.coverage_suite!r}"))
+        checks.append(
+            CheckRecord(
+                "coverage_min",
+                Status.ERROR,
+                threshold=gates.coverage_min,
+                comparator=">=",
+                message=f"no line coverage recorded for suite {gates.coverage_suite!r}",
+            )
+        )
     else:
         ok = current >= gates.coverage_min
-        checks.append(CheckRecord(
-            "coverage_min", Status.PASS if ok else Status.FAIL, observed=round(current, 2),
-            threshold=gates.coverage_min, comparator=">=",
-            message=f"line coverage {current:.2f}% (suite {gates.coverage_suite!r}), minimum {gates.coverage_min}%",
-        ))
+        checks.append(
+            CheckRecord(
+                "coverage_min",
+                Status.PASS if ok else Status.FAIL,
+                observed=round(current, 2),
+                threshold=gates.coverage_min,
+                comparator=">=",
+                message=f"line coverage {current:.2f}% (suite {gates.coverage_suite!r}), minimum {gates.coverage_min}%",
+            )
+        )
 
     files = cov_suite.file_coverage if cov_suite else {}
     if gates.module_minimum > 0:
@@ -89,16 +112,29 @@ def evaluate_commit_gates(
     for pattern in gates.critical_paths:
         matched = {path: pct for path, pct in files.items() if fnmatch(path, pattern)}
         if not matched:
-            checks.append(CheckRecord(f"critical_path:{pattern}", Status.ERROR, threshold=100, comparator=">=",
-                                      message=f"critical path {pattern!r} matched no measured file"))
+            checks.append(
+                CheckRecord(
+                    f"critical_path:{pattern}",
+                    Status.ERROR,
+                    threshold=100,
+                    comparator=">=",
+                    message=f"critical path {pattern!r} matched no measured file",
+                )
+            )
             continue
         low = {p: pct for p, pct in matched.items() if pct < 100.0}
-        checks.append(CheckRecord(
-            f"critical_path:{pattern}", Status.FAIL if low else Status.PASS,
-            observed=round(min(matched.values()), 2), threshold=100, comparator=">=",
-            message=("below 100%: " + ", ".join(f"{p} {v:.1f}%" for p, v in sorted(low.items())))
-            if low else f"{len(matched)} file(s) fully covered",
-        ))
+        checks.append(
+            CheckRecord(
+                f"critical_path:{pattern}",
+                Status.FAIL if low else Status.PASS,
+                observed=round(min(matched.values()), 2),
+                threshold=100,
+                comparator=">=",
+                message=("below 100%: " + ", ".join(f"{p} {v:.1f}%" for p, v in sorted(low.items())))
+                if low
+                else f"{len(matched)} file(s) fully covered",
+            )
+        )
 
     checks.append(coverage_drop_check("coverage_drop", gates.coverage_drop_max, current, branch, previous))
     return checks
@@ -108,14 +144,24 @@ def module_coverage_check(gates: GateConfig, files: Mapping[str, float], *, list
     """Every measured file (but the excluded ones) at or above the per-module minimum."""
     minimum, suite = gates.module_minimum, gates.coverage_suite
     if not files:
-        return CheckRecord("module_coverage_min", Status.ERROR, threshold=minimum, comparator=">=",
-                           message=f"no per-file line coverage recorded for suite {suite!r}")
+        return CheckRecord(
+            "module_coverage_min",
+            Status.ERROR,
+            threshold=minimum,
+            comparator=">=",
+            message=f"no per-file line coverage recorded for suite {suite!r}",
+        )
     excluded = sorted(p for p in files if any(fnmatch(p, pattern) for pattern in gates.module_coverage_exclude))
     measured = {p: pct for p, pct in files.items() if p not in excluded}
     if not measured:
-        return CheckRecord("module_coverage_min", Status.ERROR, threshold=minimum, comparator=">=",
-                           message=f"module_coverage_exclude {gates.module_coverage_exclude} excludes every one "
-                                   f"of the {len(files)} measured file(s) of suite {suite!r}")
+        return CheckRecord(
+            "module_coverage_min",
+            Status.ERROR,
+            threshold=minimum,
+            comparator=">=",
+            message=f"module_coverage_exclude {gates.module_coverage_exclude} excludes every one "
+            f"of the {len(files)} measured file(s) of suite {suite!r}",
+        )
     low = sorted((pct, p) for p, pct in measured.items() if pct < minimum)
     note = f" ({len(excluded)} excluded)" if excluded else ""
     if low:
@@ -125,26 +171,52 @@ def module_coverage_check(gates: GateConfig, files: Mapping[str, float], *, list
     else:
         message = f"all {len(measured)} file(s) at or above {minimum:g}%{note}"
     return CheckRecord(
-        "module_coverage_min", Status.FAIL if low else Status.PASS, observed=round(min(measured.values()), 2),
-        threshold=minimum, comparator=">=", message=message,
+        "module_coverage_min",
+        Status.FAIL if low else Status.PASS,
+        observed=round(min(measured.values()), 2),
+        threshold=minimum,
+        comparator=">=",
+        message=message,
     )
 
 
 def coverage_drop_check(
-    name: str, max_drop: float, current: float | None, branch: str | None, previous: PreviousCoverage | None,
-    *, fired: Status = Status.FAIL, severity: str = "error",
+    name: str,
+    max_drop: float,
+    current: float | None,
+    branch: str | None,
+    previous: PreviousCoverage | None,
+    *,
+    fired: Status = Status.FAIL,
+    severity: str = "error",
 ) -> CheckRecord:
     """Coverage drop in points against the previous run on ``branch`` (SKIP when there is no basis)."""
     if branch is None:
-        return CheckRecord(name, Status.SKIP, threshold=max_drop, comparator="<=", severity=severity,
-                           message="no branch given, so there is no previous run to compare with")
+        return CheckRecord(
+            name,
+            Status.SKIP,
+            threshold=max_drop,
+            comparator="<=",
+            severity=severity,
+            message="no branch given, so there is no previous run to compare with",
+        )
     if previous is None or current is None:
-        return CheckRecord(name, Status.SKIP, threshold=max_drop, comparator="<=", severity=severity,
-                           message=f"no earlier coverage recorded on branch {branch!r}")
+        return CheckRecord(
+            name,
+            Status.SKIP,
+            threshold=max_drop,
+            comparator="<=",
+            severity=severity,
+            message=f"no earlier coverage recorded on branch {branch!r}",
+        )
     drop = previous.percent - current
     return CheckRecord(
-        name, fired if drop > max_drop else Status.PASS, observed=round(drop, 2), threshold=max_drop,
-        comparator="<=", severity=severity,
+        name,
+        fired if drop > max_drop else Status.PASS,
+        observed=round(drop, 2),
+        threshold=max_drop,
+        comparator="<=",
+        severity=severity,
         message=f"coverage {current:.2f}% vs {previous.percent:.2f}% at {previous.commit_sha[:12]} on {branch}",
     )
 
@@ -161,6 +233,10 @@ def outcome_from_row(row) -> SuiteOutcome:
     total = next((m.value for m in row.metrics if m.name == COVERAGE_METRIC), None)
     files = {m.labels["file"]: m.value for m in row.metrics if m.name == FILE_COVERAGE_METRIC}
     return SuiteOutcome(
-        name=row.name, status=Status(row.status), message=row.message or "",
-        counts=dict((row.summary or {}).get("counts") or {}), coverage_percent=total, file_coverage=files,
+        name=row.name,
+        status=Status(row.status),
+        message=row.message or "",
+        counts=dict((row.summary or {}).get("counts") or {}),
+        coverage_percent=total,
+        file_coverage=files,
     )

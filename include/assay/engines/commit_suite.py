@@ -84,12 +84,21 @@ def run_commit_suite(
             except TargetError as exc2:
                 return _error(suite_name, started, exc2)
             continue
-        result = run_pytest_suite(name=suite_name, suite=suite, workdir=worktree, out_dir=out_dir,
-                                  python=env.python, source=suite.source or target.source, env=layer.env())
+        result = run_pytest_suite(
+            name=suite_name,
+            suite=suite,
+            workdir=worktree,
+            out_dir=out_dir,
+            python=env.python,
+            source=suite.source or target.source,
+            env=layer.env(),
+        )
         if suspect and venv_suspects(result, env, worktree):
-            rebuilt = ("collection failed with " + "; ".join(
-                f"{e.describe()} ({e.message.splitlines()[0]})" for e in result.import_errors[:3])
-                + f" on the cached venv {env.env_dir}")
+            rebuilt = (
+                "collection failed with "
+                + "; ".join(f"{e.describe()} ({e.message.splitlines()[0]})" for e in result.import_errors[:3])
+                + f" on the cached venv {env.env_dir}"
+            )
             try:
                 env = rebuild_python(target_name, env, worktree, envs_root)
             except TargetError as exc:

@@ -88,17 +88,32 @@ def git(args: Sequence[str], *, cwd: Path | None = None, timeout_s: float = GIT_
     name = _command_name(args)
     with tempfile.TemporaryDirectory(prefix="assay-git-") as tmp:
         out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-        res = run_command(["git", *args], cwd=cwd or os.getcwd(), timeout_s=timeout_s, log_path=out,
-                          stderr_path=err, env=git_env(), grace_s=2.0)
+        res = run_command(
+            ["git", *args],
+            cwd=cwd or os.getcwd(),
+            timeout_s=timeout_s,
+            log_path=out,
+            stderr_path=err,
+            env=git_env(),
+            grace_s=2.0,
+        )
         stdout = out.read_text(encoding="utf-8", errors="replace")
         stderr = err.read_text(encoding="utf-8", errors="replace").strip()
     if res.timed_out:
-        raise GitError(f"git {name} timed out after {timeout_s:.0f} s; its process group was killed",
-                       returncode=None, stderr=strip_url_credentials(stderr), retryable=True)
+        raise GitError(
+            f"git {name} timed out after {timeout_s:.0f} s; its process group was killed",
+            returncode=None,
+            stderr=strip_url_credentials(stderr),
+            retryable=True,
+        )
     if res.returncode != 0:
         said = strip_url_credentials((stderr or stdout.strip())[-STDERR_CHARS:]) or "(no output)"
-        raise GitError(f"git {name} failed (exit {res.returncode}): {said}", returncode=res.returncode,
-                       stderr=said, retryable=error_is_retryable(said))
+        raise GitError(
+            f"git {name} failed (exit {res.returncode}): {said}",
+            returncode=res.returncode,
+            stderr=said,
+            retryable=error_is_retryable(said),
+        )
     return stdout
 
 
@@ -159,8 +174,9 @@ class GitWorkspace:
                 try:
                     git(["fetch", "--prune", "--quiet", "origin"], cwd=mirror)
                 except TargetError as exc:
-                    raise TargetError(f"cannot fetch target repository {shown!r}: {exc}",
-                                      retryable=exc.retryable) from None
+                    raise TargetError(
+                        f"cannot fetch target repository {shown!r}: {exc}", retryable=exc.retryable
+                    ) from None
             else:
                 if mirror.exists():
                     shutil.rmtree(mirror)
@@ -169,8 +185,9 @@ class GitWorkspace:
                     git(["clone", "--mirror", "--quiet", "--", repo, str(mirror)])
                 except TargetError as exc:
                     shutil.rmtree(mirror, ignore_errors=True)
-                    raise TargetError(f"cannot clone target repository {shown!r}: {exc}",
-                                      retryable=exc.retryable) from None
+                    raise TargetError(
+                        f"cannot clone target repository {shown!r}: {exc}", retryable=exc.retryable
+                    ) from None
         return mirror
 
     def resolve(self, target: str, *, sha: str | None, branch: str | None) -> str:

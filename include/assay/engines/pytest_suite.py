@@ -147,29 +147,44 @@ def run_pytest_suite(
         )
     except ToolError as exc:
         return result(Status.ERROR, str(exc))
-    common: dict[str, Any] = {"exit_code": cmd.returncode, "log_path": str(cmd.log_path),
-                              "details": {"argv": list(argv)}}
+    common: dict[str, Any] = {
+        "exit_code": cmd.returncode,
+        "log_path": str(cmd.log_path),
+        "details": {"argv": list(argv)},
+    }
     root = Path(workdir)
 
     if cmd.timed_out:
         report = _partial_report(out / REPORT_LOG, root)
-        return result(Status.ERROR, interrupted_message(
-            name, report, f"exceeded its timeout of {suite.timeout_s} s; its process group was killed"),
-            retryable=False, **_rows(report), **common)
+        return result(
+            Status.ERROR,
+            interrupted_message(
+                name, report, f"exceeded its timeout of {suite.timeout_s} s; its process group was killed"
+            ),
+            retryable=False,
+            **_rows(report),
+            **common,
+        )
     if cmd.returncode == PYTEST_NO_TESTS:
         return result(Status.ERROR, _no_tests_message(name, suite), retryable=False, **common)
     if cmd.returncode == PYTEST_USAGE_ERROR and (conftest := conftest_error_from_output(cmd.output_tail, root)):
-        report = PytestReport((TestCaseResult(conftest.node_id, "error", 0.0, f"collection error: {conftest.message}"),),
-                              empty_counts() | {"error": 1, "total": 1}, (conftest,))
+        report = PytestReport(
+            (TestCaseResult(conftest.node_id, "error", 0.0, f"collection error: {conftest.message}"),),
+            empty_counts() | {"error": 1, "total": 1},
+            (conftest,),
+        )
         return result(Status.ERROR, _collection_message(report), retryable=False, **_rows(report), **common)
     if cmd.returncode == PYTEST_USAGE_ERROR:
-        return result(Status.ERROR, f"pytest usage error (check the suite's paths, marker and extra_args): "
-                      f"{_error_lines(cmd.output_tail)}", retryable=False, **common)
+        return result(
+            Status.ERROR,
+            f"pytest usage error (check the suite's paths, marker and extra_args): {_error_lines(cmd.output_tail)}",
+            retryable=False,
+            **common,
+        )
     try:
         report = parse_report_log(out / REPORT_LOG, root=root)
     except ToolError as exc:
-        return result(Status.ERROR, f"{exc}; pytest exited with {cmd.returncode}:\n{cmd.output_tail[-1500:]}",
-                      **common)
+        return result(Status.ERROR, f"{exc}; pytest exited with {cmd.returncode}:\n{cmd.output_tail[-1500:]}", **common)
     common |= _rows(report)
     if report.collection_errors:
         return result(Status.ERROR, _collection_message(report), retryable=False, **common)
@@ -177,8 +192,13 @@ def run_pytest_suite(
         return result(Status.ERROR, f"pytest internal error (exit 3):\n{cmd.output_tail[-1500:]}", **common)
     if cmd.returncode not in (0, 1):
         how = f"was killed by signal {-cmd.returncode}" if cmd.returncode < 0 else f"exited with {cmd.returncode}"
-        return result(Status.ERROR, interrupted_message(name, report.with_unfinished(f"did not finish: pytest {how}"),
-                                                        f"stopped: pytest {how}"), **common)
+        return result(
+            Status.ERROR,
+            interrupted_message(
+                name, report.with_unfinished(f"did not finish: pytest {how}"), f"stopped: pytest {how}"
+            ),
+            **common,
+        )
 
     coverage = None
     cov_message = ""
@@ -195,8 +215,11 @@ def run_pytest_suite(
     if report.failed:
         return result(Status.FAIL, f"{summary}{cov_message}", **common)
     if cmd.returncode != 0:
-        return result(Status.ERROR, f"pytest exited with 1 but the report has no failed test:\n"
-                      f"{cmd.output_tail[-1500:]}", **common)
+        return result(
+            Status.ERROR,
+            f"pytest exited with 1 but the report has no failed test:\n{cmd.output_tail[-1500:]}",
+            **common,
+        )
     if counts["passed"] + counts["xpassed"] == 0:
         return result(Status.ERROR, f"no test passed ({summary}): nothing was verified", retryable=False, **common)
     return result(Status.PASS, f"{summary}{cov_message}", **common)
@@ -208,14 +231,28 @@ def interrupted_suite_result(
     """The result of a suite whose run was cut short from outside (Airflow's own task timeout): what the
     report log holds so far, the test that was running, ERROR."""
     report = _partial_report(Path(out_dir) / REPORT_LOG, Path(workdir))
-    return SuiteResult(name, "pytest", Status.ERROR, started_at, datetime.now(UTC),
-                       interrupted_message(name, report, reason), retryable=False, **_rows(report))
+    return SuiteResult(
+        name,
+        "pytest",
+        Status.ERROR,
+        started_at,
+        datetime.now(UTC),
+        interrupted_message(name, report, reason),
+        retryable=False,
+        **_rows(report),
+    )
 
 
 def interrupted_message(name: str, report: PytestReport, reason: str) -> str:
     finished = [c for c in report.cases if c.node_id not in report.running]
-    running = (f" while running {', '.join(report.running[:3])}"
-               + (f" and {len(report.running) - 3} more" if len(report.running) > 3 else "")) if report.running else ""
+    running = (
+        (
+            f" while running {', '.join(report.running[:3])}"
+            + (f" and {len(report.running) - 3} more" if len(report.running) > 3 else "")
+        )
+        if report.running
+        else ""
+    )
     done = summary_line(dict(report.counts) | {"error": report.counts.get("error", 0) - len(report.running)})
     before = f"; {len(finished)} test(s) finished before it ({done})" if finished else "; no test had finished"
     return f"suite {name!r} {reason}{running}{before}"

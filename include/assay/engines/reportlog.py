@@ -214,8 +214,11 @@ def collection_error(node_id: str, longrepr: Any, root: Path | None) -> Collecti
     message = f"{exc}: {msg}" if msg else exc
     if path:
         message += f"\n  at {path}:{line_no}" if line_no else f"\n  in {path}"
-    detail = [line[1:].strip() for line in lines
-              if line.startswith("E ") and not _E_EXCEPTION.match(line.rstrip()) and not _E_FILE_LINE.match(line)]
+    detail = [
+        line[1:].strip()
+        for line in lines
+        if line.startswith("E ") and not _E_EXCEPTION.match(line.rstrip()) and not _E_FILE_LINE.match(line)
+    ]
     if detail:  # e.g. the offending source line of a SyntaxError
         message += "\n" + "\n".join(detail[-6:])
     return CollectionError(node_id, exc, path, line_no, message[:MESSAGE_CHARS])
@@ -229,11 +232,12 @@ def conftest_error_from_output(output: str, root: Path | None) -> CollectionErro
     m = _CONFTEST.search(output)
     if not m:
         return None
-    tail = output[m.start():]
+    tail = output[m.start() :]
     found = collection_error(_relative(m.group("path"), root) or m.group("path"), tail, root)
     if found.path is None or found.path == found.node_id:
-        found = CollectionError(found.node_id, found.exception, _relative(m.group("path"), root), found.line,
-                                found.message)
+        found = CollectionError(
+            found.node_id, found.exception, _relative(m.group("path"), root), found.line, found.message
+        )
     return found
 
 
@@ -245,7 +249,8 @@ def _row(test: _Test, root: Path | None) -> TestCaseResult:
     outcome = category(primary) or "error"  # "error" also when setup passed and no call was reported
     if outcome in ("xfailed", "xpassed"):
         message = str(primary.get("wasxfail") or "").removeprefix("reason: ").strip() or _longrepr_text(
-            primary.get("longrepr"), root)
+            primary.get("longrepr"), root
+        )
     elif outcome == "passed":
         message = None
     else:

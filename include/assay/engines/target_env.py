@@ -64,7 +64,7 @@ _PERMANENT_PIP = re.compile(
     re.IGNORECASE,
 )
 
-SITECUSTOMIZE = '''\
+SITECUSTOMIZE = """\
 # Written by Assay for one test run: make this layer a site directory, so the editable install of the
 # commit's own project in it (a .pth path or an import hook) applies in every Python process of the run.
 import os as _os
@@ -88,7 +88,7 @@ _spec = _machinery.PathFinder.find_spec(
 )
 if _spec is not None and _spec.loader is not None:
     _spec.loader.exec_module(_util.module_from_spec(_spec))
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -187,8 +187,9 @@ def _scan_requirements(root: Path, rel: str, texts: dict[str, str], projects: di
         return
     path = root / rel
     if not path.is_file():
-        raise TargetError(f"requirements file {rel!r} not found in the commit (fix the target's 'requirements')",
-                          retryable=False)
+        raise TargetError(
+            f"requirements file {rel!r} not found in the commit (fix the target's 'requirements')", retryable=False
+        )
     texts[rel] = ""  # guards include cycles
     out = []
     for line in _logical_lines(path.read_text(encoding="utf-8", errors="replace")):
@@ -229,8 +230,10 @@ def _project_inputs(root: Path, rel: str) -> dict[str, Any]:
     }
     if dynamic & {"dependencies", "optional-dependencies"}:  # computed by the backend: key on all it may read
         inputs["pyproject.toml"] = _file_digest(where / "pyproject.toml")
-        inputs["requirements*"] = {p.relative_to(where).as_posix(): _file_digest(p) for p in sorted(
-            [*where.glob("requirements*.txt"), *where.glob("requirements/*.txt")])}
+        inputs["requirements*"] = {
+            p.relative_to(where).as_posix(): _file_digest(p)
+            for p in sorted([*where.glob("requirements*.txt"), *where.glob("requirements/*.txt")])
+        }
     return inputs
 
 
@@ -251,11 +254,17 @@ def dependency_plan(name: str, target: TargetConfig, worktree: Path) -> Dependen
     pyproject = read_pyproject(root)
     root_installable = installable(root, pyproject)
     if target.install_project and not root_installable:
-        raise TargetError(f"target {name!r}: install_project is true but the commit has no pyproject.toml "
-                          "with [project] or [build-system], and no setup.py", retryable=False)
+        raise TargetError(
+            f"target {name!r}: install_project is true but the commit has no pyproject.toml "
+            "with [project] or [build-system], and no setup.py",
+            retryable=False,
+        )
     if target.extras and not root_installable:
-        raise TargetError(f"target {name!r}: extras {target.extras} need an installable project, but the commit "
-                          "has no pyproject.toml with [project] or [build-system], and no setup.py", retryable=False)
+        raise TargetError(
+            f"target {name!r}: extras {target.extras} need an installable project, but the commit "
+            "has no pyproject.toml with [project] or [build-system], and no setup.py",
+            retryable=False,
+        )
     texts: dict[str, str] = {}
     found: dict[str, set[str]] = {}
     declared = target.requirements
@@ -273,14 +282,22 @@ def dependency_plan(name: str, target: TargetConfig, worktree: Path) -> Dependen
         known = sorted(pyproject.get("dependency-groups") or {})
         missing = [g for g in groups if g not in known]
         if missing:
-            raise TargetError(f"target {name!r}: dependency group(s) {missing} not in the commit's pyproject.toml "
-                              f"[dependency-groups] (it has: {', '.join(known) or 'none'})", retryable=False)
+            raise TargetError(
+                f"target {name!r}: dependency group(s) {missing} not in the commit's pyproject.toml "
+                f"[dependency-groups] (it has: {', '.join(known) or 'none'})",
+                retryable=False,
+            )
     build_requires = _build_requires(root, projects) if target.python == "venv" else []
     inputs = {
         "python": sys.version,
         "runner": RUNNER_PACKAGES,
-        "config": {"requirements": declared, "extras": target.extras, "groups": list(groups),
-                   "command": target.install_command, "install_project": target.install_project},
+        "config": {
+            "requirements": declared,
+            "extras": target.extras,
+            "groups": list(groups),
+            "command": target.install_command,
+            "install_project": target.install_project,
+        },
         "requirements": texts,
         "projects": {p.path: _project_inputs(root, p.path) for p in projects},
         "root": _project_inputs(root, "."),
@@ -289,11 +306,18 @@ def dependency_plan(name: str, target: TargetConfig, worktree: Path) -> Dependen
     }
     missing_files = [f for f, digest in inputs["dependency_files"].items() if digest is None]
     if missing_files:
-        raise TargetError(f"target {name!r}: dependency_files {missing_files} not found in the commit",
-                          retryable=False)
+        raise TargetError(f"target {name!r}: dependency_files {missing_files} not found in the commit", retryable=False)
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return DependencyPlan(key, inputs, texts, tuple(declared), tuple(projects), groups, tuple(build_requires),
-                          tuple(target.install_command) if target.install_command else None)
+    return DependencyPlan(
+        key,
+        inputs,
+        texts,
+        tuple(declared),
+        tuple(projects),
+        groups,
+        tuple(build_requires),
+        tuple(target.install_command) if target.install_command else None,
+    )
 
 
 # -- the cached venv ---------------------------------------------------------------------------------------
@@ -305,15 +329,24 @@ def _scrubbed_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return target_env(_PIP_ENV | (extra or {}))
 
 
-def _run(argv: list[str], *, cwd: Path, log: Path, what: str, timeout_s: float = BUILD_TIMEOUT_S,
-         env: dict[str, str] | None = None) -> str:
+def _run(
+    argv: list[str],
+    *,
+    cwd: Path,
+    log: Path,
+    what: str,
+    timeout_s: float = BUILD_TIMEOUT_S,
+    env: dict[str, str] | None = None,
+) -> str:
     res = run_command(argv, cwd=cwd, timeout_s=timeout_s, log_path=log, env=env or _scrubbed_env())
     if res.timed_out:
         raise TargetError(f"{what} timed out after {timeout_s:.0f} s (log: {log})")
     if res.returncode != 0:
         tail = res.output_tail[-1500:]
-        raise TargetError(f"{what} failed (exit {res.returncode}, log: {log}):\n{tail}",
-                          retryable=not _PERMANENT_PIP.search(res.output_tail))
+        raise TargetError(
+            f"{what} failed (exit {res.returncode}, log: {log}):\n{tail}",
+            retryable=not _PERMANENT_PIP.search(res.output_tail),
+        )
     return res.output_tail
 
 
@@ -362,8 +395,14 @@ def _target_python(env_dir: Path, plan: DependencyPlan, built_now: bool) -> Targ
     projects = {p.path: p for p in plan.projects}
     for rel in marker.get("installed_local", []):  # e.g. an install_command's own "pip install -e ."
         projects.setdefault(rel, LocalProject(rel))
-    return TargetPython(str(env_dir / "bin" / "python"), plan, env_dir, built_now, tuple(projects.values()),
-                        tuple(marker.get("known_missing", [])))
+    return TargetPython(
+        str(env_dir / "bin" / "python"),
+        plan,
+        env_dir,
+        built_now,
+        tuple(projects.values()),
+        tuple(marker.get("known_missing", [])),
+    )
 
 
 def note_missing_modules(tp: TargetPython, modules: set[str]) -> None:
@@ -386,14 +425,21 @@ def _build(name: str, plan: DependencyPlan, worktree: Path, env_dir: Path, log_d
     steps = log_dir / f"{env_dir.name}.steps"
     shutil.rmtree(steps, ignore_errors=True)
     steps.mkdir(parents=True)
-    _run([sys.executable, "-m", "venv", "--upgrade-deps", str(env_dir)], cwd=root, log=steps / "venv.log",
-         what=f"target {name!r}: creating its virtualenv")
+    _run(
+        [sys.executable, "-m", "venv", "--upgrade-deps", str(env_dir)],
+        cwd=root,
+        log=steps / "venv.log",
+        what=f"target {name!r}: creating its virtualenv",
+    )
     if plan.groups:
         out = _run([str(python), "-m", "pip", "--version"], cwd=root, log=steps / "pip-version.log", what="pip")
         version = tuple(int(x) for x in re.findall(r"pip (\d+)\.(\d+)", out)[0])
         if version < PIP_WITH_GROUPS:
-            raise TargetError(f"target {name!r}: dependency_groups need pip >= 25.1 in the target venv; "
-                              f"upgrading gave pip {'.'.join(map(str, version))}", retryable=False)
+            raise TargetError(
+                f"target {name!r}: dependency_groups need pip >= 25.1 in the target venv; "
+                f"upgrading gave pip {'.'.join(map(str, version))}",
+                retryable=False,
+            )
     req_dir = steps / "requirements"
     req_dir.mkdir()
     for rel, text in plan.requirement_files.items():
@@ -413,22 +459,45 @@ def _build(name: str, plan: DependencyPlan, worktree: Path, env_dir: Path, log_d
         command = [part.replace("{python}", str(python)) for part in plan.command]
         env = _scrubbed_env({"VIRTUAL_ENV": str(env_dir)})
         env["PATH"] = f"{env_dir / 'bin'}:{env.get('PATH', '')}"
-        _run(command, cwd=root, log=steps / "install-command.log", env=env,
-             what=f"target {name!r}: its install_command {' '.join(plan.command)!r}")
+        _run(
+            command,
+            cwd=root,
+            log=steps / "install-command.log",
+            env=env,
+            what=f"target {name!r}: its install_command {' '.join(plan.command)!r}",
+        )
     listing = steps / "local.json"
     _run([str(python), "-c", _LIST_LOCAL, str(listing)], cwd=root, log=steps / "list.log", what="listing the venv")
     local = [(dist, Path(path)) for dist, path in json.loads(listing.read_text())]
     ours = [(dist, rel) for dist, path in local if (rel := _relative_to(path, root)) is not None]
     if ours:
-        _run([str(python), "-m", "pip", "uninstall", "-y", *sorted({d for d, _ in ours})], cwd=root,
-             log=steps / "uninstall.log", what=f"target {name!r}: removing the commit's own code from the cache")
+        _run(
+            [str(python), "-m", "pip", "uninstall", "-y", *sorted({d for d, _ in ours})],
+            cwd=root,
+            log=steps / "uninstall.log",
+            what=f"target {name!r}: removing the commit's own code from the cache",
+        )
     probe = "import " + ", ".join(RUNNER_MODULES)
-    _run([str(python), "-c", probe], cwd=root, log=steps / "probe.log", timeout_s=PROBE_TIMEOUT_S,
-         what=f"target {name!r}: checking the new virtualenv")
-    (env_dir / READY).write_text(json.dumps({
-        "key": plan.key, "built_from": str(root), "installed_local": sorted({rel for _, rel in ours}),
-        "inputs": plan.inputs,
-    }, indent=1, sort_keys=True, default=str))
+    _run(
+        [str(python), "-c", probe],
+        cwd=root,
+        log=steps / "probe.log",
+        timeout_s=PROBE_TIMEOUT_S,
+        what=f"target {name!r}: checking the new virtualenv",
+    )
+    (env_dir / READY).write_text(
+        json.dumps(
+            {
+                "key": plan.key,
+                "built_from": str(root),
+                "installed_local": sorted({rel for _, rel in ours}),
+                "inputs": plan.inputs,
+            },
+            indent=1,
+            sort_keys=True,
+            default=str,
+        )
+    )
     log.write_text("".join(p.read_text(errors="replace") for p in sorted(steps.glob("*.log"))))
 
 
@@ -440,14 +509,23 @@ def _install_editable_requires(name: str, plan: DependencyPlan, root: Path, pyth
     for i, project in enumerate(plan.projects):
         out = steps / f"editable-requires-{i}.json"
         try:
-            _run([str(python), "-c", _EDITABLE_REQUIRES, str(out)], cwd=(root / project.path).resolve(),
-                 log=steps / f"editable-requires-{i}.log", timeout_s=PROBE_TIMEOUT_S, what="build backend hook")
+            _run(
+                [str(python), "-c", _EDITABLE_REQUIRES, str(out)],
+                cwd=(root / project.path).resolve(),
+                log=steps / f"editable-requires-{i}.log",
+                timeout_s=PROBE_TIMEOUT_S,
+                what="build backend hook",
+            )
             extra += [r for r in json.loads(out.read_text()) if r not in extra]
         except (TargetError, OSError, ValueError):
             continue
     if extra:
-        _run([str(python), "-m", "pip", "install", *extra], cwd=root, log=steps / "pip-editable-requires.log",
-             what=f"target {name!r}: installing its build backend's editable requirements")
+        _run(
+            [str(python), "-m", "pip", "install", *extra],
+            cwd=root,
+            log=steps / "pip-editable-requires.log",
+            what=f"target {name!r}: installing its build backend's editable requirements",
+        )
 
 
 def _build_generation(name: str, plan: DependencyPlan, worktree: Path, envs_root: Path) -> Path:
@@ -533,9 +611,13 @@ def install_project_layer(tp: TargetPython, worktree: Path, layer_dir: Path) -> 
             shutil.rmtree(layer_dir, ignore_errors=True)
             layer_dir.parent.mkdir(parents=True, exist_ok=True)
             try:
-                _run([*base, *extra, *specs], cwd=root, timeout_s=PROJECT_INSTALL_TIMEOUT_S,
-                     log=log if extra else log.with_suffix(".isolated.log"),
-                     what=f"installing the commit's own project ({', '.join(p.path for p in projects)})")
+                _run(
+                    [*base, *extra, *specs],
+                    cwd=root,
+                    timeout_s=PROJECT_INSTALL_TIMEOUT_S,
+                    log=log if extra else log.with_suffix(".isolated.log"),
+                    what=f"installing the commit's own project ({', '.join(p.path for p in projects)})",
+                )
             except TargetError as exc:
                 error = exc
                 continue

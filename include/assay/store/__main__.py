@@ -12,8 +12,9 @@ from assay.store.repository import MetricsStore
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assay.store")
     parser.add_argument("command", choices=["migrate"])
-    parser.add_argument("--url", default=os.environ.get("ASSAY_METRICS_DB_URL"),
-                        help="SQLAlchemy URL (default: $ASSAY_METRICS_DB_URL)")
+    parser.add_argument(
+        "--url", default=os.environ.get("ASSAY_METRICS_DB_URL"), help="SQLAlchemy URL (default: $ASSAY_METRICS_DB_URL)"
+    )
     args = parser.parse_args(argv)
     if not args.url:
         parser.error("give --url or set ASSAY_METRICS_DB_URL")

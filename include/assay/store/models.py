@@ -25,7 +25,9 @@ class SuiteRun(Base):
 
     __tablename__ = "assay_suite_run"
     __table_args__ = (
-        UniqueConstraint("dag_id", "run_id", "task_id", "map_index", "try_number", "name", name="uq_assay_suite_run_key"),
+        UniqueConstraint(
+            "dag_id", "run_id", "task_id", "map_index", "try_number", "name", name="uq_assay_suite_run_key"
+        ),
         Index("ix_assay_suite_run_target_kind", "target", "kind", "name", "finished_at"),
         Index("ix_assay_suite_run_dag_run", "dag_id", "run_id"),
     )

@@ -54,8 +54,14 @@ class Outbox:
         directory records it on the next flush."""
         path = self._write(self.dead_letter_dir, record)
         path.with_name(f"{record.idempotency_key}.reason.txt").write_text(reason + "\n", encoding="utf-8")
-        log.error("%s (dag %s, run %s, try %s); kept at %s", reason, record.key.dag_id, record.key.run_id,
-                  record.key.try_number, path)
+        log.error(
+            "%s (dag %s, run %s, try %s); kept at %s",
+            reason,
+            record.key.dag_id,
+            record.key.run_id,
+            record.key.try_number,
+            path,
+        )
         return path
 
     @staticmethod

@@ -43,8 +43,15 @@ BASELINE_SUITES = {"model": ("model_validation", "model_validation"), "performan
 # system error. Anything else the server said (data exception 22, integrity 23, program limit 54...)
 # is an answer about the statement, which a retry cannot change.
 TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
-TRANSIENT_SQLITE_ERRORS = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL",
-                           "SQLITE_PROTOCOL", "SQLITE_READONLY")
+TRANSIENT_SQLITE_ERRORS = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_PROTOCOL",
+    "SQLITE_READONLY",
+)
 # ... and those that say the record itself cannot be stored (it goes to the dead-letter directory).
 REJECTING_SQLSTATE_CLASSES = ("22", "23", "54")
 
@@ -153,12 +160,27 @@ def _storable(values: dict[str, Any]) -> dict[str, Any]:
 
 def _suite_run_values(rec: SuiteRunRecord) -> dict[str, Any]:
     k = rec.key
-    return _storable(dict(
-        kind=rec.kind, name=rec.name, target=rec.target, commit_sha=rec.commit_sha, branch=rec.branch,
-        model_version=rec.model_version, dataset=rec.dataset, dag_id=k.dag_id, run_id=k.run_id,
-        task_id=k.task_id, map_index=k.map_index, try_number=k.try_number, started_at=rec.started_at,
-        finished_at=rec.finished_at, status=rec.status, message=rec.message, summary=rec.summary,
-    ))
+    return _storable(
+        dict(
+            kind=rec.kind,
+            name=rec.name,
+            target=rec.target,
+            commit_sha=rec.commit_sha,
+            branch=rec.branch,
+            model_version=rec.model_version,
+            dataset=rec.dataset,
+            dag_id=k.dag_id,
+            run_id=k.run_id,
+            task_id=k.task_id,
+            map_index=k.map_index,
+            try_number=k.try_number,
+            started_at=rec.started_at,
+            finished_at=rec.finished_at,
+            status=rec.status,
+            message=rec.message,
+            summary=rec.summary,
+        )
+    )
 
 
 _KEY_COLUMNS = ("dag_id", "run_id", "task_id", "map_index", "try_number", "name")
@@ -166,8 +188,15 @@ _CHILDREN = ((TestCase, "test_cases"), (Check, "checks"), (Metric, "metrics"), (
 
 
 class MetricsStore:
-    def __init__(self, url: str, *, attempts: int = 5, backoff_s: float = 0.5, max_backoff_s: float = 8.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        attempts: int = 5,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         """``attempts`` tries per operation, waiting ``backoff_s`` after the first failure and doubling up
         to ``max_backoff_s``; ``sleep`` is how it waits (injectable for tests)."""
         self.url = url
@@ -204,8 +233,14 @@ class MetricsStore:
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            log.warning("metrics DB %s failed (attempt %d/%d), retrying in %.1fs: %s", what, state.attempt_number,
-                        self.attempts, state.upcoming_sleep, getattr(exc, "orig", exc))
+            log.warning(
+                "metrics DB %s failed (attempt %d/%d), retrying in %.1fs: %s",
+                what,
+                state.attempt_number,
+                self.attempts,
+                state.upcoming_sleep,
+                getattr(exc, "orig", exc),
+            )
             self.engine.dispose()
 
         retrying = Retrying(
@@ -272,8 +307,11 @@ class MetricsStore:
         def claim() -> bool:
             try:
                 with self._session.begin() as s:
-                    s.add(WatchedCommit(target=target, branch=branch, sha=sha,
-                                        seen_at=datetime.now(UTC), triggered_run_id=run_id))
+                    s.add(
+                        WatchedCommit(
+                            target=target, branch=branch, sha=sha, seen_at=datetime.now(UTC), triggered_run_id=run_id
+                        )
+                    )
                 return True
             except IntegrityError:
                 return False
@@ -294,7 +332,9 @@ class MetricsStore:
 
         def release() -> None:
             with self._session.begin() as s:
-                row = s.scalars(select(WatchedCommit).where(WatchedCommit.target == target, WatchedCommit.sha == sha)).one_or_none()
+                row = s.scalars(
+                    select(WatchedCommit).where(WatchedCommit.target == target, WatchedCommit.sha == sha)
+                ).one_or_none()
                 if row is not None:
                     s.delete(row)
 
@@ -313,10 +353,17 @@ class MetricsStore:
             )
             q = (
                 select(SuiteRun)
-                .join(newest, (SuiteRun.task_id == newest.c.task_id) & (SuiteRun.map_index == newest.c.map_index)
-                      & (SuiteRun.name == newest.c.name) & (SuiteRun.try_number == newest.c.t))
+                .join(
+                    newest,
+                    (SuiteRun.task_id == newest.c.task_id)
+                    & (SuiteRun.map_index == newest.c.map_index)
+                    & (SuiteRun.name == newest.c.name)
+                    & (SuiteRun.try_number == newest.c.t),
+                )
                 .where(SuiteRun.dag_id == dag_id, SuiteRun.run_id == run_id)
-                .options(selectinload(SuiteRun.test_cases), selectinload(SuiteRun.checks), selectinload(SuiteRun.metrics))
+                .options(
+                    selectinload(SuiteRun.test_cases), selectinload(SuiteRun.checks), selectinload(SuiteRun.metrics)
+                )
                 .order_by(SuiteRun.started_at, SuiteRun.id)
             )
             if kinds:
@@ -337,9 +384,13 @@ class MetricsStore:
                 select(Metric.value, SuiteRun.commit_sha)
                 .join(SuiteRun)
                 .where(
-                    SuiteRun.target == target, SuiteRun.branch == branch, SuiteRun.name == suite_name,
-                    SuiteRun.run_id != exclude_run_id, SuiteRun.status.in_(("PASS", "FAIL")),
-                    SuiteRun.finished_at < before, Metric.name == metric,
+                    SuiteRun.target == target,
+                    SuiteRun.branch == branch,
+                    SuiteRun.name == suite_name,
+                    SuiteRun.run_id != exclude_run_id,
+                    SuiteRun.status.in_(("PASS", "FAIL")),
+                    SuiteRun.finished_at < before,
+                    Metric.name == metric,
                 )
                 .order_by(SuiteRun.finished_at.desc(), SuiteRun.id.desc())
                 .limit(1)
@@ -359,8 +410,13 @@ class MetricsStore:
             with Session(self.engine, expire_on_commit=False) as s:
                 return s.scalars(
                     select(SuiteRun)
-                    .where(SuiteRun.target == target, SuiteRun.kind == kind, SuiteRun.name == name,
-                           SuiteRun.run_id != exclude_run_id, SuiteRun.status.in_(tuple(statuses)))
+                    .where(
+                        SuiteRun.target == target,
+                        SuiteRun.kind == kind,
+                        SuiteRun.name == name,
+                        SuiteRun.run_id != exclude_run_id,
+                        SuiteRun.status.in_(tuple(statuses)),
+                    )
                     .options(selectinload(SuiteRun.metrics))
                     .order_by(SuiteRun.finished_at.desc(), SuiteRun.id.desc())
                     .limit(1)
@@ -370,7 +426,13 @@ class MetricsStore:
 
     # -- baselines -----------------------------------------------------------------------------
     def accept_baseline(
-        self, *, kind: str, subject: str, run_id: str, accepted_by: str, note: str | None = None,
+        self,
+        *,
+        kind: str,
+        subject: str,
+        run_id: str,
+        accepted_by: str,
+        note: str | None = None,
         suite_name: str | None = None,
     ) -> int:
         """Make the newest try of ``subject``'s suite run in DAG run ``run_id`` the accepted baseline for
@@ -389,7 +451,8 @@ class MetricsStore:
         def accept() -> int:
             with self._session.begin() as s:
                 rows = s.scalars(
-                    select(SuiteRun).where(SuiteRun.run_id == run_id)
+                    select(SuiteRun)
+                    .where(SuiteRun.run_id == run_id)
                     .order_by(SuiteRun.try_number.desc(), SuiteRun.id.desc())
                 ).all()
                 row = next((r for r in rows if (r.kind, r.name, r.target) == (suite_kind, suite, subject)), None)
@@ -400,8 +463,14 @@ class MetricsStore:
                         f"run {run_id!r}: the {suite} run of {subject!r} is {row.status}; only a passing run "
                         "(PASS or WARN) can be a baseline"
                     )
-                baseline = Baseline(kind=kind, subject=subject, suite_run_id=row.id, accepted_by=accepted_by,
-                                    accepted_at=datetime.now(UTC), note=note)
+                baseline = Baseline(
+                    kind=kind,
+                    subject=subject,
+                    suite_run_id=row.id,
+                    accepted_by=accepted_by,
+                    accepted_at=datetime.now(UTC),
+                    note=note,
+                )
                 s.add(baseline)
                 s.flush()
                 return baseline.id
@@ -418,11 +487,18 @@ class MetricsStore:
         def read() -> tuple[Baseline, SuiteRun] | None:
             with Session(self.engine, expire_on_commit=False) as s:
                 found = s.execute(
-                    select(Baseline, SuiteRun).join(SuiteRun, SuiteRun.id == Baseline.suite_run_id)
-                    .where(Baseline.kind == kind, Baseline.subject == subject, SuiteRun.kind == suite_kind,
-                           SuiteRun.name == suite, SuiteRun.target == subject)
+                    select(Baseline, SuiteRun)
+                    .join(SuiteRun, SuiteRun.id == Baseline.suite_run_id)
+                    .where(
+                        Baseline.kind == kind,
+                        Baseline.subject == subject,
+                        SuiteRun.kind == suite_kind,
+                        SuiteRun.name == suite,
+                        SuiteRun.target == subject,
+                    )
                     .options(selectinload(SuiteRun.metrics), selectinload(SuiteRun.checks))
-                    .order_by(Baseline.accepted_at.desc(), Baseline.id.desc()).limit(1)
+                    .order_by(Baseline.accepted_at.desc(), Baseline.id.desc())
+                    .limit(1)
                 ).first()
                 return None if found is None else (found[0], found[1])
 

@@ -45,9 +45,7 @@ def _intercept_for_rate(score: np.ndarray, rate: float) -> float:
     return (lo + hi) / 2.0
 
 
-def make_fraud_dataset(
-    n_rows: int, seed: int = 0, fraud_rate: float = 0.05
-) -> pd.DataFrame:
+def make_fraud_dataset(n_rows: int, seed: int = 0, fraud_rate: float = 0.05) -> pd.DataFrame:
     """Generate n_rows transactions; the same seed gives an identical frame."""
     if n_rows < 1:
         raise ValueError(f"n_rows must be >= 1, got {n_rows}")

@@ -48,10 +48,22 @@ def ab_outcomes(seed: int = 5) -> pd.DataFrame:
     rows = []
     for variant, conv_rate, cb_rate in (("champion", 0.100, 0.010), ("challenger", 0.112, 0.010)):
         exposures = 15_000
-        rows.append({"metric": "approval_conversion", "variant": variant, "exposures": exposures,
-                     "conversions": int(rng.binomial(exposures, conv_rate))})
-        rows.append({"metric": "chargeback", "variant": variant, "exposures": exposures,
-                     "conversions": int(rng.binomial(exposures, cb_rate))})
+        rows.append(
+            {
+                "metric": "approval_conversion",
+                "variant": variant,
+                "exposures": exposures,
+                "conversions": int(rng.binomial(exposures, conv_rate)),
+            }
+        )
+        rows.append(
+            {
+                "metric": "chargeback",
+                "variant": variant,
+                "exposures": exposures,
+                "conversions": int(rng.binomial(exposures, cb_rate)),
+            }
+        )
     return pd.DataFrame(rows)
 
 

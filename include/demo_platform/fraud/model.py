@@ -11,9 +11,7 @@ from torch import nn
 class FraudClassifier(nn.Module):
     """MLP mapping (batch, input_dim) features to (batch, 2) logits [legit, fraud]."""
 
-    def __init__(
-        self, input_dim: int, hidden: Sequence[int] = (32, 16), dropout: float = 0.1
-    ) -> None:
+    def __init__(self, input_dim: int, hidden: Sequence[int] = (32, 16), dropout: float = 0.1) -> None:
         super().__init__()
         if input_dim < 1:
             raise ValueError(f"input_dim must be >= 1, got {input_dim}")
@@ -31,7 +29,5 @@ class FraudClassifier(nn.Module):
         if x.dim() == 1:
             x = x.unsqueeze(0)
         if x.dim() != 2 or x.shape[1] != self.input_dim:
-            raise ValueError(
-                f"expected shape (batch, {self.input_dim}), got {tuple(x.shape)}"
-            )
+            raise ValueError(f"expected shape (batch, {self.input_dim}), got {tuple(x.shape)}")
         return self.net(x)

@@ -25,8 +25,14 @@ def sqlalchemy_url(conn: Any, *, default_database: str | None = None) -> str:
             f"connection {conn.conn_id!r} of type {conn.conn_type!r} cannot be used as a SQL source; "
             "use type postgres or sqlite, or set extra 'sqlalchemy_url'"
         )
-    return URL.create(driver, username=conn.login, password=conn.password, host=conn.host, port=conn.port,
-                      database=conn.schema or default_database).render_as_string(hide_password=False)
+    return URL.create(
+        driver,
+        username=conn.login,
+        password=conn.password,
+        host=conn.host,
+        port=conn.port,
+        database=conn.schema or default_database,
+    ).render_as_string(hide_password=False)
 
 
 def sql_engine(conn_id: str):

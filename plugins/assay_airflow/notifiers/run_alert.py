@@ -70,14 +70,25 @@ class AssayAlertNotifier(BaseNotifier):
         relevant = [gate] if gate else [r for r in rows if r.task_id == ti.task_id]
         anchor = next((r for r in relevant if r.target or r.dataset), None) or next((r for r in rows if r.target), None)
         checks = sorted((c for r in relevant for c in r.checks), key=lambda c: c.id)
-        failed_checks = [FailedCheck(c.name, c.status, c.message) for c in checks
-                         if c.severity != "alert" and Status(c.status).is_failure]
-        failed_checks += [FailedCheck(r.name, r.status, r.message) for r in relevant
-                          if not r.checks and Status(r.status).is_failure]
-        fired = [FailedCheck(c.name, c.status, c.message) for c in checks
-                 if c.severity == "alert" and c.status == Status.FAIL.value]
-        failed_tests = [FailedTest(t.node_id, r.name, t.message)
-                        for r in rows for t in r.test_cases if t.outcome in ("failed", "error")]
+        failed_checks = [
+            FailedCheck(c.name, c.status, c.message)
+            for c in checks
+            if c.severity != "alert" and Status(c.status).is_failure
+        ]
+        failed_checks += [
+            FailedCheck(r.name, r.status, r.message) for r in relevant if not r.checks and Status(r.status).is_failure
+        ]
+        fired = [
+            FailedCheck(c.name, c.status, c.message)
+            for c in checks
+            if c.severity == "alert" and c.status == Status.FAIL.value
+        ]
+        failed_tests = [
+            FailedTest(t.node_id, r.name, t.message)
+            for r in rows
+            for t in r.test_cases
+            if t.outcome in ("failed", "error")
+        ]
         verdict = worst((r.status for r in relevant), empty=Status.ERROR)
         exc = context.get("exception")
         if exc is not None and not verdict.is_failure:
@@ -85,11 +96,17 @@ class AssayAlertNotifier(BaseNotifier):
         if verdict.is_failure and not failed_checks:
             failed_checks = [FailedCheck(ti.task_id, "ERROR", str(exc) if exc else "task failed")]
         return Alert(
-            dag_id=dag_id, run_id=run_id, target=(anchor.target or anchor.dataset) if anchor else None,
+            dag_id=dag_id,
+            run_id=run_id,
+            target=(anchor.target or anchor.dataset) if anchor else None,
             commit_sha=(anchor.commit_sha or anchor.model_version) if anchor else None,
-            branch=anchor.branch if anchor else None, verdict=verdict.value, run_url=url,
-            failed_checks=failed_checks[:20], fired_rules=fired,
-            failed_tests=failed_tests[: cfg.alerts.max_failed_tests], failed_tests_total=len(failed_tests),
+            branch=anchor.branch if anchor else None,
+            verdict=verdict.value,
+            run_url=url,
+            failed_checks=failed_checks[:20],
+            fired_rules=fired,
+            failed_tests=failed_tests[: cfg.alerts.max_failed_tests],
+            failed_tests_total=len(failed_tests),
         )
 
     def notify(self, context: Context) -> None:

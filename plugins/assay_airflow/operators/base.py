@@ -111,28 +111,59 @@ class AssayOperator(BaseOperator):
         except RecordRejected as exc:
             raise AirflowFailException(str(exc)) from exc
 
-    def error_record(self, context: Context, error: AssayError, *, kind: str, name: str, started_at: datetime,
-                     summary: dict[str, Any] | None = None, **ids: Any) -> SuiteRunRecord:
+    def error_record(
+        self,
+        context: Context,
+        error: AssayError,
+        *,
+        kind: str,
+        name: str,
+        started_at: datetime,
+        summary: dict[str, Any] | None = None,
+        **ids: Any,
+    ) -> SuiteRunRecord:
         """This task try's ERROR result for ``name``: the error's message is the run's reason (never empty)."""
         return SuiteRunRecord(
-            key=run_key(context), kind=kind, name=name, status=Status.ERROR.value, started_at=started_at,
-            finished_at=datetime.now(UTC), message=str(error).strip() or type(error).__name__,
-            summary=dict(summary or {}) | {"error": type(error).__name__, "retryable": error.retryable}, **ids,
+            key=run_key(context),
+            kind=kind,
+            name=name,
+            status=Status.ERROR.value,
+            started_at=started_at,
+            finished_at=datetime.now(UTC),
+            message=str(error).strip() or type(error).__name__,
+            summary=dict(summary or {}) | {"error": type(error).__name__, "retryable": error.retryable},
+            **ids,
         )
 
-    def record_error(self, context: Context, error: AssayError, *, kind: str, name: str, started_at: datetime,
-                     summary: dict[str, Any] | None = None, **ids: Any) -> NoReturn:
+    def record_error(
+        self,
+        context: Context,
+        error: AssayError,
+        *,
+        kind: str,
+        name: str,
+        started_at: datetime,
+        summary: dict[str, Any] | None = None,
+        **ids: Any,
+    ) -> NoReturn:
         """Record ``error`` as this task's ERROR result for ``name``, then raise: final when the error
         says a retry cannot help (``error.retryable``: a config or parameter error, a missing commit),
         retryable otherwise (a target or tool that failed for now)."""
-        record = self.error_record(context, error, kind=kind, name=name, started_at=started_at, summary=summary,
-                                   **ids)
+        record = self.error_record(context, error, kind=kind, name=name, started_at=started_at, summary=summary, **ids)
         self.record(record)
         raise_for(Status.ERROR, f"{name}: ERROR: {record.message}", retryable=error.retryable)
 
     @contextmanager
-    def recording_errors(self, context: Context, *, kind: str, name: str, started_at: datetime,
-                         summary: dict[str, Any] | None = None, **ids: Any) -> Iterator[None]:
+    def recording_errors(
+        self,
+        context: Context,
+        *,
+        kind: str,
+        name: str,
+        started_at: datetime,
+        summary: dict[str, Any] | None = None,
+        **ids: Any,
+    ) -> Iterator[None]:
         """Run the block; an ``AssayError`` raised in it is recorded as ERROR and raised as the task's
         failure (see :meth:`record_error`). Nothing an engine reports is lost between its raise and the DB."""
         try:
@@ -140,9 +171,19 @@ class AssayOperator(BaseOperator):
         except AssayError as exc:
             self.record_error(context, exc, kind=kind, name=name, started_at=started_at, summary=summary, **ids)
 
-    def record_result(self, context: Context, *, kind: str, name: str, result: Any, started_at: datetime,
-                      summary: dict[str, Any] | None = None, checks: Any = None, metrics: Any = None,
-                      **ids: Any) -> str:
+    def record_result(
+        self,
+        context: Context,
+        *,
+        kind: str,
+        name: str,
+        result: Any,
+        started_at: datetime,
+        summary: dict[str, Any] | None = None,
+        checks: Any = None,
+        metrics: Any = None,
+        **ids: Any,
+    ) -> str:
         """Record an engine result (``status``, ``message``, ``describe_dict()`` and its checks and
         metrics, by default ``result.checks`` / ``result.metrics``) as one suite run of this task try.
 
@@ -151,14 +192,22 @@ class AssayOperator(BaseOperator):
         checks = tuple(result.checks if checks is None else checks)
         status = Status(result.status)
         message = (result.message or "").strip() or checks_reason(status, checks)
-        self.record(SuiteRunRecord(
-            key=run_key(context), kind=kind, name=name, status=status.value, started_at=started_at,
-            finished_at=datetime.now(UTC), message=message,
-            summary=summary if summary is not None else result.describe_dict(),
-            checks=checks,
-            metrics=tuple(result.metrics if metrics is None else metrics),
-            findings=tuple(getattr(result, "findings", ()) or ()), **ids,
-        ))
+        self.record(
+            SuiteRunRecord(
+                key=run_key(context),
+                kind=kind,
+                name=name,
+                status=status.value,
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                message=message,
+                summary=summary if summary is not None else result.describe_dict(),
+                checks=checks,
+                metrics=tuple(result.metrics if metrics is None else metrics),
+                findings=tuple(getattr(result, "findings", ()) or ()),
+                **ids,
+            )
+        )
         return message
 
 

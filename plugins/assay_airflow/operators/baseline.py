@@ -37,13 +37,16 @@ class AcceptBaselineOperator(AssayOperator):
             store = self.metrics_hook.store
             store.ensure_schema()
             baseline_id = store.accept_baseline(
-                kind=kind, subject=subject, run_id=str(params.get("run_id") or ""),
-                suite_name=params.get("suite_name") or None, accepted_by=who, note=params.get("note") or None,
+                kind=kind,
+                subject=subject,
+                run_id=str(params.get("run_id") or ""),
+                suite_name=params.get("suite_name") or None,
+                accepted_by=who,
+                note=params.get("note") or None,
             )
         except AssayError as exc:
             raise (AirflowException if exc.retryable else AirflowFailException)(f"baseline refused: {exc}") from None
-        self.log.info("baseline %s for %s/%s accepted by %s: run %s", baseline_id, kind, subject, who,
-                      params["run_id"])
+        self.log.info("baseline %s for %s/%s accepted by %s: run %s", baseline_id, kind, subject, who, params["run_id"])
         return {"baseline_id": baseline_id, "accepted_by": who}
 
     def _checked_subject(self, kind: Any, subject: Any) -> tuple[str, str]:
@@ -58,6 +61,7 @@ class AcceptBaselineOperator(AssayOperator):
             allowed = sorted(name for name, t in cfg.targets.items() if (t.performance or {}).get("load_test"))
             what = "configured targets with a load test"
         if subject not in allowed:
-            raise ConfigError(f"{kind} baseline subject {subject!r} is not one of the {what}: "
-                              f"{', '.join(allowed) or 'none'}")
+            raise ConfigError(
+                f"{kind} baseline subject {subject!r} is not one of the {what}: {', '.join(allowed) or 'none'}"
+            )
         return kind, subject

@@ -61,15 +61,25 @@ class DetectNewCommitsOperator(AssayOperator):
             new = {b: sha for b, sha in heads.items() if (name, sha) not in seen}
             for branch, sha in sorted(new.items()):
                 seen.add((name, sha))  # two branches at one sha: one run
-                specs.append({
-                    "trigger_run_id": per_commit_run_id(name, sha),
-                    "conf": {"target": name, "sha": sha, "branch": branch},
-                })
-            self.record(SuiteRunRecord(
-                key=run_key(context), kind="commit_watch", name=f"watch:{name}", status=status.value,
-                started_at=started, finished_at=datetime.now(UTC), target=name, message=message,
-                summary={"heads": heads, "new": new},
-            ))
+                specs.append(
+                    {
+                        "trigger_run_id": per_commit_run_id(name, sha),
+                        "conf": {"target": name, "sha": sha, "branch": branch},
+                    }
+                )
+            self.record(
+                SuiteRunRecord(
+                    key=run_key(context),
+                    kind="commit_watch",
+                    name=f"watch:{name}",
+                    status=status.value,
+                    started_at=started,
+                    finished_at=datetime.now(UTC),
+                    target=name,
+                    message=message,
+                    summary={"heads": heads, "new": new},
+                )
+            )
             self.log.info("%s: %s; new: %s", name, message, new or "none")
         context["ti"].xcom_push(key="unreachable", value=redact(unreachable))
         return specs
@@ -92,8 +102,9 @@ class RecordTriggeredCommitsOperator(AssayOperator):
         try:
             for spec in specs:
                 conf = spec["conf"]
-                if store.claim_commit(target=conf["target"], branch=conf["branch"], sha=conf["sha"],
-                                      run_id=spec["trigger_run_id"]):
+                if store.claim_commit(
+                    target=conf["target"], branch=conf["branch"], sha=conf["sha"], run_id=spec["trigger_run_id"]
+                ):
                     claimed.append(spec["trigger_run_id"])
         except StoreUnavailable as exc:
             raise AirflowException(f"{exc}; the next watch re-triggers (Airflow dedups by run id)") from exc

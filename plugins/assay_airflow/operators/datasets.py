@@ -31,8 +31,10 @@ def dataset_source(spec: dict[str, Any]):
     try:
         return source, sql_engine(source.conn_id)
     except AirflowNotFoundException:
-        raise ConfigError(f"dataset source: connection {source.conn_id!r} is not defined (add it as an Airflow "
-                          f"connection, e.g. AIRFLOW_CONN_{str(source.conn_id).upper()})") from None
+        raise ConfigError(
+            f"dataset source: connection {source.conn_id!r} is not defined (add it as an Airflow "
+            f"connection, e.g. AIRFLOW_CONN_{str(source.conn_id).upper()})"
+        ) from None
 
 
 def drift_source(spec: dict[str, Any]):
@@ -84,22 +86,38 @@ class DriftCheckOperator(_DatasetOperator):
             current = drift_source(ds.current)
             reference = drift_source(ds.reference)
             result = run_drift(reference, current, DriftConfig.from_mapping(ds.drift))
-        self.record_result(context, kind="drift", name="data_drift", result=result, started_at=started,
-                           checks=result.check_records(), metrics=result.metric_records(), dataset=self.dataset)
+        self.record_result(
+            context,
+            kind="drift",
+            name="data_drift",
+            result=result,
+            started_at=started,
+            checks=result.check_records(),
+            metrics=result.metric_records(),
+            dataset=self.dataset,
+        )
         statuses = [result.status]
         if ds.concept is not None:
             started = datetime.now(UTC)
-            with self.recording_errors(context, kind="drift", name="concept_drift", started_at=started,
-                                       dataset=self.dataset):
+            with self.recording_errors(
+                context, kind="drift", name="concept_drift", started_at=started, dataset=self.dataset
+            ):
                 decay = run_performance_decay(current, DecayConfig.from_mapping(ds.concept), reference=reference)
-            self.record_result(context, kind="drift", name="concept_drift", result=decay, started_at=started,
-                               checks=decay.check_records(), metrics=decay.metric_records(), dataset=self.dataset)
+            self.record_result(
+                context,
+                kind="drift",
+                name="concept_drift",
+                result=decay,
+                started_at=started,
+                checks=decay.check_records(),
+                metrics=decay.metric_records(),
+                dataset=self.dataset,
+            )
             statuses.append(decay.status)
         verdict = worst(statuses)
         self.log.info("drift of %s: %s — %s", self.dataset, verdict.value, result.message)
         raise_for(verdict, f"dataset {self.dataset!r}: drift {verdict.value}: {result.message}")
         return result.describe_dict()
-
 
     def _skip_unless_due(self, context: Context) -> None:
         """A scheduled run checks a dataset only when its own cron is due at the run's time."""
@@ -126,14 +144,27 @@ class DataQualityOperator(_DatasetOperator):
             raise AirflowSkipException(f"dataset {self.dataset!r} names no quality_suite")
         started = datetime.now(UTC)
         report_dir = self.assay_config.data_quality.report_dir or str(assay_home() / "reports" / "data_quality")
-        with self.recording_errors(context, kind="data_quality", name=f"data_quality:{ds.quality_suite}",
-                                   started_at=started, dataset=self.dataset):
+        with self.recording_errors(
+            context,
+            kind="data_quality",
+            name=f"data_quality:{ds.quality_suite}",
+            started_at=started,
+            dataset=self.dataset,
+        ):
             source, engine = dataset_source(ds.current)
-            result = run_data_quality(source, ds.quality_suite, engine=engine, data_name=self.dataset,
-                                      report_dir=report_dir)
+            result = run_data_quality(
+                source, ds.quality_suite, engine=engine, data_name=self.dataset, report_dir=report_dir
+            )
         summary = result.describe_dict(include_outcomes=False)
-        reason = self.record_result(context, kind=result.kind, name=f"data_quality:{result.suite_name}",
-                                    result=result, started_at=started, summary=summary, dataset=self.dataset)
+        reason = self.record_result(
+            context,
+            kind=result.kind,
+            name=f"data_quality:{result.suite_name}",
+            result=result,
+            started_at=started,
+            summary=summary,
+            dataset=self.dataset,
+        )
         raise_for(result.status, f"dataset {self.dataset!r} suite {result.suite_name!r}: {reason}")
         return summary
 
@@ -151,13 +182,23 @@ class GoldenDatasetsOperator(AssayOperator):
             try:
                 result = validate_golden(name)
             except AssayError as exc:  # recorded; the other golden datasets are still validated
-                self.record(self.error_record(context, exc, kind="data_quality", name=f"golden:{name}",
-                                              started_at=started, dataset=name))
+                self.record(
+                    self.error_record(
+                        context, exc, kind="data_quality", name=f"golden:{name}", started_at=started, dataset=name
+                    )
+                )
                 verdicts[name] = Status.ERROR.value
                 errors.append(exc)
                 continue
-            self.record_result(context, kind=result.kind, name=f"golden:{name}", result=result, started_at=started,
-                               summary=result.describe_dict(include_outcomes=False), dataset=name)
+            self.record_result(
+                context,
+                kind=result.kind,
+                name=f"golden:{name}",
+                result=result,
+                started_at=started,
+                summary=result.describe_dict(include_outcomes=False),
+                dataset=name,
+            )
             verdicts[name] = result.status.value
         verdict = worst(verdicts.values(), empty=Status.SKIP)
         reasons = "".join(f"; {e}" for e in errors)

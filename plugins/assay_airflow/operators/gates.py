@@ -73,8 +73,12 @@ class CommitGatesOperator(AssayOperator):
             previous = None
             if branch:
                 prev = store.previous_metric(
-                    target=target_name, branch=branch, suite_name=target.gates.coverage_suite,
-                    metric=COVERAGE_METRIC, exclude_run_id=key.run_id, before=started,
+                    target=target_name,
+                    branch=branch,
+                    suite_name=target.gates.coverage_suite,
+                    metric=COVERAGE_METRIC,
+                    exclude_run_id=key.run_id,
+                    before=started,
                 )
                 previous = PreviousCoverage(*prev) if prev else None
             suites = [o for o in outcomes if o.name != CHECKOUT]
@@ -88,17 +92,35 @@ class CommitGatesOperator(AssayOperator):
         fired = [c.name for c in checks if c.severity == "alert" and c.status == Status.FAIL.value]
         summary = {
             "verdict": result.value,
-            "checks": [{"name": c.name, "status": c.status, "observed": c.observed,
-                        "threshold": c.threshold, "message": c.message} for c in checks],
+            "checks": [
+                {
+                    "name": c.name,
+                    "status": c.status,
+                    "observed": c.observed,
+                    "threshold": c.threshold,
+                    "message": c.message,
+                }
+                for c in checks
+            ],
             "alert_rules_fired": fired,
         }
         message = "; ".join(f"{c.name}: {c.message}" for c in failed) or "all gates passed"
-        self.record(SuiteRunRecord(
-            key=key, kind="gate", name=GATES, status=result.value, started_at=started,
-            finished_at=datetime.now(UTC), target=target_name, commit_sha=sha, branch=branch,
-            message=message, summary=summary,
-            checks=tuple(checks),
-        ))
+        self.record(
+            SuiteRunRecord(
+                key=key,
+                kind="gate",
+                name=GATES,
+                status=result.value,
+                started_at=started,
+                finished_at=datetime.now(UTC),
+                target=target_name,
+                commit_sha=sha,
+                branch=branch,
+                message=message,
+                summary=summary,
+                checks=tuple(checks),
+            )
+        )
         if target is not None and target.commit_status is not None and sha:
             self._post_status(target.commit_status, sha, result, message, cfg.airflow_base_url, key)
         self.log.info("verdict %s for %s@%s: %s", result.value, target_name, sha, message)
@@ -107,7 +129,9 @@ class CommitGatesOperator(AssayOperator):
             self.log.info("alert rule(s) fired on a %s verdict: %s; notifying", result.value, ", ".join(fired))
             AssayAlertNotifier(metrics_conn_id=self.metrics_conn_id).notify(context)
         if result.is_failure:
-            raise AirflowFailException(f"per-commit verdict {result.value} for {target_name}@{(sha or '?')[:12]}: {message}")
+            raise AirflowFailException(
+                f"per-commit verdict {result.value} for {target_name}@{(sha or '?')[:12]}: {message}"
+            )
         return summary
 
     def _post_status(self, cs, sha: str, result: Status, message: str, base_url: str, key) -> None:
@@ -118,11 +142,16 @@ class CommitGatesOperator(AssayOperator):
             if conn.port and "://" not in (conn.host or ""):
                 api_url += f":{conn.port}"
             code = post_commit_status(
-                provider=cs.provider, api_url=api_url, token=conn.password, repository=cs.repository, sha=sha,
-                verdict=result, description=f"Assay {result.value}: {message}", context=cs.context,
+                provider=cs.provider,
+                api_url=api_url,
+                token=conn.password,
+                repository=cs.repository,
+                sha=sha,
+                verdict=result,
+                description=f"Assay {result.value}: {message}",
+                context=cs.context,
                 target_url=run_url(base_url, key.dag_id, key.run_id),
             )
             self.log.info("posted commit status %s to %s (HTTP %s)", result.value, cs.provider, code)
         except Exception as exc:  # noqa: BLE001 - a notification must never change the verdict
             self.log.error("could not post the commit status to %s: %s", cs.provider, strip_url_credentials(str(exc)))
-

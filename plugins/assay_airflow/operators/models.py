@@ -52,14 +52,26 @@ class ModelValidationOperator(AssayOperator):
         started = datetime.now(UTC)
         params = context["params"]
         # every refusal below is recorded as this model's ERROR, as the per-commit DAG records bad params
-        recorded = dict(kind=KIND, name=SUITE, started_at=started, target=self.model, summary={"params": {
-            k: params.get(k) for k in ("model", "model_version") if isinstance(params.get(k), (str, type(None)))}})
+        recorded = dict(
+            kind=KIND,
+            name=SUITE,
+            started_at=started,
+            target=self.model,
+            summary={
+                "params": {
+                    k: params.get(k) for k in ("model", "model_version") if isinstance(params.get(k), (str, type(None)))
+                }
+            },
+        )
         cfg = self.assay_config
         model = cfg.models.get(self.model)
         if model is None:
             known = ", ".join(sorted(cfg.models)) or "none"
-            self.record_error(context, ConfigError(f"model {self.model!r} is not configured in assay.yaml "
-                                                   f"(configured: {known})"), **recorded)
+            self.record_error(
+                context,
+                ConfigError(f"model {self.model!r} is not configured in assay.yaml (configured: {known})"),
+                **recorded,
+            )
         if not triggering_asset_extras(context) and params.get("model") not in (None, self.model):
             raise AirflowSkipException(f"this run validates {params.get('model')!r}")
         with self.recording_errors(context, **recorded):
@@ -67,8 +79,11 @@ class ModelValidationOperator(AssayOperator):
         if version is None:
             raise AirflowSkipException(f"no new version of {self.model!r} in this run")
         if not VERSION_RE.fullmatch(version):
-            self.record_error(context, ConfigError(
-                f"model_version {version!r} must be 1-100 letters, digits, '.', '_' or '-'"), **recorded)
+            self.record_error(
+                context,
+                ConfigError(f"model_version {version!r} must be 1-100 letters, digits, '.', '_' or '-'"),
+                **recorded,
+            )
         spec = {"loader": model.loader, "sys_path": model.sys_path, "version": version}
         job_data = dict(model.job) | {
             "name": self.model,
@@ -86,12 +101,24 @@ class ModelValidationOperator(AssayOperator):
                 baseline_metrics = {m.name: m.value for m in run.metrics if not m.labels}
                 if baseline_version and baseline_version != version:
                     path = Path(model.versions_dir) / f"{baseline_version}{model.file_suffix}"
-                    job_data["baseline"] = {"loader": model.loader, "sys_path": model.sys_path,
-                                            "version": baseline_version, "path": str(path)}
+                    job_data["baseline"] = {
+                        "loader": model.loader,
+                        "sys_path": model.sys_path,
+                        "version": baseline_version,
+                        "path": str(path),
+                    }
             job = parse_job(job_data)
             result = run_model_validation(job, baseline_metrics=baseline_metrics, baseline_version=baseline_version)
-        reason = self.record_result(context, kind=KIND, name=SUITE, result=result, started_at=started,
-                                    target=self.model, model_version=version, dataset=result.dataset)
+        reason = self.record_result(
+            context,
+            kind=KIND,
+            name=SUITE,
+            result=result,
+            started_at=started,
+            target=self.model,
+            model_version=version,
+            dataset=result.dataset,
+        )
         raise_for(result.status, f"model {self.model!r} version {version}: {result.status.value}: {reason}")
         return result.describe_dict()
 
@@ -114,8 +141,9 @@ class ABAnalysisOperator(AssayOperator):
         recorded = dict(kind="ab_test", name=f"ab:{self.experiment}", started_at=started, dataset=self.experiment)
         exp = self.assay_config.ab_experiments.get(self.experiment)
         if exp is None:
-            self.record_error(context, ConfigError(
-                f"A/B experiment {self.experiment!r} is not configured in assay.yaml"), **recorded)
+            self.record_error(
+                context, ConfigError(f"A/B experiment {self.experiment!r} is not configured in assay.yaml"), **recorded
+            )
         try:
             source, engine = dataset_source(exp.source)
             frame = load_dataset(source, engine=engine)  # stays columnar: no per-row Python objects
@@ -123,7 +151,13 @@ class ABAnalysisOperator(AssayOperator):
             self.record_error(context, exc, **recorded)
         with self.recording_errors(context, **recorded):
             result = analyze_records(frame, parse_ab_config(exp.analysis), name=self.experiment)
-        reason = self.record_result(context, kind="ab_test", name=f"ab:{self.experiment}", result=result,
-                                    started_at=started, dataset=self.experiment)
+        reason = self.record_result(
+            context,
+            kind="ab_test",
+            name=f"ab:{self.experiment}",
+            result=result,
+            started_at=started,
+            dataset=self.experiment,
+        )
         raise_for(result.status, f"A/B experiment {self.experiment!r}: {result.decision}: {reason}")
         return result.describe_dict()

@@ -93,14 +93,32 @@ class ResolveCommitOperator(AssayOperator):
         except AssayError as exc:
             self.record_error(context, exc, **ids, **recorded)
         suites = list(target.suites)
-        self.record(SuiteRunRecord(
-            key=run_key(context), kind=CHECKOUT, name=CHECKOUT, status=Status.PASS.value, started_at=started,
-            finished_at=datetime.now(UTC), message=f"checked out {sha} at {path}", summary=summary, **ids,
-        ))
-        self.log.info("target %s at %s (requested %s) in %s, python %s, suites %s", request.target, sha,
-                      request.sha or request.branch, path, python.python, suites)
-        context["ti"].xcom_push(COMMIT_XCOM_KEY, {"target": request.target, "sha": sha, "branch": request.branch,
-                                                  "requested_sha": request.sha})
+        self.record(
+            SuiteRunRecord(
+                key=run_key(context),
+                kind=CHECKOUT,
+                name=CHECKOUT,
+                status=Status.PASS.value,
+                started_at=started,
+                finished_at=datetime.now(UTC),
+                message=f"checked out {sha} at {path}",
+                summary=summary,
+                **ids,
+            )
+        )
+        self.log.info(
+            "target %s at %s (requested %s) in %s, python %s, suites %s",
+            request.target,
+            sha,
+            request.sha or request.branch,
+            path,
+            python.python,
+            suites,
+        )
+        context["ti"].xcom_push(
+            COMMIT_XCOM_KEY,
+            {"target": request.target, "sha": sha, "branch": request.branch, "requested_sha": request.sha},
+        )
         return suites
 
 
@@ -141,14 +159,23 @@ class PytestSuiteOperator(AssayOperator):
         workdir: Path | None = None
         try:
             workdir = checkout(name, target, sha)
-            result = run_commit_suite(target_name=name, target=target, suite_name=self.suite, worktree=workdir,
-                                      envs_root=envs_root(), out_dir=out_dir)
+            result = run_commit_suite(
+                target_name=name,
+                target=target,
+                suite_name=self.suite,
+                worktree=workdir,
+                envs_root=envs_root(),
+                out_dir=out_dir,
+            )
         except AssayError as exc:
             now = datetime.now(UTC)
             result = SuiteResult(self.suite, "pytest", Status.ERROR, started, now, str(exc), retryable=exc.retryable)
         except AirflowTaskTimeout:
             result = interrupted_suite_result(
-                name=self.suite, out_dir=out_dir, workdir=workdir or out_dir, started_at=started,
+                name=self.suite,
+                out_dir=out_dir,
+                workdir=workdir or out_dir,
+                started_at=started,
                 reason=f"was stopped by Airflow's execution_timeout ({self.execution_timeout})",
             )
             self.record(suite_record(result, key=key, target=name, sha=sha, branch=branch))
@@ -156,8 +183,11 @@ class PytestSuiteOperator(AssayOperator):
         self.record(suite_record(result, key=key, target=name, sha=sha, branch=branch))
         summary = result.describe_dict()
         self.log.info("suite %s: %s — %s", self.suite, result.status.value, result.message)
-        raise_for(result.status, f"suite {self.suite!r} on {name}@{sha[:12]}: {result.status.value}: {result.message}",
-                  retryable=result.retryable)
+        raise_for(
+            result.status,
+            f"suite {self.suite!r} on {name}@{sha[:12]}: {result.status.value}: {result.message}",
+            retryable=result.retryable,
+        )
         return summary
 
 
@@ -166,17 +196,29 @@ def suite_record(result: SuiteResult, *, key, target: str, sha: str, branch: str
     if result.coverage is not None:
         metrics.append(MetricRecord(COVERAGE_METRIC, round(result.coverage.line_percent, 4), "percent"))
         metrics += [
-            MetricRecord(FILE_COVERAGE_METRIC, round(f.percent, 4), "percent",
-                         {"file": f.path, "statements": f.statements, "covered": f.covered})
+            MetricRecord(
+                FILE_COVERAGE_METRIC,
+                round(f.percent, 4),
+                "percent",
+                {"file": f.path, "statements": f.statements, "covered": f.covered},
+            )
             for f in result.coverage.files
         ]
     counts = result.counts
     metrics += [MetricRecord(f"tests.{k}", float(v), "count") for k, v in counts.items()]
     metrics.append(MetricRecord("suite.duration_s", round(result.duration_s, 3), "s"))
     return SuiteRunRecord(
-        key=key, kind=result.kind, name=result.name, status=result.status.value,
-        started_at=result.started_at, finished_at=result.finished_at, target=target, commit_sha=sha,
-        branch=branch, message=result.message, summary=result.describe_dict() | {"log_path": result.log_path},
+        key=key,
+        kind=result.kind,
+        name=result.name,
+        status=result.status.value,
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+        target=target,
+        commit_sha=sha,
+        branch=branch,
+        message=result.message,
+        summary=result.describe_dict() | {"log_path": result.log_path},
         test_cases=tuple(TestCaseRecord(c.node_id, c.outcome, c.duration_s, c.message) for c in result.cases),
         metrics=tuple(metrics),
     )

@@ -56,12 +56,14 @@ class _TargetPerformanceOperator(AssayOperator):
 
     def recording(self, context: Context, started: datetime):
         """Record an ``AssayError`` raised in the block as this suite's ERROR (see ``recording_errors``)."""
-        return self.recording_errors(context, kind="performance", name=self.suite, started_at=started,
-                                     target=self.target)
+        return self.recording_errors(
+            context, kind="performance", name=self.suite, started_at=started, target=self.target
+        )
 
     def finish(self, context: Context, result: Any, started: datetime) -> dict[str, Any]:
-        reason = self.record_result(context, kind="performance", name=result.name, result=result, started_at=started,
-                                    target=self.target)
+        reason = self.record_result(
+            context, kind="performance", name=result.name, result=result, started_at=started, target=self.target
+        )
         raise_for(result.status, f"{result.name} of {self.target!r}: {result.status.value}: {reason}")
         return result.describe_dict()
 
@@ -95,18 +97,19 @@ class LoadTestOperator(_TargetPerformanceOperator):
                 if timings is not None:
                     add_server_comparison(result, timings, since, tolerance=suites.measurement_tolerance)
         except AssayError as exc:
-            self.record_error(context, exc, kind="performance", name=self.suite, started_at=started,
-                              target=self.target)
+            self.record_error(context, exc, kind="performance", name=self.suite, started_at=started, target=self.target)
         if result.stats is not None:
             try:
                 baseline_run, ref = self._baseline(context)
             except Exception as exc:  # noqa: BLE001 - DB down or broken: the run is still recorded (or parked)
-                result.checks.extend(CheckRecord(name, Status.ERROR, message=f"baseline not read: {exc}")
-                                     for name in REGRESSION_CHECKS)
+                result.checks.extend(
+                    CheckRecord(name, Status.ERROR, message=f"baseline not read: {exc}") for name in REGRESSION_CHECKS
+                )
             else:
                 baseline = figures_from_metrics(baseline_run.metrics) if baseline_run is not None else None
-                for check in evaluate_regression(figures_from_metrics(result.metrics), baseline, suites.regression,
-                                                 baseline_ref=ref):
+                for check in evaluate_regression(
+                    figures_from_metrics(result.metrics), baseline, suites.regression, baseline_ref=ref
+                ):
                     result.checks.append(check)
         return self.finish(context, result, started)
 
@@ -117,8 +120,9 @@ class LoadTestOperator(_TargetPerformanceOperator):
         if accepted is not None:
             baseline, run = accepted
             return run, f"accepted baseline (run {run.run_id}, by {baseline.accepted_by})"
-        run = store.previous_suite_run(target=self.target, kind="performance", name="load_test",
-                                       exclude_run_id=context["ti"].run_id)
+        run = store.previous_suite_run(
+            target=self.target, kind="performance", name="load_test", exclude_run_id=context["ti"].run_id
+        )
         return run, (f"last passing nightly run {run.run_id}" if run is not None else "no baseline")
 
 
@@ -197,14 +201,21 @@ class ChaosExperimentOperator(AssayOperator):
         try:
             with target_service(self.target, target, work / "service", workers=workers) as svc:
                 env = {str(k): str(v) for k, v in (chaos.get("env") or {}).items()} | {
-                    "ASSAY_CHAOS_BASE_URL": svc.base_url, "ASSAY_CHAOS_TOKEN": svc.token or "",
+                    "ASSAY_CHAOS_BASE_URL": svc.base_url,
+                    "ASSAY_CHAOS_TOKEN": svc.token or "",
                     "ASSAY_CHAOS_ADMIN_TOKEN": svc.admin_token or "",
                     "ASSAY_CHAOS_WORKERS": str(workers or (target.service.workers if target.service else 1)),
                 }
                 result = run_experiment(path, env=env, timeout_s=float(chaos.get("timeout_s", 300)), work_dir=work)
         except AssayError as exc:
             self.record_error(context, exc, **recorded)
-        reason = self.record_result(context, kind="chaos", name=f"chaos:{self.experiment}", result=result,
-                                    started_at=started, target=self.target)
+        reason = self.record_result(
+            context,
+            kind="chaos",
+            name=f"chaos:{self.experiment}",
+            result=result,
+            started_at=started,
+            target=self.target,
+        )
         raise_for(result.status, f"chaos {self.experiment!r} on {self.target!r}: {result.status.value}: {reason}")
         return result.describe_dict()

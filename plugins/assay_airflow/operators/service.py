@@ -40,8 +40,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def target_service(name: str, target: TargetConfig, work_dir: Path, *, workers: int | None = None
-                   ) -> Iterator[RunningService]:
+def target_service(
+    name: str, target: TargetConfig, work_dir: Path, *, workers: int | None = None
+) -> Iterator[RunningService]:
     """Yield the target's service; a service started here is stopped when the block exits."""
     if target.api_conn_id:
         conn = BaseHook.get_connection(target.api_conn_id)
@@ -57,17 +58,30 @@ def target_service(name: str, target: TargetConfig, work_dir: Path, *, workers: 
     work_dir.mkdir(parents=True, exist_ok=True)
     tokens = {role: secrets.token_urlsafe(24) for role in ("reader", "ml-engineer", "admin")}
     tokens_file = work_dir / "tokens.json"
-    tokens_file.write_text(json.dumps({"tokens": [
-        {"token": tok, "actor": f"assay-{role}", "role": role} for role, tok in tokens.items()]}))
+    tokens_file.write_text(
+        json.dumps({"tokens": [{"token": tok, "actor": f"assay-{role}", "role": role} for role, tok in tokens.items()]})
+    )
     tokens_file.chmod(0o600)
     port = _free_port()
-    fill = {"python": sys.executable, "port": str(port), "workers": str(workers or svc.workers),
-            "tokens_file": str(tokens_file), "work_dir": str(work_dir)}
+    fill = {
+        "python": sys.executable,
+        "port": str(port),
+        "workers": str(workers or svc.workers),
+        "tokens_file": str(tokens_file),
+        "work_dir": str(work_dir),
+    }
     argv = [part.format(**fill) for part in svc.argv]
     env = {key: value.format(**fill) for key, value in svc.env.items()}  # added to the scrubbed worker env
     try:
-        handle = start_service(argv, cwd=svc.cwd, port=port, ready_timeout=svc.ready_timeout_s,
-                               health_path=svc.health_path, log_path=work_dir / "service.log", env=env)
+        handle = start_service(
+            argv,
+            cwd=svc.cwd,
+            port=port,
+            ready_timeout=svc.ready_timeout_s,
+            health_path=svc.health_path,
+            log_path=work_dir / "service.log",
+            env=env,
+        )
     except TargetError as exc:
         raise TargetError(f"target {name!r}: its service did not start: {exc}") from None
     try:

@@ -18,9 +18,17 @@ def sink():
 
 
 def test_github_status(sink):
-    code = post_commit_status(provider="github", api_url=sink.url, token="t0k", repository="acme/ml", sha="a" * 40,
-                              verdict=Status.FAIL, description="Assay FAIL: x" * 30, target_url="http://af/run",
-                              context="assay/per-commit")
+    code = post_commit_status(
+        provider="github",
+        api_url=sink.url,
+        token="t0k",
+        repository="acme/ml",
+        sha="a" * 40,
+        verdict=Status.FAIL,
+        description="Assay FAIL: x" * 30,
+        target_url="http://af/run",
+        context="assay/per-commit",
+    )
     (req,) = sink.requests
     assert code == 201 and req.path == f"/repos/acme/ml/statuses/{'a' * 40}"
     assert req.headers["Authorization"] == "Bearer t0k"
@@ -29,18 +37,38 @@ def test_github_status(sink):
 
 
 def test_gitlab_status(sink):
-    post_commit_status(provider="gitlab", api_url=sink.url + "/api/v4", token="glt", repository="group/ml",
-                       sha="b" * 40, verdict=Status.PASS, description="ok", target_url="http://af/run", context="assay")
+    post_commit_status(
+        provider="gitlab",
+        api_url=sink.url + "/api/v4",
+        token="glt",
+        repository="group/ml",
+        sha="b" * 40,
+        verdict=Status.PASS,
+        description="ok",
+        target_url="http://af/run",
+        context="assay",
+    )
     (req,) = sink.requests
     assert req.path == f"/api/v4/projects/group%2Fml/statuses/{'b' * 40}"
-    assert req.query["state"] == ["success"] and {k.lower(): v for k, v in req.headers.items()}["private-token"] == "glt"
+    assert (
+        req.query["state"] == ["success"] and {k.lower(): v for k, v in req.headers.items()}["private-token"] == "glt"
+    )
 
 
 def test_http_error_raises():
     s = HttpSink(status=422, reply=b"{}")
     try:
         with pytest.raises(requests.HTTPError):
-            post_commit_status(provider="github", api_url=s.url, token=None, repository="a/b", sha="c" * 40,
-                               verdict=Status.ERROR, description="x", target_url="u", context="c")
+            post_commit_status(
+                provider="github",
+                api_url=s.url,
+                token=None,
+                repository="a/b",
+                sha="c" * 40,
+                verdict=Status.ERROR,
+                description="x",
+                target_url="u",
+                context="c",
+            )
     finally:
         s.close()

@@ -4,17 +4,33 @@ from assay.alerts.message import Alert, FailedCheck, FailedTest
 
 
 def alert(**kw):
-    base = dict(dag_id="assay_per_commit", run_id="manual__1", target="demo", commit_sha="a" * 40, branch="main",
-                verdict="FAIL", run_url="http://af/dags/assay_per_commit/runs/manual__1",
-                failed_checks=[FailedCheck("all_tests_pass", "FAIL", "1 failed or errored test(s)")],
-                failed_tests=[FailedTest("tests.t::test_x", "unit", "assert <b>1</b> == 2")], failed_tests_total=1)
+    base = dict(
+        dag_id="assay_per_commit",
+        run_id="manual__1",
+        target="demo",
+        commit_sha="a" * 40,
+        branch="main",
+        verdict="FAIL",
+        run_url="http://af/dags/assay_per_commit/runs/manual__1",
+        failed_checks=[FailedCheck("all_tests_pass", "FAIL", "1 failed or errored test(s)")],
+        failed_tests=[FailedTest("tests.t::test_x", "unit", "assert <b>1</b> == 2")],
+        failed_tests_total=1,
+    )
     return Alert(**(base | kw))
 
 
 def test_slack_text_names_everything_a_person_needs():
     text = alert().slack_text()
-    for needle in ("assay_per_commit", "demo", "a" * 40, "main", "all_tests_pass", "tests.t::test_x",
-                   "assert <b>1</b> == 2", "http://af/dags/assay_per_commit/runs/manual__1"):
+    for needle in (
+        "assay_per_commit",
+        "demo",
+        "a" * 40,
+        "main",
+        "all_tests_pass",
+        "tests.t::test_x",
+        "assert <b>1</b> == 2",
+        "http://af/dags/assay_per_commit/runs/manual__1",
+    ):
         assert needle in text
 
 
@@ -31,8 +47,13 @@ def test_count_of_shown_failed_tests_is_honest():
 
 
 def test_a_rule_only_alert_says_the_verdict_did_not_fail_and_names_the_rules():
-    a = alert(verdict="PASS", failed_checks=[], failed_tests=[], failed_tests_total=0,
-              fired_rules=[FailedCheck("alert:coverage_drop", "FAIL", "coverage 70.00% vs 90.00% at abc on main")])
+    a = alert(
+        verdict="PASS",
+        failed_checks=[],
+        failed_tests=[],
+        failed_tests_total=0,
+        fired_rules=[FailedCheck("alert:coverage_drop", "FAIL", "coverage 70.00% vs 90.00% at abc on main")],
+    )
     assert not a.failed
     assert a.subject == "[Assay] ALERT alert:coverage_drop (verdict PASS): assay_per_commit on demo @ aaaaaaaaaaaa"
     text, html = a.slack_text(), a.email_html()
@@ -43,10 +64,14 @@ def test_a_rule_only_alert_says_the_verdict_did_not_fail_and_names_the_rules():
 
 def test_no_credentials_of_a_url_survive_in_any_part_of_an_alert():
     leak = "https://alice:ghp_T0KEN@github.com/acme/x.git"
-    a = alert(target=f"t {leak}", branch=leak, run_url="https://bob:pw1@airflow.example.com/dags/x",
-              failed_checks=[FailedCheck("checkout", "ERROR", f"cannot clone {leak}")],
-              fired_rules=[FailedCheck("alert:x", "FAIL", leak)],
-              failed_tests=[FailedTest(f"t::{leak}", "unit", f"GET {leak} -> 401")])
+    a = alert(
+        target=f"t {leak}",
+        branch=leak,
+        run_url="https://bob:pw1@airflow.example.com/dags/x",
+        failed_checks=[FailedCheck("checkout", "ERROR", f"cannot clone {leak}")],
+        fired_rules=[FailedCheck("alert:x", "FAIL", leak)],
+        failed_tests=[FailedTest(f"t::{leak}", "unit", f"GET {leak} -> 401")],
+    )
     for rendered in (a.subject, a.slack_text(), a.email_html()):
         assert "ghp_T0KEN" not in rendered and "alice" not in rendered and "pw1" not in rendered
     assert "https://***@github.com/acme/x.git" in a.slack_text()

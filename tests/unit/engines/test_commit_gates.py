@@ -16,10 +16,19 @@ def suites(unit_failed=0, unit_cov=90.0, files=FILES, integration_status=Status.
     unit_status = Status.FAIL if unit_failed else Status.PASS
     return [
         SuiteOutcome("checkout", Status.PASS),
-        SuiteOutcome("unit", unit_status, counts={"passed": 10 - unit_failed, "failed": unit_failed, "total": 10},
-                     coverage_percent=unit_cov, file_coverage=files),
-        SuiteOutcome("integration", integration_status, "boom" if integration_status is Status.ERROR else "",
-                     counts={"passed": 4, "total": 4} if integration_status is not Status.ERROR else {}),
+        SuiteOutcome(
+            "unit",
+            unit_status,
+            counts={"passed": 10 - unit_failed, "failed": unit_failed, "total": 10},
+            coverage_percent=unit_cov,
+            file_coverage=files,
+        ),
+        SuiteOutcome(
+            "integration",
+            integration_status,
+            "boom" if integration_status is Status.ERROR else "",
+            counts={"passed": 4, "total": 4} if integration_status is not Status.ERROR else {},
+        ),
     ]
 
 
@@ -73,8 +82,9 @@ def test_module_minimum_defaults_to_coverage_min_and_is_configurable_with_exclud
     c = checks["module_coverage_min"]
     assert (c.status, c.observed, c.threshold) == ("PASS", 60.0, 50)
     assert c.message == "all 2 file(s) at or above 50% (1 excluded)"
-    off = evaluate_commit_gates(GateConfig(module_coverage_min=0), suites(files=files), ["unit"], branch=None,
-                                previous=None)
+    off = evaluate_commit_gates(
+        GateConfig(module_coverage_min=0), suites(files=files), ["unit"], branch=None, previous=None
+    )
     assert "module_coverage_min" not in by_name(off)
 
 
@@ -87,7 +97,9 @@ def test_module_minimum_with_nothing_to_judge_is_error_never_pass():
 
 
 def test_module_coverage_settings_are_validated():
-    with pytest.raises(ConfigError, match=r"targets\.t\.gates\.module_coverage_min: Input should be less than or equal to 100"):
+    with pytest.raises(
+        ConfigError, match=r"targets\.t\.gates\.module_coverage_min: Input should be less than or equal to 100"
+    ):
         parse_config({"targets": {"t": {"repo": "/x", "gates": {"module_coverage_min": 120}}}})
 
 
@@ -117,11 +129,14 @@ def test_nothing_recorded_at_all_is_error():
 def test_alert_rules_fire_on_failure_rate_and_coverage_drop_but_do_not_change_the_verdict():
     rules = AlertRulesConfig()
     s = suites(unit_failed=2, unit_cov=80.0)
-    fired = by_name(evaluate_alert_rules(rules, s, coverage_suite="unit", branch="main",
-                                         previous=PreviousCoverage(90.0, "d" * 40)))
+    fired = by_name(
+        evaluate_alert_rules(rules, s, coverage_suite="unit", branch="main", previous=PreviousCoverage(90.0, "d" * 40))
+    )
     assert fired["alert:test_failure_rate"].status == "FAIL"
     assert fired["alert:test_failure_rate"].observed == round(2 / 14, 4)
     assert fired["alert:coverage_drop"].status == "FAIL" and fired["alert:coverage_drop"].severity == "alert"
-    quiet = by_name(evaluate_alert_rules(rules, suites(unit_failed=1), coverage_suite="unit", branch="main", previous=None))
+    quiet = by_name(
+        evaluate_alert_rules(rules, suites(unit_failed=1), coverage_suite="unit", branch="main", previous=None)
+    )
     assert quiet["alert:test_failure_rate"].status == "PASS"  # 1/14 = 7% <= 10%
     assert verdict(evaluate(suites()) + list(fired.values())) is Status.PASS

@@ -38,8 +38,28 @@ def test_bad_params_say_what_is_wrong(params, fragment):
 
 @pytest.mark.parametrize(
     "evil",
-    ["main; rm -rf /", "main && curl x", "$(whoami)", "`id`", "a|b", "x > /etc/passwd", "-ffoo", "--upload-pack=evil",
-     "a..b", "a b", "feature/../x", ".hidden", "refs/heads/x.lock", "x/", "a\nb", "a'b", 'a"b', "a*", "a?", "a[1]"],
+    [
+        "main; rm -rf /",
+        "main && curl x",
+        "$(whoami)",
+        "`id`",
+        "a|b",
+        "x > /etc/passwd",
+        "-ffoo",
+        "--upload-pack=evil",
+        "a..b",
+        "a b",
+        "feature/../x",
+        ".hidden",
+        "refs/heads/x.lock",
+        "x/",
+        "a\nb",
+        "a'b",
+        'a"b',
+        "a*",
+        "a?",
+        "a[1]",
+    ],
 )
 def test_shell_metacharacters_and_unsafe_refs_are_rejected(evil):
     with pytest.raises(ConfigError, match="branch"):

@@ -123,14 +123,17 @@ def test_missing_repository_commit_and_branch_are_final_a_timeout_is_not(tmp_pat
         assert err.value.retryable is False
 
 
-@pytest.mark.parametrize("stderr, retryable", [
-    ("fatal: unable to access 'https://h/r.git/': Could not resolve host: h", True),
-    ("fatal: unable to access 'https://h/r.git/': Failed to connect to h port 443: Connection timed out", True),
-    ("ssh: connect to host h port 22: Connection refused\nfatal: Could not read from remote repository.", True),
-    ("error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502\nfatal: early EOF", True),
-    ("remote: Repository not found.\nfatal: repository 'https://github.com/acme/gone.git/' not found", False),
-    ("fatal: could not read Username for 'https://github.com': terminal prompts disabled", False),
-    ("git@h: Permission denied (publickey).\nfatal: Could not read from remote repository.", False),
-])
+@pytest.mark.parametrize(
+    "stderr, retryable",
+    [
+        ("fatal: unable to access 'https://h/r.git/': Could not resolve host: h", True),
+        ("fatal: unable to access 'https://h/r.git/': Failed to connect to h port 443: Connection timed out", True),
+        ("ssh: connect to host h port 22: Connection refused\nfatal: Could not read from remote repository.", True),
+        ("error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502\nfatal: early EOF", True),
+        ("remote: Repository not found.\nfatal: repository 'https://github.com/acme/gone.git/' not found", False),
+        ("fatal: could not read Username for 'https://github.com': terminal prompts disabled", False),
+        ("git@h: Permission denied (publickey).\nfatal: Could not read from remote repository.", False),
+    ],
+)
 def test_whether_a_retry_can_help_follows_git_stderr(stderr, retryable):
     assert error_is_retryable(stderr) is retryable

@@ -26,8 +26,9 @@ def gate(c):
 
 def rate(c, max_rate=0.10):
     outcome = SuiteOutcome("unit", Status.PASS, counts=c, coverage_percent=90.0)
-    checks = evaluate_alert_rules(AlertRulesConfig(test_failure_rate_max=max_rate), [outcome], coverage_suite="unit",
-                                  branch=None, previous=None)
+    checks = evaluate_alert_rules(
+        AlertRulesConfig(test_failure_rate_max=max_rate), [outcome], coverage_suite="unit", branch=None, previous=None
+    )
     return next(ch for ch in checks if ch.name == "alert:test_failure_rate")
 
 

@@ -11,15 +11,16 @@ from assay.errors import ToolError
 
 def test_report_log_counts_and_messages(fixtures_dir):
     report = parse_report_log(fixtures_dir / "pytest_outputs" / "sample_reportlog.jsonl")
-    assert report.counts == {"passed": 3, "failed": 1, "error": 1, "skipped": 1, "xfailed": 0, "xpassed": 0,
-                             "total": 6}
+    assert report.counts == {"passed": 3, "failed": 1, "error": 1, "skipped": 1, "xfailed": 0, "xpassed": 0, "total": 6}
     by_id = {c.node_id: c for c in report.cases}
     assert by_id["tests/test_calc.py::test_wrong_on_purpose"].outcome == "failed"
     assert "two and two make four" in by_id["tests/test_calc.py::test_wrong_on_purpose"].message
     assert "fixture exploded" in by_id["tests/test_calc.py::test_uses_broken_fixture"].message
     assert by_id["tests/test_calc.py::test_skipped"].message == "not today"
     assert [c.node_id for c in report.failed] == [
-        "tests/test_calc.py::test_wrong_on_purpose", "tests/test_calc.py::test_uses_broken_fixture"]
+        "tests/test_calc.py::test_wrong_on_purpose",
+        "tests/test_calc.py::test_uses_broken_fixture",
+    ]
 
 
 def test_report_log_from_xdist_run_of_the_demo_platform(fixtures_dir):
@@ -38,7 +39,9 @@ def test_coverage_line_percent(fixtures_dir):
     assert cov.matching("calc/*") == (calc,) and cov.matching("other/*") == ()
 
 
-@pytest.mark.parametrize("content, match", [(None, "wrote no"), ('{"$report_type": "SessionStart"}\n{oops\n{}\n', "malformed")])
+@pytest.mark.parametrize(
+    "content, match", [(None, "wrote no"), ('{"$report_type": "SessionStart"}\n{oops\n{}\n', "malformed")]
+)
 def test_report_log_missing_or_malformed_is_a_tool_error(tmp_path, content, match):
     path = tmp_path / "reportlog.jsonl"
     if content is not None:
@@ -47,7 +50,9 @@ def test_report_log_missing_or_malformed_is_a_tool_error(tmp_path, content, matc
         parse_report_log(path)
 
 
-@pytest.mark.parametrize("content, match", [(None, "wrote no"), ("{", "malformed"), ('{"files": {"a.py": {}}}', "lacks")])
+@pytest.mark.parametrize(
+    "content, match", [(None, "wrote no"), ("{", "malformed"), ('{"files": {"a.py": {}}}', "lacks")]
+)
 def test_coverage_missing_or_malformed_is_a_tool_error(tmp_path, content, match):
     path = tmp_path / "coverage.json"
     if content is not None:

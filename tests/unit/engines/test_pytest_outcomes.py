@@ -40,15 +40,22 @@ def outcomes_suite(tmp_path, fixtures_dir):
 
 def plain_pytest(workdir, *args):
     """What a person sees running pytest by hand in the same checkout with the same interpreter."""
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=workdir,
-                          capture_output=True, text=True, check=False, env=os.environ | {"PYTHONPATH": ""})
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ | {"PYTHONPATH": ""},
+    )
     return proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_counts_match_pytest_own_summary_line(outcomes_suite, tmp_path, workers):
-    res = run_pytest_suite(name="unit", suite=SuiteConfig(workers=workers), workdir=outcomes_suite,
-                           out_dir=tmp_path / "out")
+    res = run_pytest_suite(
+        name="unit", suite=SuiteConfig(workers=workers), workdir=outcomes_suite, out_dir=tmp_path / "out"
+    )
     assert res.status is Status.FAIL
     expected = summary_counts(plain_pytest(outcomes_suite))
     assert {k: v for k, v in res.counts.items() if k != "total"} == expected
@@ -98,7 +105,7 @@ def test_a_conftest_that_does_not_import_is_a_collection_error(broken_suite, tmp
     assert [c.outcome for c in res.cases] == ["error"]
 
 
-HANGING = '''
+HANGING = """
 import os
 import subprocess
 import sys
@@ -126,7 +133,7 @@ def test_hangs():
 
 def test_never_reached():
     assert True
-'''
+"""
 
 
 def test_timeout_keeps_finished_tests_and_names_the_running_one(tmp_path, monkeypatch):
@@ -141,8 +148,12 @@ def test_timeout_keeps_finished_tests_and_names_the_running_one(tmp_path, monkey
     assert "while running tests/test_hang.py::test_hangs" in res.message
     assert "3 test(s) finished before it (1 failed, 2 passed)" in res.message
     rows = {c.node_id: c.outcome for c in res.cases}
-    assert rows == {"tests/test_hang.py::test_one": "passed", "tests/test_hang.py::test_two": "passed",
-                    "tests/test_hang.py::test_three": "failed", "tests/test_hang.py::test_hangs": "error"}
+    assert rows == {
+        "tests/test_hang.py::test_one": "passed",
+        "tests/test_hang.py::test_two": "passed",
+        "tests/test_hang.py::test_three": "failed",
+        "tests/test_hang.py::test_hangs": "error",
+    }
     time.sleep(0.2)
     for pid in map(int, pids.read_text().split()):  # pytest and the child it started: the whole group
         assert not running(pid)

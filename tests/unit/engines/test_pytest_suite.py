@@ -22,8 +22,13 @@ def sample(tmp_path, fixtures_dir):
 
 
 def test_failing_suite_is_fail_with_every_case_recorded(sample, tmp_path, fixtures_dir):
-    res = run_pytest_suite(name="unit", suite=SuiteConfig(marker="unit and not slow"), workdir=sample,
-                           out_dir=tmp_path / "out", source="calc")
+    res = run_pytest_suite(
+        name="unit",
+        suite=SuiteConfig(marker="unit and not slow"),
+        workdir=sample,
+        out_dir=tmp_path / "out",
+        source="calc",
+    )
     assert res.status is Status.FAIL
     recorded = parse_report_log(fixtures_dir / "pytest_outputs" / "sample_reportlog.jsonl")
     assert res.counts == recorded.counts
@@ -41,21 +46,24 @@ def test_passing_suite_in_parallel_is_pass(sample, tmp_path):
 
 
 def test_no_tests_collected_is_error_not_pass(sample, tmp_path):
-    res = run_pytest_suite(name="unit", suite=SuiteConfig(paths=["calc"], marker="unit"), workdir=sample,
-                           out_dir=tmp_path / "out")
+    res = run_pytest_suite(
+        name="unit", suite=SuiteConfig(paths=["calc"], marker="unit"), workdir=sample, out_dir=tmp_path / "out"
+    )
     assert res.status is Status.ERROR
     assert "collected no tests" in res.message and res.exit_code == 5
 
 
 def test_all_skipped_is_error(sample, tmp_path):
-    res = run_pytest_suite(name="unit", suite=SuiteConfig(extra_args=["-k", "test_skipped"]), workdir=sample,
-                           out_dir=tmp_path / "out")
+    res = run_pytest_suite(
+        name="unit", suite=SuiteConfig(extra_args=["-k", "test_skipped"]), workdir=sample, out_dir=tmp_path / "out"
+    )
     assert res.status is Status.ERROR and "skipped" in res.message
 
 
 def test_usage_error_is_error(sample, tmp_path):
-    res = run_pytest_suite(name="unit", suite=SuiteConfig(paths=["does_not_exist"]), workdir=sample,
-                           out_dir=tmp_path / "out")
+    res = run_pytest_suite(
+        name="unit", suite=SuiteConfig(paths=["does_not_exist"]), workdir=sample, out_dir=tmp_path / "out"
+    )
     assert res.status is Status.ERROR and res.exit_code == 4
 
 
@@ -64,8 +72,9 @@ def test_hanging_suite_times_out_and_its_process_group_is_killed(sample, tmp_pat
     monkeypatch.setenv("SAMPLE_HANG", "1")
     monkeypatch.setenv("SAMPLE_HANG_PIDFILE", str(pidfile))
     started = time.monotonic()
-    res = run_pytest_suite(name="unit", suite=SuiteConfig(marker="slow", timeout_s=3), workdir=sample,
-                           out_dir=tmp_path / "out")
+    res = run_pytest_suite(
+        name="unit", suite=SuiteConfig(marker="slow", timeout_s=3), workdir=sample, out_dir=tmp_path / "out"
+    )
     assert time.monotonic() - started < 20
     assert res.status is Status.ERROR and "exceeded its timeout of 3 s" in res.message
     pid = int(pidfile.read_text())

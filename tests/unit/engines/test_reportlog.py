@@ -20,29 +20,39 @@ def outcomes(fixtures_dir):
 
 def test_counts_are_pytest_summary_line(outcomes):
     assert outcomes.summary() == SUMMARY
-    assert outcomes.counts == {"passed": 13, "failed": 4, "error": 3, "skipped": 2, "xfailed": 2, "xpassed": 1,
-                               "total": 23}
+    assert outcomes.counts == {
+        "passed": 13,
+        "failed": 4,
+        "error": 3,
+        "skipped": 2,
+        "xfailed": 2,
+        "xpassed": 1,
+        "total": 23,
+    }
     assert len(outcomes.cases) == len({c.node_id for c in outcomes.cases}) == 23  # one row per test
 
 
-@pytest.mark.parametrize("node_id, outcome, words", [
-    ("tests/test_outcomes.py::test_passes", "passed", None),
-    ("tests/test_outcomes.py::test_fails", "failed", "one is not two"),
-    ("tests/test_outcomes.py::test_skip_marker", "skipped", "not today"),
-    ("tests/test_outcomes.py::test_skip_inside", "skipped", "skipped from inside"),
-    ("tests/test_outcomes.py::test_xfail", "xfailed", "known bug 12"),
-    ("tests/test_outcomes.py::test_imperative_xfail", "xfailed", "gave up"),
-    ("tests/test_outcomes.py::test_xpass_non_strict", "xpassed", "fixed already"),
-    ("tests/test_outcomes.py::test_xpass_strict", "failed", "[XPASS(strict)] must fail"),  # as pytest reports it
-    ("tests/test_outcomes.py::test_setup_error", "error", "setup exploded"),
-    ("tests/test_outcomes.py::test_passes_then_teardown_error", "error", "error at teardown: RuntimeError"),
-    ("tests/test_outcomes.py::TestThing::test_method", "passed", None),
-    ("tests/test_outcomes.py::TestThing::TestNested::test_inner", "failed", "assert False"),
-    ("tests/test_outcomes.py::test_odd_ids[x::y]", "passed", None),
-    ("tests/test_outcomes.py::test_odd_ids[[brackets]]", "passed", None),
-    ("tests/test_outcomes.py::test_odd_ids[\\xfcn\\xef]", "passed", None),
-    ("tests/test_outcomes.py::test_explicit_ids[one id]", "passed", None),
-])
+@pytest.mark.parametrize(
+    "node_id, outcome, words",
+    [
+        ("tests/test_outcomes.py::test_passes", "passed", None),
+        ("tests/test_outcomes.py::test_fails", "failed", "one is not two"),
+        ("tests/test_outcomes.py::test_skip_marker", "skipped", "not today"),
+        ("tests/test_outcomes.py::test_skip_inside", "skipped", "skipped from inside"),
+        ("tests/test_outcomes.py::test_xfail", "xfailed", "known bug 12"),
+        ("tests/test_outcomes.py::test_imperative_xfail", "xfailed", "gave up"),
+        ("tests/test_outcomes.py::test_xpass_non_strict", "xpassed", "fixed already"),
+        ("tests/test_outcomes.py::test_xpass_strict", "failed", "[XPASS(strict)] must fail"),  # as pytest reports it
+        ("tests/test_outcomes.py::test_setup_error", "error", "setup exploded"),
+        ("tests/test_outcomes.py::test_passes_then_teardown_error", "error", "error at teardown: RuntimeError"),
+        ("tests/test_outcomes.py::TestThing::test_method", "passed", None),
+        ("tests/test_outcomes.py::TestThing::TestNested::test_inner", "failed", "assert False"),
+        ("tests/test_outcomes.py::test_odd_ids[x::y]", "passed", None),
+        ("tests/test_outcomes.py::test_odd_ids[[brackets]]", "passed", None),
+        ("tests/test_outcomes.py::test_odd_ids[\\xfcn\\xef]", "passed", None),
+        ("tests/test_outcomes.py::test_explicit_ids[one id]", "passed", None),
+    ],
+)
 def test_outcome_and_message_per_test(outcomes, node_id, outcome, words):
     case = {c.node_id: c for c in outcomes.cases}[node_id]
     assert case.outcome == outcome
@@ -63,15 +73,23 @@ def test_teardown_error_after_a_failure_is_attached_to_the_failed_row(outcomes):
 
 def test_failed_rows_are_failed_and_errored_tests(outcomes):
     assert sorted(c.node_id.rsplit("::", 1)[-1] for c in outcomes.failed) == [
-        "test_fails", "test_fails_then_teardown_error", "test_inner", "test_passes_then_teardown_error",
-        "test_setup_error", "test_xpass_strict"]
+        "test_fails",
+        "test_fails_then_teardown_error",
+        "test_inner",
+        "test_passes_then_teardown_error",
+        "test_setup_error",
+        "test_xpass_strict",
+    ]
 
 
 def test_a_log_cut_by_a_kill_keeps_finished_tests_and_names_the_running_one(fixtures_dir, tmp_path):
     lines = (fixtures_dir / "pytest_outputs" / "outcomes_reportlog.jsonl").read_text().splitlines()
-    cut = next(i for i, line in enumerate(lines)
-               if json.loads(line).get("nodeid") == "tests/test_outcomes.py::test_setup_error"
-               and json.loads(line).get("when") == "setup")
+    cut = next(
+        i
+        for i, line in enumerate(lines)
+        if json.loads(line).get("nodeid") == "tests/test_outcomes.py::test_setup_error"
+        and json.loads(line).get("when") == "setup"
+    )
     # test_odd_ids[a b] has passed setup and is in its call when the process dies mid-write
     running = next(i for i, line in enumerate(lines) if json.loads(line).get("nodeid", "").endswith("[a b]"))
     path = tmp_path / "reportlog.jsonl"

@@ -45,10 +45,12 @@ def test_key_ignores_the_code_and_follows_every_dependency_source(repo):
     pyproject = (repo / "pyproject.toml").read_text()
     changes = {
         "dependencies": pyproject.replace('dependencies = ["six"]', 'dependencies = ["six", "attrs"]'),
-        "extra": pyproject.replace('test = ["pytest"]\n\n[project.entry',
-                                   'test = ["pytest", "mock"]\n\n[project.entry'),
-        "group": pyproject.replace('[dependency-groups]\ntest = ["pytest"]',
-                                   '[dependency-groups]\ntest = ["pytest>=8"]'),
+        "extra": pyproject.replace(
+            'test = ["pytest"]\n\n[project.entry', 'test = ["pytest", "mock"]\n\n[project.entry'
+        ),
+        "group": pyproject.replace(
+            '[dependency-groups]\ntest = ["pytest"]', '[dependency-groups]\ntest = ["pytest>=8"]'
+        ),
         "build-system": pyproject.replace('requires = ["setuptools>=64"]', 'requires = ["setuptools>=70"]'),
     }
     seen = {key}
@@ -64,11 +66,14 @@ def test_key_ignores_the_code_and_follows_every_dependency_source(repo):
 
 
 def test_requirements_files_are_followed_and_the_commits_own_code_is_never_cached(repo):
-    write(repo, {
-        "requirements/test.txt": "-r base.txt\n-e .[test]\npytest>=8  # runner\n./libs/helper\n",
-        "requirements/base.txt": "six\n",
-        "libs/helper/pyproject.toml": '[project]\nname = "helper"\nversion = "1"\n',
-    })
+    write(
+        repo,
+        {
+            "requirements/test.txt": "-r base.txt\n-e .[test]\npytest>=8  # runner\n./libs/helper\n",
+            "requirements/base.txt": "six\n",
+            "libs/helper/pyproject.toml": '[project]\nname = "helper"\nversion = "1"\n',
+        },
+    )
     t = target(requirements=["requirements/test.txt"])
     plan = dependency_plan("tinycalc", t, repo)
     assert [(p.path, p.extras) for p in plan.projects] == [(".", ("test",)), ("libs/helper", ())]
@@ -80,27 +85,33 @@ def test_requirements_files_are_followed_and_the_commits_own_code_is_never_cache
     assert dependency_plan("tinycalc", t, repo).key != key
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"requirements": ["ci/missing.txt"]}, "requirements file 'ci/missing.txt' not found in the commit"),
-    ({"dependency_groups": ["lint"]}, "dependency group(s) ['lint'] not in the commit's pyproject.toml"),
-    ({"dependency_files": ["poetry.lock"]}, "dependency_files ['poetry.lock'] not found"),
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"requirements": ["ci/missing.txt"]}, "requirements file 'ci/missing.txt' not found in the commit"),
+        ({"dependency_groups": ["lint"]}, "dependency group(s) ['lint'] not in the commit's pyproject.toml"),
+        ({"dependency_files": ["poetry.lock"]}, "dependency_files ['poetry.lock'] not found"),
+    ],
+)
 def test_what_the_commit_lacks_is_a_final_error_that_says_what_to_fix(repo, fields, message):
     with pytest.raises(TargetError) as err:
         dependency_plan("tinycalc", target(**fields), repo)
     assert message in str(err.value) and err.value.retryable is False
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"python": "worker", "extras": ["test"]}, "need python: venv"),
-    ({"extras": ["test"], "install_project": False}, "need install_project"),
-    ({"dependency_groups": ["no spaces"]}, "not a valid extra or dependency-group name"),
-    ({"install_command": []}, "install_command must be a non-empty argv list"),
-    ({"requirements": ["../outside.txt"]}, "must be a path relative to the repository root"),
-    ({"suites": {}}, "at least one suite must be configured"),
-    ({"suites": {"Unit Tests": {}}}, "suite name 'Unit Tests' must match"),
-    ({"suites": {"unit": {"extra_args": ["--report-log=x"]}}}, "must not contain '--report-log'"),
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"python": "worker", "extras": ["test"]}, "need python: venv"),
+        ({"extras": ["test"], "install_project": False}, "need install_project"),
+        ({"dependency_groups": ["no spaces"]}, "not a valid extra or dependency-group name"),
+        ({"install_command": []}, "install_command must be a non-empty argv list"),
+        ({"requirements": ["../outside.txt"]}, "must be a path relative to the repository root"),
+        ({"suites": {}}, "at least one suite must be configured"),
+        ({"suites": {"Unit Tests": {}}}, "suite name 'Unit Tests' must match"),
+        ({"suites": {"unit": {"extra_args": ["--report-log=x"]}}}, "must not contain '--report-log'"),
+    ],
+)
 def test_config_errors(fields, message):
     with pytest.raises(ConfigError, match="is invalid") as err:
         target(**fields)
@@ -125,8 +136,9 @@ def envs(tmp_path_factory):
 
 
 def run(t, repo, envs, out):
-    return run_commit_suite(target_name="tinycalc", target=t, suite_name="unit", worktree=repo, envs_root=envs,
-                            out_dir=out)
+    return run_commit_suite(
+        target_name="tinycalc", target=t, suite_name="unit", worktree=repo, envs_root=envs, out_dir=out
+    )
 
 
 def with_import(module: str) -> str:
@@ -168,8 +180,7 @@ def test_an_install_command_that_installs_the_project_editable_leaves_no_trace_i
 
 
 @pytest.mark.slow
-def test_a_broken_cached_venv_is_rebuilt_once_and_a_commits_own_import_error_is_not_blamed_on_it(repo, envs,
-                                                                                                 tmp_path):
+def test_a_broken_cached_venv_is_rebuilt_once_and_a_commits_own_import_error_is_not_blamed_on_it(repo, envs, tmp_path):
     write(repo, {"requirements-test.txt": "-e .\npytest\n"})
     t = target(requirements=["requirements-test.txt"])
     assert run(t, repo, envs, tmp_path / "first").status is Status.PASS
@@ -185,8 +196,7 @@ def test_a_broken_cached_venv_is_rebuilt_once_and_a_commits_own_import_error_is_
     assert (next(fresh.env_dir.glob("lib/python3*/site-packages")) / "six.py").exists()
 
     # the commit's own code fails to import: its result, no rebuild
-    commit_files(repo, {"tests/test_calc.py": with_import("tinycalc.gone")},
-                 "import a module that is not there")
+    commit_files(repo, {"tests/test_calc.py": with_import("tinycalc.gone")}, "import a module that is not there")
     res = run(t, repo, envs, tmp_path / "third")
     assert res.status is Status.ERROR and res.retryable is False
     assert "ModuleNotFoundError in tests/test_calc.py:4" in res.message

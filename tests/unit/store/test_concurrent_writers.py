@@ -76,8 +76,10 @@ def test_four_tasks_flushing_one_outbox_at_once_lose_and_duplicate_nothing(metri
 
     failures = [r for r in results if r[0] != "ok"]
     lost, duplicated = lost_and_duplicated(parked + own, metrics_url)
-    print(f"\n[{metrics_url.split(':')[0]}] {PROCESSES} processes flushing {len(parked)} parked records: "
-          f"failed tasks {len(failures)}, rows lost {lost}, rows duplicated {duplicated}")
+    print(
+        f"\n[{metrics_url.split(':')[0]}] {PROCESSES} processes flushing {len(parked)} parked records: "
+        f"failed tasks {len(failures)}, rows lost {lost}, rows duplicated {duplicated}"
+    )
     assert failures == []
     assert (lost, duplicated) == (0, 0)
     # every suite run has its own children exactly once (2 test cases, 1 check, 1 metric each)
@@ -92,8 +94,10 @@ def test_four_processes_writing_the_same_records_at_once_keep_one_copy_each(metr
 
     failures = [r for r in results if r[0] != "ok"]
     lost, duplicated = lost_and_duplicated(records, metrics_url)
-    print(f"\n[{metrics_url.split(':')[0]}] {PROCESSES} processes writing the same {len(records)} records: "
-          f"failed {len(failures)}, rows lost {lost}, rows duplicated {duplicated}")
+    print(
+        f"\n[{metrics_url.split(':')[0]}] {PROCESSES} processes writing the same {len(records)} records: "
+        f"failed {len(failures)}, rows lost {lost}, rows duplicated {duplicated}"
+    )
     assert failures == []
     assert (lost, duplicated) == (0, 0)
     assert child_counts(metrics_url) == (60, 30, 30)
@@ -104,7 +108,9 @@ def test_four_processes_writing_the_same_records_at_once_keep_one_copy_each(metr
 
 def poison(i: int = 999) -> SuiteRunRecord:
     """A record PostgreSQL refuses (a comparator longer than its column); SQLite is made to refuse it too."""
-    return parked_record(i, checks=(CheckRecord("weird", "PASS", 1.0, 1.0, "|observed - threshold| / threshold <=" * 2),))
+    return parked_record(
+        i, checks=(CheckRecord("weird", "PASS", 1.0, 1.0, "|observed - threshold| / threshold <=" * 2),)
+    )
 
 
 def test_a_record_the_db_refuses_goes_to_dead_letter_and_the_others_land(store, tmp_path, caplog):
@@ -164,7 +170,8 @@ def test_a_flush_finding_another_flush_running_leaves_the_outbox_to_it(store, tm
 
 
 def test_a_key_rewritten_keeps_its_suite_run_id(store):
-    rec = SuiteRunRecord(key=RunKey("d", "r", "t"), kind="pytest", name="unit", status="PASS", started_at=T0,
-                         finished_at=T0)
+    rec = SuiteRunRecord(
+        key=RunKey("d", "r", "t"), kind="pytest", name="unit", status="PASS", started_at=T0, finished_at=T0
+    )
     first = store.record_suite_run(rec)
     assert store.record_suite_run(replace(rec, status="FAIL")) == first

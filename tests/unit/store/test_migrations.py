@@ -7,8 +7,15 @@ from sqlalchemy import inspect
 from assay.store.migrate import VERSION_TABLE, downgrade
 from assay.store.models import Base
 
-TABLES = {"assay_suite_run", "assay_test_case", "assay_check", "assay_metric", "assay_finding", "assay_baseline",
-          "assay_watched_commit"}
+TABLES = {
+    "assay_suite_run",
+    "assay_test_case",
+    "assay_check",
+    "assay_metric",
+    "assay_finding",
+    "assay_baseline",
+    "assay_watched_commit",
+}
 
 
 def test_migrations_create_exactly_the_models(store):
@@ -48,13 +55,19 @@ def test_upgrade_from_0001_keeps_every_row_and_its_children(metrics_url):
     with Session(store.engine) as s, s.begin():
         first = s.scalars(select(SuiteRun).order_by(SuiteRun.id)).first()
         first_id = first.id
-        s.add(Baseline(kind="model", subject="demo", suite_run_id=first_id, accepted_by="ana", accepted_at=first.started_at))
+        s.add(
+            Baseline(
+                kind="model", subject="demo", suite_run_id=first_id, accepted_by="ana", accepted_at=first.started_at
+            )
+        )
     store.migrate()
     with Session(store.engine) as s:
         counts = [s.scalar(select(func.count()).select_from(m)) for m in (SuiteRun, TestCase, Check, Metric, Baseline)]
         assert counts == [3, 6, 3, 3, 1]
         assert s.scalar(select(Baseline.suite_run_id)) == first_id
-    store.record_suite_run(replace(make_record(run_id="new"), checks=(CheckRecord("a", "PASS", comparator="|ratio-1|<="),)))
+    store.record_suite_run(
+        replace(make_record(run_id="new"), checks=(CheckRecord("a", "PASS", comparator="|ratio-1|<="),))
+    )
     (row,) = store.latest_suite_runs("assay_per_commit", "new")
     assert row.checks[0].comparator == "|ratio-1|<="
     if store.engine.dialect.name == "sqlite":  # foreign keys are back on after the migration

@@ -23,7 +23,9 @@ from assay.store.outbox import Outbox, record_or_park
 
 def rows(store) -> tuple[int, int]:
     with Session(store.engine) as s:
-        return s.scalar(select(func.count()).select_from(SuiteRun)), s.scalar(select(func.count()).select_from(TestCase))
+        return s.scalar(select(func.count()).select_from(SuiteRun)), s.scalar(
+            select(func.count()).select_from(TestCase)
+        )
 
 
 @pytest.fixture
@@ -31,8 +33,7 @@ def proxied(postgres_url):
     MetricsStore(postgres_url).migrate()
     url = make_url(postgres_url)
     proxy = OutageProxy((url.host, url.port or 5432))
-    store = MetricsStore(url.set(host="127.0.0.1", port=proxy.port).render_as_string(False),
-                         attempts=3, backoff_s=0.05)
+    store = MetricsStore(url.set(host="127.0.0.1", port=proxy.port).render_as_string(False), attempts=3, backoff_s=0.05)
     yield store, proxy
     store.dispose()
     proxy.close()

@@ -25,7 +25,10 @@ def test_record_and_read_back(store):
     rid = store.record_suite_run(make_record())
     (row,) = store.latest_suite_runs("assay_per_commit", "r1")
     assert row.id == rid and row.status == "FAIL" and row.summary["counts"]["failed"] == 1
-    assert {(t.node_id, t.outcome, t.message) for t in row.test_cases} == {("t::ok", "passed", None), ("t::bad", "failed", "boom")}
+    assert {(t.node_id, t.outcome, t.message) for t in row.test_cases} == {
+        ("t::ok", "passed", None),
+        ("t::bad", "failed", "boom"),
+    }
     assert row.started_at.replace(tzinfo=UTC) == T0 or row.started_at == T0
     assert [m.name for m in row.metrics] == [COVERAGE_METRIC]
 
@@ -54,13 +57,34 @@ def test_previous_metric_is_the_newest_completed_run_on_the_branch(store):
     store.record_suite_run(make_record("r2", coverage=85.0, at=T0 + timedelta(hours=1), sha="2" * 40))
     store.record_suite_run(make_record("r3", coverage=10.0, at=T0 + timedelta(hours=2), status="ERROR"))
     store.record_suite_run(make_record("r4", coverage=99.0, at=T0 + timedelta(hours=3), branch="other"))
-    prev = store.previous_metric(target="demo", branch="main", suite_name="unit", metric=COVERAGE_METRIC,
-                                 exclude_run_id="now", before=T0 + timedelta(days=1))
+    prev = store.previous_metric(
+        target="demo",
+        branch="main",
+        suite_name="unit",
+        metric=COVERAGE_METRIC,
+        exclude_run_id="now",
+        before=T0 + timedelta(days=1),
+    )
     assert prev == (85.0, "2" * 40)
-    assert store.previous_metric(target="demo", branch="main", suite_name="unit", metric=COVERAGE_METRIC,
-                                 exclude_run_id="r2", before=T0 + timedelta(days=1)) == (90.0, "1" * 40)
-    assert store.previous_metric(target="demo", branch="nope", suite_name="unit", metric=COVERAGE_METRIC,
-                                 exclude_run_id="now", before=T0 + timedelta(days=1)) is None
+    assert store.previous_metric(
+        target="demo",
+        branch="main",
+        suite_name="unit",
+        metric=COVERAGE_METRIC,
+        exclude_run_id="r2",
+        before=T0 + timedelta(days=1),
+    ) == (90.0, "1" * 40)
+    assert (
+        store.previous_metric(
+            target="demo",
+            branch="nope",
+            suite_name="unit",
+            metric=COVERAGE_METRIC,
+            exclude_run_id="now",
+            before=T0 + timedelta(days=1),
+        )
+        is None
+    )
 
 
 def test_claim_commit_once(store):
@@ -76,12 +100,28 @@ def test_record_json_round_trip():
     assert SuiteRunRecord.from_dict(rec.to_dict()) == rec
 
 
-def validation(run_id, model, status="PASS", version="v1", try_number=1, task_id=None, kind="model_validation",
-               name="model_validation", accuracy=0.9):
+def validation(
+    run_id,
+    model,
+    status="PASS",
+    version="v1",
+    try_number=1,
+    task_id=None,
+    kind="model_validation",
+    name="model_validation",
+    accuracy=0.9,
+):
     return SuiteRunRecord(
-        key=RunKey("assay_model_validation", run_id, task_id or f"validate__{model}", -1, try_number), kind=kind,
-        name=name, status=status, started_at=T0, finished_at=T0 + timedelta(seconds=3), target=model,
-        model_version=version, message=f"{model} {status}", metrics=(MetricRecord("quality.accuracy", accuracy),),
+        key=RunKey("assay_model_validation", run_id, task_id or f"validate__{model}", -1, try_number),
+        kind=kind,
+        name=name,
+        status=status,
+        started_at=T0,
+        finished_at=T0 + timedelta(seconds=3),
+        target=model,
+        model_version=version,
+        message=f"{model} {status}",
+        metrics=(MetricRecord("quality.accuracy", accuracy),),
     )
 
 
@@ -93,8 +133,9 @@ def test_baselines_are_explicit_recorded_and_only_from_passing_runs(store):
         store.accept_baseline(kind="model", subject="demo", run_id="r2", accepted_by="ana")
     with pytest.raises(ConfigError, match="no suite run is recorded for run 'nope'"):
         store.accept_baseline(kind="model", subject="demo", run_id="nope", accepted_by="ana")
-    store.accept_baseline(kind="model", subject="demo", run_id="r1", suite_name="model_validation", accepted_by="ana",
-                          note="v1")
+    store.accept_baseline(
+        kind="model", subject="demo", run_id="r1", suite_name="model_validation", accepted_by="ana", note="v1"
+    )
     baseline, run = store.current_baseline(kind="model", subject="demo")
     assert (baseline.accepted_by, baseline.note, run.run_id) == ("ana", "v1", "r1")
     assert [m.value for m in run.metrics] == [0.91]
@@ -107,7 +148,10 @@ def test_two_models_in_one_run_each_baseline_picks_its_own_model(store):
     store.record_suite_run(validation("both", "model-b", version="b3", try_number=2, accuracy=0.97))
     store.accept_baseline(kind="model", subject="model-a", run_id="both", accepted_by="ana")
     store.accept_baseline(kind="model", subject="model-b", run_id="both", accepted_by="ana")
-    (_, a), (_, b) = store.current_baseline(kind="model", subject="model-a"), store.current_baseline(kind="model", subject="model-b")
+    (_, a), (_, b) = (
+        store.current_baseline(kind="model", subject="model-a"),
+        store.current_baseline(kind="model", subject="model-b"),
+    )
     assert (a.target, a.model_version, [m.value for m in a.metrics]) == ("model-a", "a7", [0.81])
     assert (b.target, b.model_version, [m.value for m in b.metrics]) == ("model-b", "b3", [0.97])
 
@@ -134,6 +178,13 @@ def test_a_baseline_accepted_before_the_checks_from_another_suite_is_passed_over
     store.record_suite_run(make_record("per-commit", status="PASS"))
     (unit,) = store.latest_suite_runs("assay_per_commit", "per-commit")
     with Session(store.engine) as s, s.begin():  # as the unchecked acceptance once wrote it
-        s.add(Baseline(kind="model", subject="fraud-detector", suite_run_id=unit.id, accepted_by="api",
-                       accepted_at=datetime.now(UTC)))
+        s.add(
+            Baseline(
+                kind="model",
+                subject="fraud-detector",
+                suite_run_id=unit.id,
+                accepted_by="api",
+                accepted_at=datetime.now(UTC),
+            )
+        )
     assert store.current_baseline(kind="model", subject="fraud-detector") is None

@@ -12,8 +12,9 @@ from assay.store import MetricsStore, StoreUnavailable
 
 def test_an_unreachable_database_is_retried_with_doubling_waits_then_reported(tmp_path):
     sleeps: list[float] = []
-    down = MetricsStore(f"sqlite:///{tmp_path / 'gone' / 'm.db'}", attempts=5, backoff_s=0.5, max_backoff_s=2.0,
-                        sleep=sleeps.append)
+    down = MetricsStore(
+        f"sqlite:///{tmp_path / 'gone' / 'm.db'}", attempts=5, backoff_s=0.5, max_backoff_s=2.0, sleep=sleeps.append
+    )
     shutil.rmtree(tmp_path / "gone")
     with pytest.raises(StoreUnavailable, match="after 5 attempts: .*unable to open database file") as err:
         down.record_suite_run(make_record())

@@ -45,7 +45,11 @@ def literal_values():
                     continue
                 where = f"{path.relative_to(REPO)}:{node.lineno}"
                 for kw in node.keywords:
-                    if kw.arg in KEYWORD_COLUMNS and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                    if (
+                        kw.arg in KEYWORD_COLUMNS
+                        and isinstance(kw.value, ast.Constant)
+                        and isinstance(kw.value.value, str)
+                    ):
                         yield where, KEYWORD_COLUMNS[kw.arg], kw.value.value
                 name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
                 for pos, column in POSITIONAL.get(name, {}).items():
@@ -58,14 +62,27 @@ def test_every_literal_the_code_writes_fits_its_column():
     found = list(literal_values())
     comparators = {v for _, c, v in found if c.name == "comparator"}
     assert {">=", "<=", "=="} <= comparators  # the scan sees the writers
-    too_long = [(where, f"{c.table.name}.{c.name}({c.type.length})", v) for where, c, v in found
-                if len(v) > c.type.length]
+    too_long = [
+        (where, f"{c.table.name}.{c.name}({c.type.length})", v) for where, c, v in found if len(v) > c.type.length
+    ]
     assert too_long == []
 
 
 def test_the_server_timing_comparator_is_recorded(store):
-    rec = replace(make_record(), checks=(CheckRecord("load.measurement_agreement", "PASS", 0.05, 0.2, "|ratio-1|<=",
-                                                     "warning", "client p95 within 20% of the server's"),))
+    rec = replace(
+        make_record(),
+        checks=(
+            CheckRecord(
+                "load.measurement_agreement",
+                "PASS",
+                0.05,
+                0.2,
+                "|ratio-1|<=",
+                "warning",
+                "client p95 within 20% of the server's",
+            ),
+        ),
+    )
     store.record_suite_run(rec)
     (row,) = store.latest_suite_runs("assay_per_commit", "r1")
     assert [(c.comparator, c.severity) for c in row.checks] == [("|ratio-1|<=", "warning")]
@@ -103,7 +120,9 @@ def test_a_value_longer_than_its_column_is_refused_the_same_on_every_database(st
 
 
 def test_a_nul_character_from_a_tool_is_stored_on_every_database(store):
-    rec = replace(make_record(), message="binary\x00output", test_cases=(TestCaseRecord("t::nul", "failed", 0, "a\x00b"),))
+    rec = replace(
+        make_record(), message="binary\x00output", test_cases=(TestCaseRecord("t::nul", "failed", 0, "a\x00b"),)
+    )
     store.record_suite_run(rec)
     (row,) = store.latest_suite_runs("assay_per_commit", "r1")
     assert row.message == "binary\ufffdoutput" and row.test_cases[0].message == "a\ufffdb"

@@ -342,9 +342,7 @@ def run_performance_decay(data: Any, config: DecayConfig, reference: Any = None)
                 f"only one window holds labelled rows ({ref_label}, {ref_rows} rows); it is the reference, so "
                 "there is no later window to compare yet (give a reference dataset to check this window)"
             )
-            return PerformanceDecayResult(
-                Status.SKIP, message, (), ref_scores, ref_rows, ref_label, unlabeled, dropped
-            )
+            return PerformanceDecayResult(Status.SKIP, message, (), ref_scores, ref_rows, ref_label, unlabeled, dropped)
         checks = []
         for window in sorted(windows):
             pairs = windows[window]

@@ -95,9 +95,7 @@ def run_drift(reference: Any, current: Any, config: DriftConfig | None = None) -
         if cur.rows == 0:
             return failed(f"the current data has no rows ({cur_source.label})", rows_reference=ref.rows)
 
-        per_plan = _map(
-            lambda p: evaluate_column(p, cur.columns.get(p.name), config, spool, cur.label), plans, threads
-        )
+        per_plan = _map(lambda p: evaluate_column(p, cur.columns.get(p.name), config, spool, cur.label), plans, threads)
         return _assemble(config, plans, per_plan, ref, cur, skipped, started, labels)
     finally:
         spool.close()
@@ -184,9 +182,7 @@ def _column_states(results: list[ColumnDriftResult]) -> tuple[set[str], set[str]
     test was an ERROR or too small to decide); and whether an unknown one holds an ERROR."""
     columns = dict.fromkeys(r.column for r in results)
     drifted = {r.column for r in results if r.drifted}
-    judged = {
-        r.column for r in results if not r.is_share_check and r.status is not Status.ERROR and not r.untested
-    }
+    judged = {r.column for r in results if not r.is_share_check and r.status is not Status.ERROR and not r.untested}
     clean = judged - drifted
     unknown = set(columns) - drifted - clean
     errors = any(r.status is Status.ERROR for r in results if r.column in unknown)

@@ -139,7 +139,9 @@ class TimingComparison:
         client = self.client
         if client is not None:
             cpu, lag, machine = client.cpu_utilisation, client.loop_lag_p95_ms or 0.0, client.machine_cpu_busy
-            lag_share = CLIENT_LAG_SHARE / 2 if machine is not None and machine >= MACHINE_SATURATED else CLIENT_LAG_SHARE
+            lag_share = (
+                CLIENT_LAG_SHARE / 2 if machine is not None and machine >= MACHINE_SATURATED else CLIENT_LAG_SHARE
+            )
             if (cpu is not None and cpu >= CLIENT_CPU_SATURATED) or lag >= lag_share * gap:
                 return "load_generator"
         if self.queued_before_timer is not None and self.queued_before_timer >= QUEUED_BEFORE_TIMER:
@@ -334,9 +336,7 @@ class ServerTimings:
             raise TargetError(f"server timings {self.url} answered without an 'items' list")
         try:
             return [
-                ServerSample(
-                    float(i["duration_ms"]), None if i.get("in_flight") is None else int(i["in_flight"])
-                )
+                ServerSample(float(i["duration_ms"]), None if i.get("in_flight") is None else int(i["in_flight"]))
                 for i in items
             ]
         except (KeyError, TypeError, ValueError) as exc:
@@ -374,7 +374,9 @@ def add_server_comparison(
     except TargetError as exc:
         _add(
             result,
-            CheckRecord(CHECK_NAME, Status.WARN, severity="warning", message=f"{exc}; the client figures are unconfirmed"),
+            CheckRecord(
+                CHECK_NAME, Status.WARN, severity="warning", message=f"{exc}; the client figures are unconfirmed"
+            ),
         )
         return None
     client = result.client

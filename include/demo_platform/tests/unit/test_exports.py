@@ -28,7 +28,10 @@ def test_current_drifts_from_reference():
 
 def test_ab_outcomes_shape():
     ab = ab_outcomes()
-    assert set(ab["variant"]) == {"champion", "challenger"} and set(ab["metric"]) == {"approval_conversion", "chargeback"}
+    assert set(ab["variant"]) == {"champion", "challenger"} and set(ab["metric"]) == {
+        "approval_conversion",
+        "chargeback",
+    }
     assert (ab["conversions"] <= ab["exposures"]).all()
 
 

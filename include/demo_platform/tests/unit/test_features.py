@@ -41,9 +41,7 @@ def test_nan_is_filled_with_fitted_mean(df: pd.DataFrame) -> None:
 def test_nan_ignored_when_fitting(df: pd.DataFrame) -> None:
     df.loc[df.index[:10], "distance_km"] = np.nan
     t = FeatureTransformer().fit(df)
-    assert t.mean_[FEATURE_COLUMNS.index("distance_km")] == pytest.approx(
-        df["distance_km"].iloc[10:].mean()
-    )
+    assert t.mean_[FEATURE_COLUMNS.index("distance_km")] == pytest.approx(df["distance_km"].iloc[10:].mean())
 
 
 @pytest.mark.parametrize("constant", [5.0, np.nan])

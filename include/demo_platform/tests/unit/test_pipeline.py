@@ -54,9 +54,7 @@ def test_predict_proba_and_predict(small_df: pd.DataFrame, tiny_pipeline: Traini
 
 def test_personal_fields_are_ignored(small_df: pd.DataFrame, tiny_pipeline: TrainingPipeline) -> None:
     anonymised = small_df.drop(columns=list(PERSONAL_COLUMNS))
-    np.testing.assert_array_equal(
-        tiny_pipeline.predict_proba(anonymised), tiny_pipeline.predict_proba(small_df)
-    )
+    np.testing.assert_array_equal(tiny_pipeline.predict_proba(anonymised), tiny_pipeline.predict_proba(small_df))
 
 
 def test_evaluate_matches_manual_metrics(small_df: pd.DataFrame, tiny_pipeline: TrainingPipeline) -> None:
@@ -73,9 +71,7 @@ def test_evaluate_matches_manual_metrics(small_df: pd.DataFrame, tiny_pipeline: 
     )
 
 
-def test_evaluate_without_positives_is_zero(
-    small_df: pd.DataFrame, tiny_pipeline: TrainingPipeline
-) -> None:
+def test_evaluate_without_positives_is_zero(small_df: pd.DataFrame, tiny_pipeline: TrainingPipeline) -> None:
     pipeline = copy.deepcopy(tiny_pipeline)
     with torch.no_grad():  # force the output layer to always say "legit"
         pipeline.model.net[-1].weight.zero_()  # type: ignore[union-attr]

@@ -156,7 +156,11 @@ def test_a_single_labelled_window_is_skip_with_its_reason():
     )
     (check,) = result.check_records()
     assert (check.name, check.status) == ("performance_decay", "SKIP") and "no later window" in check.message
-    assert {m.name for m in result.metric_records()} == {"reference_accuracy", "reference_precision", "reference_recall"}
+    assert {m.name for m in result.metric_records()} == {
+        "reference_accuracy",
+        "reference_precision",
+        "reference_recall",
+    }
     # with a separate reference the same single window is checked
     checked = run_performance_decay(data, CONFIG, reference=scored(days=1, seed=4).drop(columns=["ts"]))
     assert checked.status is Status.PASS and len(checked.windows) == 3

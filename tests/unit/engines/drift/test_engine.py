@@ -159,7 +159,12 @@ def test_records_and_describe_dict():
     assert ("drift_p_value", "num_01", "ks") in metrics and ("drift_p_value", "num_01", "psi") not in metrics
     described = json.loads(json.dumps(result.describe_dict()))
     assert described["counts"] == {"evaluated": 8, "successful": 7, "unsuccessful": 1}
-    assert [d["test"] for d in described["share_checks"]] == ["missing_share", "missing_share", "unseen_share", "missing_share"]
+    assert [d["test"] for d in described["share_checks"]] == [
+        "missing_share",
+        "missing_share",
+        "unseen_share",
+        "missing_share",
+    ]
     assert described["columns"][0]["column"] == "num_00" and described["columns"][0]["status"] == "FAIL"
 
 

@@ -90,8 +90,10 @@ def test_client_and_server_count_the_same_requests_and_the_clients_span_contains
     assert client_count <= comparison.server_count <= client_count + 4  # + requests in flight when Locust stopped
     assert comparison.ratio >= 0.98, comparison.message
     check = result.check("load.measurement_agreement")
-    assert check.severity == "warning" and check.comparator == "<=" and check.observed == pytest.approx(
-        abs(comparison.ratio - 1), abs=1e-3
+    assert (
+        check.severity == "warning"
+        and check.comparator == "<="
+        and check.observed == pytest.approx(abs(comparison.ratio - 1), abs=1e-3)
     )
     # within tolerance it passes; beyond it, it names a cause that its own figures show
     assert check.status == ("PASS" if check.observed <= 0.20 else "WARN"), check.message

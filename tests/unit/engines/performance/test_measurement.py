@@ -70,9 +70,7 @@ def test_a_late_event_loop_in_the_load_generator_is_blamed():
 def test_requests_waiting_before_the_servers_timer_are_blamed_on_server_queueing_not_the_client():
     """The issue's case: a request found 7-9 others in flight from the client while the server was timing
     only a few of them; the generator itself was idle."""
-    cmp = compare_client_server(
-        150.0, samples(in_flight=2), client=client_stats(), client_in_flight=[8] * 100
-    )
+    cmp = compare_client_server(150.0, samples(in_flight=2), client=client_stats(), client_in_flight=[8] * 100)
     assert cmp.cause == "server_queueing"
     assert "queueing at the server explains it" in cmp.message
     assert "in flight from the client at request start p95 8" in cmp.message
@@ -82,9 +80,7 @@ def test_requests_waiting_before_the_servers_timer_are_blamed_on_server_queueing
 
 
 def test_new_connections_for_most_requests_are_blamed_on_connection_setup():
-    cmp = compare_client_server(
-        45.0, samples(), client=client_stats(connections=150), client_in_flight=[0] * 100
-    )
+    cmp = compare_client_server(45.0, samples(), client=client_stats(connections=150), client_in_flight=[0] * 100)
     assert cmp.cause == "connection_setup" and "150 new connection(s) for 200 requests" in cmp.message
 
 

@@ -86,9 +86,10 @@ def test_latency_is_compared_per_endpoint_so_a_slower_prediction_is_not_hidden_b
     current = PerformanceFigures(5.0, 100.0, {"POST /models/predict": 80.0, "GET /health": 5.0})
     checks = {c.name: c for c in evaluate_regression(current, baseline, MARGINS, baseline_ref="run n-1")}
     assert checks["load.regression_p95[POST /models/predict]"].status == "FAIL"
-    assert "POST /models/predict p95 latency 80.0 ms vs baseline 50.0 ms" in checks[
-        "load.regression_p95[POST /models/predict]"
-    ].message
+    assert (
+        "POST /models/predict p95 latency 80.0 ms vs baseline 50.0 ms"
+        in checks["load.regression_p95[POST /models/predict]"].message
+    )
     assert checks["load.regression_p95[GET /health]"].status == "PASS"
     assert "load.regression_p95" not in checks and checks["load.regression_throughput"].status == "PASS"
 
