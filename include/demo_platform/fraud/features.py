@@ -46,7 +46,21 @@ class FeatureTransformer:
         """Return standardised features as a float32 array of shape (n, n_columns)."""
         if self.mean_ is None or self.std_ is None:
             raise NotFittedError("FeatureTransformer must be fitted before transform")
-        values = self._select(X)
+        return self.transform_values(self._select(X))
+
+    def transform_values(self, values: np.ndarray) -> np.ndarray:
+        """``transform`` for raw values already in ``columns`` order, shape (n, n_columns), without pandas.
+
+        What the serving API uses for a few records: building a DataFrame costs far more than the arithmetic.
+        """
+        if self.mean_ is None or self.std_ is None:
+            raise NotFittedError("FeatureTransformer must be fitted before transform")
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != len(self.columns):
+            raise ValueError(
+                f"expected values of shape (n, {len(self.columns)}) in the column order "
+                f"{', '.join(self.columns)}; got shape {values.shape}"
+            )
         filled = np.where(np.isnan(values), self.mean_, values)
         return ((filled - self.mean_) / self.std_).astype(np.float32)
 

@@ -69,3 +69,29 @@ def test_missing_column_is_named(df: pd.DataFrame) -> None:
 def test_fit_on_empty_frame_raises(df: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="empty"):
         FeatureTransformer().fit(df.iloc[:0])
+
+
+def test_transform_values_matches_the_dataframe_path(df: pd.DataFrame) -> None:
+    """What the serving API does for a few records (raw values, no DataFrame) equals the pandas path."""
+    t = FeatureTransformer().fit(df)
+    records = df.loc[:, list(FEATURE_COLUMNS)].to_dict(orient="records")  # Python ints and floats, as parsed JSON
+    records[0]["amount"] = np.nan
+    records[3]["distance_km"] = np.nan
+    values = np.array([[r[c] for c in FEATURE_COLUMNS] for r in records], dtype=np.float64)
+    expected = t.transform(pd.DataFrame(records))
+    out = t.transform_values(values)
+    assert out.dtype == np.float32 and out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out[0, FEATURE_COLUMNS.index("amount")], 0.0, atol=1e-6)  # NaN: the fitted mean
+
+
+@pytest.mark.parametrize("shape", [(6,), (2, 5), (1, 7)])
+def test_transform_values_of_the_wrong_shape_names_the_columns(df: pd.DataFrame, shape: tuple[int, ...]) -> None:
+    t = FeatureTransformer().fit(df)
+    with pytest.raises(ValueError, match=r"shape \(n, 6\) in the column order amount, hour"):
+        t.transform_values(np.zeros(shape))
+
+
+def test_transform_values_before_fit_raises() -> None:
+    with pytest.raises(NotFittedError, match="fitted"):
+        FeatureTransformer().transform_values(np.zeros((1, len(FEATURE_COLUMNS))))

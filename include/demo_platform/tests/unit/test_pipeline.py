@@ -15,7 +15,7 @@ from fraud.pipeline import TrainingPipeline
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize("method", ["predict_proba", "predict", "evaluate"])
+@pytest.mark.parametrize("method", ["predict_proba", "predict_proba_values", "predict", "evaluate"])
 def test_use_before_fit_raises(small_df: pd.DataFrame, method: str) -> None:
     pipeline = TrainingPipeline()
     with pytest.raises(NotFittedError):
@@ -50,6 +50,13 @@ def test_predict_proba_and_predict(small_df: pd.DataFrame, tiny_pipeline: Traini
     pred = tiny_pipeline.predict(small_df)
     assert pred.dtype == np.int64 and set(np.unique(pred)) <= {0, 1}
     np.testing.assert_array_equal(pred, proba.argmax(axis=1))
+
+
+def test_predict_proba_values_matches_predict_proba(small_df: pd.DataFrame, tiny_pipeline: TrainingPipeline) -> None:
+    values = small_df.loc[:, list(tiny_pipeline.feature_columns)].to_numpy(dtype=np.float64)
+    np.testing.assert_allclose(
+        tiny_pipeline.predict_proba_values(values), tiny_pipeline.predict_proba(small_df), rtol=0, atol=1e-12
+    )
 
 
 def test_personal_fields_are_ignored(small_df: pd.DataFrame, tiny_pipeline: TrainingPipeline) -> None:
