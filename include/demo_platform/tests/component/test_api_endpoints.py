@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from api_helpers import RECORD, Api
+from serving.api.predict import INLINE_MAX_RECORDS, MAX_BATCH
 
 pytestmark = pytest.mark.component
 
@@ -60,18 +63,39 @@ def test_predict_one_record_returns_probability_and_label(api: Api) -> None:
     assert prediction["label"] == int(prediction["fraud_probability"] > 0.5)
 
 
-def test_predict_batch_matches_the_pipeline_in_process(api: Api) -> None:
+@pytest.mark.parametrize("size", [1, 50, INLINE_MAX_RECORDS + 1, MAX_BATCH])
+def test_predictions_equal_the_pipeline_on_a_dataframe(api: Api, size: int) -> None:
+    """The API scores raw values (no DataFrame): the same probabilities as the pandas path, to 1e-12."""
     import pandas as pd
     from fraud import FEATURE_COLUMNS, make_fraud_dataset
 
-    frame = make_fraud_dataset(50, seed=7, fraud_rate=0.3)
+    frame = make_fraud_dataset(size, seed=7, fraud_rate=0.3)
     records = frame.loc[:, list(FEATURE_COLUMNS)].to_dict(orient="records")
-    body = api.client("reader").post("/models/predict", json=records).json()
-    assert body["count"] == 50
+    body = api.client("reader").post("/models/predict", json=records[0] if size == 1 else records).json()
+    assert body["count"] == size
     expected = api.services.pipeline.predict_proba(pd.DataFrame(records))[:, 1]
     served = [p["fraud_probability"] for p in body["predictions"]]
-    assert served == pytest.approx(expected.tolist(), abs=1e-6)
+    assert served == pytest.approx(expected.tolist(), rel=0, abs=1e-12)
     assert [p["label"] for p in body["predictions"]] == api.services.pipeline.predict(pd.DataFrame(records)).tolist()
+
+
+def test_small_batches_are_scored_on_the_event_loop_and_big_ones_in_a_worker_thread(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = api.services.pipeline
+    score = pipeline.predict_proba_values
+    threads: list[str] = []
+
+    def noting_the_thread(values: np.ndarray) -> np.ndarray:
+        threads.append(threading.current_thread().name)
+        return score(values)
+
+    monkeypatch.setattr(pipeline, "predict_proba_values", noting_the_thread)
+    reader = api.client("reader")
+    for body in (RECORD, [RECORD] * INLINE_MAX_RECORDS, [RECORD] * (INLINE_MAX_RECORDS + 1)):
+        assert reader.post("/models/predict", json=body).status_code == 200
+    loop_thread = f"uvicorn {api.url}"  # serving.server_thread names the thread that runs the event loop
+    assert threads[:2] == [loop_thread, loop_thread] and threads[2] != loop_thread and len(threads) == 3
 
 
 def test_register_a_model_gives_201_with_a_model_id(api: Api) -> None:
