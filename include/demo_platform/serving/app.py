@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from serving.api import admin, health, predict, provider_states, registry
 from serving.audit import AuditLog, AuditMiddleware
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await run_in_threadpool(services.audit.close)  # stop its writer thread, write what it can
         services.db.close()
 
     app = FastAPI(

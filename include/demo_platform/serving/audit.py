@@ -1,12 +1,14 @@
 """The audit trail: one record per API action, written for successes, denials and failures alike.
 
-``AuditMiddleware`` turns every request except ``/health`` into an :class:`AuditEntry` after the
-response is known. While the database is unreachable, entries wait in a bounded in-memory queue
-and are written, in order, by the first write that succeeds again, so an outage leaves no gap.
+``AuditMiddleware`` turns every request except ``/health`` into an :class:`AuditEntry` once the
+response status is known, and a writer thread inserts the entries in batches before the responses
+leave. While the database is unreachable, entries wait in a bounded in-memory queue and are written,
+in order, by the first write that succeeds again, so an outage leaves no gap.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import uuid
@@ -14,11 +16,9 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.requests import Request
-from starlette.responses import Response
+from sqlalchemy import insert, select
+from starlette.datastructures import URL, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.db import Database
 from serving.errors import DatabaseUnavailable
@@ -69,41 +69,110 @@ class AuditEntry:
 
 
 class AuditLog:
-    """Writes audit entries to the database, queueing them while it is down."""
+    """Writes audit entries to the database in arrival order, queueing them while it is down.
+
+    Entries join one in-memory queue, and a write takes everything queued so far and inserts it in one
+    transaction, so entries that arrive together share a commit. The API hands its entries to
+    :meth:`submit`: a writer thread does the writes, off the event loop, and the request awaits the write
+    that holds its entry, so the entry is in the database before the response leaves. When that write
+    fails (database down), the entries stay queued, in order, for the next write: the next entry's, or
+    :meth:`flush` once the database is back.
+    """
 
     def __init__(self, db: Database, max_pending: int = 10_000) -> None:
         self._db = db
         self._pending: deque[AuditEntry] = deque(maxlen=max_pending)
-        self._lock = threading.Lock()
+        self._waiters: list[asyncio.Future[bool]] = []  # submit() callers whose entries are queued
+        self._queue_lock = threading.Lock()  # guards _pending, _waiters and _writer; never held while writing
+        self._write_lock = threading.Lock()  # one write at a time, so batches reach the database in order
+        self._wake = threading.Event()
+        self._writer: threading.Thread | None = None
+        self._stop: threading.Event | None = None
 
     @property
     def pending(self) -> int:
+        """Entries not yet in the database (queued while it is down, or about to be written)."""
         return len(self._pending)
 
-    def record(self, entry: AuditEntry) -> bool:
-        """Store the entry (and any queued ones); False if it had to be queued."""
-        with self._lock:
-            if len(self._pending) == self._pending.maxlen:
-                log.error("audit queue full while the database is down; dropping %s", self._pending[0])
-            self._pending.append(entry)
-            return self._flush_locked()
+    def submit(self, entry: AuditEntry) -> asyncio.Future[bool]:
+        """Queue the entry for the writer thread (from the event loop; never blocks on the database).
+
+        The future resolves once a write that included the entry ended: True if it is in the database,
+        False if the database was unavailable (the entry stays queued); an unexpected database error is
+        raised from it.
+        """
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        with self._queue_lock:
+            self._enqueue_locked(entry)
+            self._waiters.append(future)
+            if self._writer is None:
+                self._stop = threading.Event()
+                self._writer = threading.Thread(
+                    target=self._write_until_stopped, args=(self._stop,), name="audit-writer", daemon=True
+                )
+                self._writer.start()
+        self._wake.set()
+        return future
 
     def flush(self) -> bool:
-        with self._lock:
-            return self._flush_locked()
+        """Write everything queued, in this thread; False if the database is unavailable (all stays queued)."""
+        with self._write_lock:
+            with self._queue_lock:
+                batch = list(self._pending)
+                waiters, self._waiters = self._waiters, []
+            try:
+                written = self._write(batch)
+            except Exception as exc:
+                _settle(waiters, exc)
+                raise
+            if written:
+                ids = {id(e) for e in batch}  # the queue may have dropped or gained entries meanwhile
+                with self._queue_lock:
+                    while self._pending and id(self._pending[0]) in ids:
+                        self._pending.popleft()
+        _settle(waiters, written)
+        return written
 
-    def _flush_locked(self) -> bool:
-        if not self._pending:
-            return True
-        batch = list(self._pending)
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the writer thread (a later ``submit`` starts another) and write what is queued, if possible."""
+        with self._queue_lock:
+            writer, stop, self._writer, self._stop = self._writer, self._stop, None, None
+        if writer is not None and stop is not None:
+            stop.set()
+            self._wake.set()
+            writer.join(timeout_s)
         try:
-            with self._db.session() as session:
-                session.add_all(AuditRecord(**_columns(e)) for e in batch)
+            self.flush()
+        except Exception:
+            log.exception("writing the audit trail failed")
+        if self._pending:
+            log.error("%d audit entries could not be written before shutdown (database unavailable)", self.pending)
+
+    def _enqueue_locked(self, entry: AuditEntry) -> None:
+        if len(self._pending) == self._pending.maxlen:
+            log.error("audit queue full while the database is down; dropping %s", self._pending[0])
+        self._pending.append(entry)
+
+    def _write(self, batch: list[AuditEntry]) -> bool:
+        if not batch:
+            return True
+        try:
+            with self._db.connection() as connection:
+                connection.execute(insert(AuditRecord), [_columns(e) for e in batch])
         except DatabaseUnavailable:
             return False
-        for _ in batch:
-            self._pending.popleft()
         return True
+
+    def _write_until_stopped(self, stop: threading.Event) -> None:
+        while True:
+            self._wake.wait()
+            if stop.is_set():
+                return
+            self._wake.clear()  # before taking the batch: an entry queued after this wakes the next round
+            try:
+                self.flush()
+            except Exception:  # already raised to the requests that waited; keep writing the next ones
+                log.exception("writing the audit trail failed")
 
     def query(
         self, *, limit: int, actor: str | None = None, action: str | None = None, outcome: str | None = None
@@ -146,34 +215,72 @@ def _entry(row: AuditRecord) -> AuditEntry:
     )
 
 
-class AuditMiddleware(BaseHTTPMiddleware):
-    """Record every request as an action: the route's name, the caller, the outcome."""
+def _settle(waiters: list[asyncio.Future[bool]], outcome: bool | BaseException) -> None:
+    """Resolve ``submit`` futures from any thread, each on its own event loop."""
+    for future in waiters:
+        try:
+            future.get_loop().call_soon_threadsafe(_settle_one, future, outcome)
+        except RuntimeError:  # that loop is closed: its server has stopped, nobody waits any more
+            pass
 
-    def __init__(self, app: object, audit_log: AuditLog) -> None:
-        super().__init__(app)  # type: ignore[arg-type]
+
+def _settle_one(future: asyncio.Future[bool], outcome: bool | BaseException) -> None:
+    if future.done():  # the request was cancelled meanwhile; its entry was still written
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+class AuditMiddleware:
+    """Pure ASGI middleware: record every request as an action (the route's name, the caller, the outcome).
+
+    The entry is written, by the audit log's writer thread, before the response starts, and the response
+    carries the request's id in ``X-Request-ID``; an exception that escapes the app is recorded as 500.
+    """
+
+    def __init__(self, app: ASGIApp, audit_log: AuditLog) -> None:
+        self.app = app
         self._audit = audit_log
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        if request.url.path in UNAUDITED_PATHS:
-            return await call_next(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        resource = URL(scope=scope).path  # what Request.url.path gives
+        if resource in UNAUDITED_PATHS:
+            await self.app(scope, receive, send)
+            return
         request_id = uuid.uuid4().hex
-        request.state.request_id = request_id
-        status_code = 500
-        try:
-            response = await call_next(request)
-            status_code = response.status_code
-            response.headers["X-Request-ID"] = request_id
-            return response
-        finally:
-            route = request.scope.get("route")
+        state = scope.setdefault("state", {})  # Request.state of every handler: the actor lands here
+        state["request_id"] = request_id
+        recorded = False
+
+        async def record(status_code: int) -> None:
+            nonlocal recorded
+            recorded = True
+            route = scope.get("route")
             entry = AuditEntry(
                 occurred_at=utcnow(),
-                actor=getattr(request.state, "actor", ANONYMOUS),
+                actor=state.get("actor", ANONYMOUS),
                 action=getattr(route, "name", None) or "unknown-route",
-                resource=request.url.path,
+                resource=resource,
                 outcome=outcome_for(status_code),
                 status_code=status_code,
-                method=request.method,
+                method=scope["method"],
                 request_id=request_id,
             )
-            await run_in_threadpool(self._audit.record, entry)
+            await self._audit.submit(entry)
+
+        async def send_with_audit(message: Message) -> None:
+            if message["type"] == "http.response.start" and not recorded:
+                await record(message["status"])
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_audit)
+        finally:
+            if not recorded:  # the app raised (or sent nothing): the server answers 500
+                await record(500)

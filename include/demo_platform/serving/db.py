@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,11 +75,23 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error."""
+        with self._unavailable_as_error(), self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A Core connection in one transaction, for plain bulk inserts (no ORM unit of work); errors as
+        for ``session``."""
+        with self._unavailable_as_error(), self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def _unavailable_as_error(self) -> Iterator[None]:
+        """Raise DatabaseUnavailable when the database is cut or unreachable."""
         if self._down.is_set():
             raise DatabaseUnavailable(DB_DOWN_MESSAGE)
         try:
-            with self._sessions.begin() as session:
-                yield session
+            yield
         except (OperationalError, DBAPIError) as exc:
             if isinstance(exc, OperationalError) or exc.connection_invalidated:
                 raise DatabaseUnavailable(f"model registry database is unavailable: {exc.orig}") from exc

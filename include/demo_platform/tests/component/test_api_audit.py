@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from api_helpers import RECORD, Api, ManualClock
+from serving.audit import AuditEntry, AuditLog
+from serving.db import Database
 from serving.tables import AuditRecord
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, event, select
 
 pytestmark = pytest.mark.component
 
@@ -89,3 +96,79 @@ def test_actions_during_a_database_outage_are_written_after_it(api: Api, registe
         ("model.predict", "success", 200),
         ("admin.faults.reset", "success", 200),
     ]
+
+
+def test_concurrent_requests_are_each_in_the_trail_before_their_response(api: Api) -> None:
+    """The writer thread batches entries, but no response leaves before its own entry is in the database."""
+    reader = api.client("reader")
+    engine = create_engine(api.services.settings.db_url)
+    stmt = select(AuditRecord.status_code)
+
+    def predict_and_look_up(_: int) -> tuple[str, list[int]]:
+        response = reader.post("/models/predict", json=RECORD)
+        request_id = response.headers["x-request-id"]
+        with engine.connect() as conn:
+            return request_id, list(conn.scalars(stmt.where(AuditRecord.request_id == request_id)))
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            found = list(pool.map(predict_and_look_up, range(40)))
+    finally:
+        engine.dispose()
+    assert [codes for _, codes in found] == [[200]] * 40
+    assert len({request_id for request_id, _ in found}) == 40
+    assert api.services.audit.pending == 0
+
+
+def _entry(n: int) -> AuditEntry:
+    return AuditEntry(datetime.now(UTC), f"actor-{n}", "model.read", f"/models/{n}", "success", 200, "GET", f"{n:032d}")
+
+
+def test_entries_queued_in_an_outage_are_written_in_order_in_one_transaction(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'audit.db'}")
+    db.create_schema()
+    log = AuditLog(db)
+    commits: list[int] = []
+    event.listen(db.engine, "commit", lambda _conn: commits.append(log.pending))
+
+    async def submit(entries: list[AuditEntry]) -> list[bool]:
+        return [await log.submit(e) for e in entries]
+
+    try:
+        db.cut()
+        assert asyncio.run(submit([_entry(1), _entry(2), _entry(3)])) == [False, False, False]
+        assert log.pending == 3 and commits == []
+        db.restore()
+        assert asyncio.run(submit([_entry(4)])) == [True]
+        assert log.pending == 0 and len(commits) == 1  # the queue and the new entry: one commit
+        assert [e.actor for e in reversed(log.query(limit=10))] == ["actor-1", "actor-2", "actor-3", "actor-4"]
+    finally:
+        log.close()
+        db.close()
+
+
+def test_closing_the_log_stops_its_writer_thread_and_a_new_entry_starts_another(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'audit.db'}")
+    db.create_schema()
+    log = AuditLog(db)
+
+    def submit_and_find_the_writer(entry: AuditEntry) -> threading.Thread:
+        before = set(threading.enumerate())
+        assert asyncio.run(_await(log.submit, entry)) is True
+        [writer] = [t for t in threading.enumerate() if t not in before and t.name == "audit-writer"]
+        return writer
+
+    try:
+        first = submit_and_find_the_writer(_entry(1))
+        log.close()
+        assert not first.is_alive()
+        second = submit_and_find_the_writer(_entry(2))
+        log.close()
+        assert not second.is_alive()
+        assert [e.actor for e in reversed(log.query(limit=10))] == ["actor-1", "actor-2"]
+    finally:
+        db.close()
+
+
+async def _await(submit: Callable[[AuditEntry], Awaitable[bool]], entry: AuditEntry) -> bool:
+    return await submit(entry)
