@@ -146,7 +146,7 @@ class AuditLog:
         except Exception:
             log.exception("writing the audit trail failed")
         if self._pending:
-            log.error("%d audit entries could not be written before shutdown (database unavailable)", self.pending)
+            log.error("%d audit entries could not be written before shutdown", self.pending)
 
     def _enqueue_locked(self, entry: AuditEntry) -> None:
         if len(self._pending) == self._pending.maxlen:
@@ -225,7 +225,7 @@ def _settle(waiters: list[asyncio.Future[bool]], outcome: bool | BaseException) 
 
 
 def _settle_one(future: asyncio.Future[bool], outcome: bool | BaseException) -> None:
-    if future.done():  # the request was cancelled meanwhile; its entry was still written
+    if future.done():  # the request was cancelled meanwhile; its entry is written or queued all the same
         return
     if isinstance(outcome, BaseException):
         future.set_exception(outcome)
