@@ -4,6 +4,7 @@ the DAG starts the service and always stops it; SLO gates pass, and an injected 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 
@@ -50,11 +51,18 @@ def perf_env(monkeypatch, tmp_path, airflow_db):
     return url
 
 
+def _tokens_file(cmdline: list[str]) -> str:
+    return next((cmdline[i + 1] for i, arg in enumerate(cmdline[:-1]) if arg == "--tokens-file"), "")
+
+
 def serving_processes():
+    """The demo APIs this test session started (their tokens file is under the session's ASSAY_HOME);
+    another session's or a benchmark's API on the same machine is none of this test's business."""
+    home = os.environ["ASSAY_HOME"]
     return [
         p
         for p in psutil.process_iter(["cmdline"])
-        if "serving" in (p.info["cmdline"] or []) and "--tokens-file" in (p.info["cmdline"] or [])
+        if "serving" in (p.info["cmdline"] or []) and _tokens_file(p.info["cmdline"] or []).startswith(home)
     ]
 
 

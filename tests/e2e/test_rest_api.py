@@ -32,7 +32,11 @@ def test_trigger_by_http_and_poll_to_success(stack):
     run_id = resp.json()["dag_run_id"]
     run = stack.wait("assay_per_commit", run_id, timeout_s=600)
     tis = stack.task_instances("assay_per_commit", run_id)
-    assert run["state"] == "success", {k: v["state"] for k, v in tis.items()}
+    store = MetricsStore(stack.metrics_url)
+    rows = {r.name: r for r in store.latest_suite_runs("assay_per_commit", run_id)}
+    gates = rows.get("per_commit_gates")
+    failed_gates = [(c.name, c.status, c.message) for c in gates.checks if c.status != "PASS"] if gates else None
+    assert run["state"] == "success", ({k: v["state"] for k, v in tis.items()}, failed_gates)
     assert {k: v["state"] for k, v in tis.items()} == dict.fromkeys(
         [
             "resolve_commit",
@@ -44,8 +48,6 @@ def test_trigger_by_http_and_poll_to_success(stack):
         ],
         "success",
     )
-    store = MetricsStore(stack.metrics_url)
-    rows = {r.name: r for r in store.latest_suite_runs("assay_per_commit", run_id)}
     assert rows["per_commit_gates"].status == "PASS"
     assert rows["unit"].summary["counts"]["passed"] > 20
 
