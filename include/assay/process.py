@@ -19,6 +19,7 @@ from pathlib import Path
 from assay.errors import ToolError
 
 TAIL_CHARS = 4000
+_SCRUBBED_ENV_PREFIXES = ("AIRFLOW", "ASSAY_", "_AIRFLOW")
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,13 @@ def run_command(
         fh.seek(max(0, size - TAIL_CHARS))
         tail = fh.read().decode("utf-8", errors="replace")
     return CommandResult(tuple(argv), returncode, timed_out, duration, tail, log)
+
+
+def target_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a target's processes see (its tests, its service, its tools): the worker's, minus
+    Airflow/Assay settings and secrets, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_ENV_PREFIXES)}
+    env.pop("PYTHONPATH", None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra or {})
+    return env

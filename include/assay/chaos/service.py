@@ -22,8 +22,8 @@ from pathlib import Path
 import psutil
 import requests
 
-from assay.engines.pytest_suite import target_env
 from assay.errors import TargetError
+from assay.process import target_env
 
 TAIL_CHARS = 2000
 

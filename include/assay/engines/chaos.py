@@ -28,9 +28,8 @@ from assay.chaos.experiment_file import ExperimentFile, load_experiment
 from assay.chaos.journal import Journal, read_journal
 from assay.chaos.service import ServiceHandle, start_service
 from assay.chaos.verdict import evaluate
-from assay.engines.pytest_suite import target_env
 from assay.errors import ConfigError, ToolError
-from assay.process import run_command
+from assay.process import run_command, target_env
 from assay.status import Status, worst
 from assay.store.records import CheckRecord, MetricRecord
 

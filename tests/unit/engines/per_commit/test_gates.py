@@ -4,7 +4,7 @@ import pytest
 
 from assay.alerts.rules import evaluate_alert_rules
 from assay.config import AlertRulesConfig, GateConfig, parse_config
-from assay.engines.commit_gates import PreviousCoverage, SuiteOutcome, evaluate_commit_gates, verdict
+from assay.engines.per_commit.gates import PreviousCoverage, SuiteOutcome, evaluate_commit_gates, verdict
 from assay.errors import ConfigError
 from assay.status import Status
 

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from assay.engines.reportlog import conftest_error_from_output, parse_report_log
+from assay.engines.per_commit.reportlog import conftest_error_from_output, parse_report_log
+from assay.errors import ToolError
 
 SUMMARY = "4 failed, 13 passed, 2 skipped, 2 xfailed, 1 xpassed, 3 errors"  # pytest's own line for that run
 
@@ -117,3 +118,37 @@ def test_conftest_that_fails_before_the_session_is_read_from_pytest_output(tmp_p
     assert err.describe() == "ModuleNotFoundError in tests/conftest.py:3"
     assert "No module named 'missing_dep_abc'" in err.message
     assert conftest_error_from_output("ERROR: file or directory not found: x\n", tmp_path) is None
+
+
+# -- recorded report logs of tests/fixtures/sample_suite and the demo platform; a missing or broken log
+
+
+def test_report_log_counts_and_messages(fixtures_dir):
+    report = parse_report_log(fixtures_dir / "pytest_outputs" / "sample_reportlog.jsonl")
+    assert report.counts == {"passed": 3, "failed": 1, "error": 1, "skipped": 1, "xfailed": 0, "xpassed": 0, "total": 6}
+    by_id = {c.node_id: c for c in report.cases}
+    assert by_id["tests/test_calc.py::test_wrong_on_purpose"].outcome == "failed"
+    assert "two and two make four" in by_id["tests/test_calc.py::test_wrong_on_purpose"].message
+    assert "fixture exploded" in by_id["tests/test_calc.py::test_uses_broken_fixture"].message
+    assert by_id["tests/test_calc.py::test_skipped"].message == "not today"
+    assert [c.node_id for c in report.failed] == [
+        "tests/test_calc.py::test_wrong_on_purpose",
+        "tests/test_calc.py::test_uses_broken_fixture",
+    ]
+
+
+def test_report_log_from_xdist_run_of_the_demo_platform(fixtures_dir):
+    report = parse_report_log(fixtures_dir / "pytest_outputs" / "demo_unit_reportlog.jsonl")
+    assert report.counts["total"] == report.counts["passed"] > 20
+    assert all(c.duration_s >= 0 for c in report.cases)
+
+
+@pytest.mark.parametrize(
+    "content, match", [(None, "wrote no"), ('{"$report_type": "SessionStart"}\n{oops\n{}\n', "malformed")]
+)
+def test_report_log_missing_or_malformed_is_a_tool_error(tmp_path, content, match):
+    path = tmp_path / "reportlog.jsonl"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ToolError, match=match):
+        parse_report_log(path)

@@ -39,7 +39,7 @@ from typing import Any
 
 from assay.config import TargetConfig
 from assay.errors import TargetError
-from assay.process import run_command
+from assay.process import run_command, target_env
 
 RUNNER_PACKAGES = ("pytest", "pytest-cov", "pytest-xdist", "pytest-reportlog")
 RUNNER_MODULES = ("pytest", "pytest_cov", "xdist", "pytest_reportlog")
@@ -324,8 +324,6 @@ def dependency_plan(name: str, target: TargetConfig, worktree: Path) -> Dependen
 
 
 def _scrubbed_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    from assay.engines.pytest_suite import target_env
-
     return target_env(_PIP_ENV | (extra or {}))
 
 

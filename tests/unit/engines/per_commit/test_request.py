@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from assay.config import parse_config
-from assay.engines.commit_request import validate_commit_request
+from assay.engines.per_commit.request import validate_commit_request
 from assay.errors import ConfigError
 
 CFG = parse_config({"targets": {"demo": {"repo": "/srv/demo"}, "other": {"repo": "/srv/other"}}})

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from assay.alerts.rules import evaluate_alert_rules
 from assay.config import AlertRulesConfig, GateConfig
-from assay.engines.commit_gates import SuiteOutcome, evaluate_commit_gates
-from assay.engines.reportlog import parse_report_log
+from assay.engines.per_commit.gates import SuiteOutcome, evaluate_commit_gates
+from assay.engines.per_commit.reportlog import parse_report_log
 from assay.status import Status
 
 GATES = GateConfig(coverage_min=0, coverage_suite="unit")

@@ -9,12 +9,11 @@ The verdict comes from the machine outputs and the exit code, never from the log
 * no tests collected, every test skipped, a usage error (a bad path or option in the suite's config) →
   ERROR, final; pytest crashing or writing no report log → ERROR, retryable.
 
-Outcomes and node ids are pytest's own (``assay.engines.reportlog``).
+Outcomes and node ids are pytest's own (:mod:`assay.engines.per_commit.reportlog`).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from assay.config import SuiteConfig
-from assay.engines.coverage import CoverageReport, parse_coverage_json
-from assay.engines.reportlog import (
+from assay.engines.per_commit.coverage import CoverageReport, parse_coverage_json
+from assay.engines.per_commit.reportlog import (
     FAILING,
     CollectionError,
     PytestReport,
@@ -34,7 +33,7 @@ from assay.engines.reportlog import (
     summary_line,
 )
 from assay.errors import ToolError
-from assay.process import run_command
+from assay.process import run_command, target_env
 from assay.status import Status
 
 PYTEST_INTERRUPTED = 2
@@ -42,7 +41,6 @@ PYTEST_INTERNAL_ERROR = 3
 PYTEST_USAGE_ERROR = 4
 PYTEST_NO_TESTS = 5
 REPORT_LOG = "reportlog.jsonl"
-_SCRUBBED_ENV_PREFIXES = ("AIRFLOW", "ASSAY_", "_AIRFLOW")
 
 
 @dataclass
@@ -88,15 +86,6 @@ class SuiteResult:
             "exit_code": self.exit_code,
             "collection_errors": [e.describe() for e in self.collection_errors],
         }
-
-
-def target_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment a target's tests see: the worker's, minus Airflow/Assay settings and secrets."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_ENV_PREFIXES)}
-    env.pop("PYTHONPATH", None)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra or {})
-    return env
 
 
 def build_pytest_argv(python: str, suite: SuiteConfig, *, source: str | None, out_dir: Path) -> list[str]:

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assay.config import AssayConfig, TargetConfig
-from assay.engines.pytest_suite import SuiteResult, run_pytest_suite
-from assay.engines.target_env import (
+from assay.engines.per_commit.pytest_suite import SuiteResult, run_pytest_suite
+from assay.engines.per_commit.python_env import (
     BUILD_TIMEOUT_S,
     PROJECT_INSTALL_TIMEOUT_S,
     TargetPython,

@@ -16,8 +16,8 @@ import pytest
 from support.tiny_repo import PACKAGE, TESTS, commit_files, make_tiny_repo, write
 
 from assay.config import parse_config
-from assay.engines.commit_suite import run_commit_suite
-from assay.engines.target_env import RUNNER_PACKAGES, dependency_plan, prepare_python
+from assay.engines.per_commit.python_env import RUNNER_PACKAGES, dependency_plan, prepare_python
+from assay.engines.per_commit.suite import run_commit_suite
 from assay.errors import ConfigError, TargetError
 from assay.status import Status
 

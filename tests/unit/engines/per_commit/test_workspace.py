@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assay.demo_repo import commit_all
-from assay.engines.git_workspace import GitError, GitWorkspace, error_is_retryable, ls_remote
+from assay.engines.per_commit.workspace import GitError, GitWorkspace, error_is_retryable, ls_remote
 from assay.errors import TargetError
 
 
