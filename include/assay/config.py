@@ -236,7 +236,7 @@ class TargetConfig(_Strict):
         unknown = sorted(set(value) - {"experiments", "timeout_s", "env", "workers"})
         if unknown:
             raise ValueError(f"unknown key(s) {unknown}; allowed: experiments, timeout_s, env, workers")
-        from assay.engines.chaos import EXPERIMENTS_DIR
+        from assay.engines.chaos.runner import EXPERIMENTS_DIR
 
         for name in value.get("experiments") or []:
             if not (EXPERIMENTS_DIR / f"{name}.json").is_file() and not Path(name).is_file():

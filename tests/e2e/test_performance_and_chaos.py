@@ -92,7 +92,7 @@ def test_nightly_load_test_starts_the_api_records_its_slos_and_stops_it(dags, pe
 def test_injected_latency_breaks_the_p95_gate_against_a_running_service(perf_env, tmp_path, monkeypatch):
     from support.airflow_stack import free_port
 
-    from assay.engines.chaos import start_service
+    from assay.service import start_service
     from assay_airflow.operators.performance import LoadTestOperator
 
     tokens = {"reader": "r-" + "x" * 20, "admin": "a-" + "y" * 20}

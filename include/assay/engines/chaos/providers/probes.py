@@ -1,6 +1,7 @@
-"""chaostoolkit probes against the model-serving API (Python providers: ``"module": "assay.chaos.probes"``).
+"""chaostoolkit probes against the model-serving API.
 
-Steady-state probes raise :class:`~assay.chaos.target_api.ProbeError` with the reason when the target is
+Python providers: ``"module": "assay.engines.chaos.providers.probes"``. Steady-state probes raise
+:class:`~assay.engines.chaos.providers.target_api.ProbeError` with the reason when the target is
 out of its steady state (down, unhealthy, failing requests), so the journal says *why*; they return the
 measured value otherwise, for the tolerance to judge.
 """
@@ -16,8 +17,8 @@ from typing import Any
 import numpy as np
 import requests
 
-from assay.chaos.processes import find_server
-from assay.chaos.target_api import ProbeError, call, endpoint, expect_ok, local_port_of, secret
+from assay.engines.chaos.providers.processes import find_server
+from assay.engines.chaos.providers.target_api import ProbeError, call, endpoint, expect_ok, local_port_of, secret
 
 __all__ = ["health_ok", "predict_load_sample", "predict_p95_ms", "server_workers", "wait_until_healthy"]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from assay.errors import ToolError
 
-_NOISE_PREFIXES = ("chaoslib.exceptions.ActivityFailed: ", "assay.chaos.target_api.ProbeError: ")
+_NOISE_PREFIXES = ("chaoslib.exceptions.ActivityFailed: ", "assay.engines.chaos.providers.target_api.ProbeError: ")
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class ActivityRun:
 
     name: str
     kind: str  # "probe" | "action"
-    provider: str  # "assay.chaos.probes.health_ok", "http GET <url>", "process <path>"
+    provider: str  # "assay.engines.chaos.providers.probes.health_ok", "http GET <url>", "process <path>"
     status: str  # "succeeded" | "failed"
     output: Any = None
     error: str | None = None

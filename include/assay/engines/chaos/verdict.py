@@ -7,7 +7,7 @@ Checks (a run's status is the worst of them):
   nothing was learnt about resilience.
 * ``fault_injected`` — PASS when every method action succeeded and the method ran to its end; ERROR
   when an action failed (the fault may not have happened) or chaostoolkit aborted or was interrupted.
-* ``recovery`` — only when the method waits for recovery (``assay.chaos.probes.wait_until_healthy``):
+* ``recovery`` — only when the method waits for recovery (``assay.engines.chaos.providers.probes.wait_until_healthy``):
   PASS with the recovery time, FAIL when the service was not healthy again within the probe's timeout.
 * ``steady_state_after`` — PASS when the steady state held again after the method; FAIL when it
   deviated (a weakness was found); ERROR when it was never checked although the method completed.
@@ -34,11 +34,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from assay.chaos.journal import ActivityRun, Journal, SteadyState
+from assay.engines.chaos.journal import ActivityRun, Journal, SteadyState
 from assay.status import Status, worst
 from assay.store.records import CheckRecord, MetricRecord
 
-RECOVERY_FUNC = "assay.chaos.probes.wait_until_healthy"
+RECOVERY_FUNC = "assay.engines.chaos.providers.probes.wait_until_healthy"
 RECOVERY_WEIGHT = 50.0
 
 
@@ -313,7 +313,7 @@ def _bound(tolerance: Any, configuration: Mapping[str, Any]) -> tuple[str, float
     if isinstance(tolerance, dict) and tolerance.get("type") == "probe":
         provider = tolerance.get("provider") or {}
         comparator = {"at_most": "<=", "at_least": ">="}.get(provider.get("func"))
-        if comparator and provider.get("module") == "assay.chaos.tolerances":
+        if comparator and provider.get("module") == "assay.engines.chaos.providers.tolerances":
             limit = _substitute((provider.get("arguments") or {}).get("limit"), configuration)
             return (comparator, float(limit)) if _is_number(limit) else None
     if isinstance(tolerance, list) and len(tolerance) == 2 and all(_is_number(v) for v in tolerance):

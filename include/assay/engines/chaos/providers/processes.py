@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 
-from assay.chaos.target_api import ProbeError
+from assay.engines.chaos.providers.target_api import ProbeError
 
 
 @dataclass(frozen=True)

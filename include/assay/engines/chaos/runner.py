@@ -2,7 +2,7 @@
 
 ``chaos run`` runs as a subprocess (its own process group, hard timeout) with rollbacks **always**
 played (``--rollback-strategy always``: after a deviation, a failed probe or an interruption too). The
-verdict comes from the journal it writes, never from its log (see :mod:`assay.chaos.verdict`):
+verdict comes from the journal it writes, never from its log (see :mod:`.verdict`):
 
 * the steady state deviated after the fault, or the service did not recover in time → FAIL;
 * the file is malformed or names unknown providers, chaostoolkit crashed, timed out or wrote no journal,
@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import assay
-from assay.chaos.experiment_file import ExperimentFile, load_experiment
-from assay.chaos.journal import Journal, read_journal
-from assay.chaos.service import ServiceHandle, start_service
-from assay.chaos.verdict import evaluate
+from assay.engines.chaos.experiment_file import ExperimentFile, load_experiment
+from assay.engines.chaos.journal import Journal, read_journal
+from assay.engines.chaos.verdict import evaluate
 from assay.errors import ConfigError, ToolError
 from assay.process import run_command, target_env
 from assay.status import Status, worst
@@ -35,12 +34,10 @@ from assay.store.records import CheckRecord, MetricRecord
 
 __all__ = [
     "ChaosResult",
-    "ServiceHandle",
     "chaos_argv",
     "chaos_process_env",
     "discover_experiments",
     "run_experiment",
-    "start_service",
     "validate_experiment",
 ]
 
@@ -115,7 +112,7 @@ def discover_experiments(directory: str | Path = EXPERIMENTS_DIR) -> list[Path]:
 
 def chaos_process_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of ``chaos run``: the worker's minus Airflow/Assay settings, plus ``env``, with the
-    engine package importable (the experiments' Python providers live in ``assay.chaos``)."""
+    engine package importable (the experiments' Python providers live in ``assay.engines.chaos.providers``)."""
     child = target_env(dict(env or {}))
     child["PYTHONPATH"] = _ENGINE_PATH
     return child

@@ -1,4 +1,6 @@
-"""chaostoolkit actions against the model-serving API (Python providers: ``"module": "assay.chaos.actions"``).
+"""chaostoolkit actions against the model-serving API.
+
+Python providers: ``"module": "assay.engines.chaos.providers.actions"``.
 
 Faults go through the service's own admin hooks (``POST``/``DELETE /admin/faults``, admin token);
 ``kill_worker`` signals a real worker process on this machine. Every action returns what it did, which
@@ -13,8 +15,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from assay.chaos.processes import find_server
-from assay.chaos.target_api import ProbeError, call, endpoint, expect_ok, local_port_of, secret
+from assay.engines.chaos.providers.processes import find_server
+from assay.engines.chaos.providers.target_api import ProbeError, call, endpoint, expect_ok, local_port_of, secret
 
 __all__ = ["clear_faults", "cut_db_connections", "inject_errors", "inject_latency", "kill_worker"]
 

@@ -1,17 +1,17 @@
-"""Start the service under test for a chaos run, and always stop everything that was started.
+"""Start the service under test (for load, chaos and later security runs), and always stop everything that
+was started.
 
-The service runs in its own process group (``start_new_session``), output to a log file, with the
-environment pytest suites of a target get (:func:`assay.engines.pytest_suite.target_env`: the worker's
-minus every Airflow and Assay variable, so no ``AIRFLOW_CONN_*`` secret or metrics DB URL reaches the
-service under test) plus only the variables the caller passes in ``env``. ``stop()``
-sends SIGTERM to the group, then SIGKILL after a grace period, and finally kills any descendant that
+The service runs in its own process group (:func:`assay.process.spawn`), output to a log file, with the
+environment every process of a target gets (:func:`assay.process.target_env`: the worker's minus every
+Airflow and Assay variable, so no ``AIRFLOW_CONN_*`` secret or metrics DB URL reaches the service under
+test) plus only the variables the caller passes in ``env``. ``stop()`` sends SIGTERM to the group, then
+SIGKILL after a grace period (:func:`assay.process.kill_group`), and finally kills any descendant that
 left the group; it is idempotent and is what the context manager calls on the way out, error or not.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -23,7 +23,7 @@ import psutil
 import requests
 
 from assay.errors import TargetError
-from assay.process import target_env
+from assay.process import kill_group, spawn, target_env
 
 TAIL_CHARS = 2000
 
@@ -66,21 +66,8 @@ class ServiceHandle:
             descendants = psutil.Process(self.pid).children(recursive=True)
         except psutil.Error:
             descendants = []
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                break
-            try:
-                self.process.wait(timeout=grace_s)
-            except subprocess.TimeoutExpired:
-                continue
-            break
-        try:  # the leader is gone: make sure no member of its group outlives it
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if self.process.poll() is None:
+        kill_group(self.process, grace_s)
+        if self.process.poll() is None:  # its group could not be signalled
             self.process.kill()
             self.process.wait(timeout=grace_s)
         survivors = [p for p in descendants if _alive(p)]
@@ -126,15 +113,7 @@ def start_service(
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         try:
-            proc = subprocess.Popen(
-                list(argv),
-                cwd=cwd,
-                env=target_env(dict(env or {})),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            proc = spawn(argv, cwd=cwd, stdout=out, env=target_env(dict(env or {})))
         except OSError as exc:
             raise TargetError(f"cannot start service {argv[0]!r}: {exc.strerror}") from None
     handle = ServiceHandle(tuple(argv), Path(cwd), host, int(port), log, proc)

@@ -1,4 +1,4 @@
-"""The chaos engine: real ``chaos run`` subprocesses against a real multi-worker server on loopback.
+"""The chaos experiment runner: real ``chaos run`` subprocesses against a real multi-worker server on loopback.
 
 The stand-in server (tests/support/chaos_target.py) has the demo serving API's endpoints and fault
 hooks; the experiments are the shipped files in include/chaos/experiments, kept short through their
@@ -16,14 +16,13 @@ import pytest
 import requests
 from support.chaos_target import ADMIN_TOKEN, READER_TOKEN, chaos_env, target_argv, target_env
 
-from assay.chaos.journal import parse_journal
-from assay.chaos.service import start_service
-from assay.chaos.verdict import RECOVERY_WEIGHT, evaluate
-from assay.engines.chaos import EXPERIMENTS_DIR, discover_experiments, run_experiment, validate_experiment
-from assay.errors import ConfigError, TargetError
+from assay.engines.chaos.runner import EXPERIMENTS_DIR, discover_experiments, run_experiment, validate_experiment
+from assay.engines.chaos.verdict import RECOVERY_WEIGHT
+from assay.errors import ConfigError
+from assay.service import start_service
 from assay.status import Status
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 TIMEOUT_S = 60
 
 
@@ -198,14 +197,6 @@ def test_a_fault_that_cannot_be_injected_is_error_not_pass(clean_target, tmp_pat
     assert check(res, "rollbacks").status == "ERROR"
 
 
-def test_kill_worker_refuses_a_server_on_another_machine():
-    from assay.chaos.actions import kill_worker
-    from assay.chaos.target_api import ProbeError
-
-    with pytest.raises(ProbeError, match="not on this machine"):
-        kill_worker(base_url="http://192.0.2.1:8000")  # TEST-NET-1: never a local address
-
-
 def test_timeout_interrupts_chaos_which_still_plays_its_rollbacks(clean_target, tmp_path):
     doc = json.loads((EXPERIMENTS_DIR / "inject-latency.json").read_text())
     doc["method"][0]["pauses"] = {"after": 60}  # the fault outlives the run's timeout
@@ -273,8 +264,8 @@ BROKEN = {
     "no-hypothesis": (_broken(_drop("steady-state-hypothesis")), "'steady-state-hypothesis' with at least one probe"),
     "empty-method": (_broken(_set(["method"], [])), "'method' must be a non-empty list"),
     "unknown-module": (
-        _broken(_set(["method", 0, "provider", "module"], "assay.chaos.nope")),
-        "method[0] 'inject-latency': could not find Python module 'assay.chaos.nope'",
+        _broken(_set(["method", 0, "provider", "module"], "assay.engines.chaos.providers.nope")),
+        "method[0] 'inject-latency': could not find Python module 'assay.engines.chaos.providers.nope'",
     ),
     "unknown-function": (
         _broken(_set(["method", 0, "provider", "func"], "inject_lag")),
@@ -345,99 +336,6 @@ def test_a_missing_variable_or_file_is_error_that_names_it(tmp_path):
     assert res.status is Status.ERROR and check(res, "chaos_started").message.startswith("cannot start")
 
 
-# --- verdict details not worth a server ------------------------------------------------------------
-
-
-def _journal(**overrides):
-    probe = {
-        "activity": {
-            "name": "api-health",
-            "type": "probe",
-            "tolerance": True,
-            "provider": {"type": "python", "module": "assay.chaos.probes", "func": "health_ok"},
-        },
-        "status": "succeeded",
-        "output": True,
-        "tolerance_met": True,
-        "start": "2026-01-01T00:00:00+00:00",
-        "end": "2026-01-01T00:00:00.1+00:00",
-        "duration": 0.1,
-    }
-    action = {
-        "activity": {"name": "inject", "type": "action", "provider": {"type": "python", "module": "m", "func": "f"}},
-        "status": "succeeded",
-        "output": {},
-        "start": "2026-01-01T00:00:01+00:00",
-        "end": "2026-01-01T00:00:02+00:00",
-        "duration": 1.0,
-    }
-    data = {
-        "status": "completed",
-        "deviated": False,
-        "start": "2026-01-01T00:00:00+00:00",
-        "duration": 3.0,
-        "experiment": {"title": "t", "method": [action["activity"]], "rollbacks": []},
-        "steady_states": {
-            "before": {"steady_state_met": True, "probes": [probe]},
-            "after": {"steady_state_met": True, "probes": [probe]},
-        },
-        "run": [action],
-        "rollbacks": [],
-    }
-    data.update(overrides)
-    return parse_journal(data)
-
-
-def test_an_aborted_method_is_error_and_earns_no_score():
-    verdict = evaluate(_journal(status="aborted", run=[]), {})
-    assert verdict.status is Status.ERROR and verdict.resilience_score is None
-    assert "aborted the experiment after 0 of 1 method activities" in next(
-        c.message for c in verdict.checks if c.name == "fault_injected"
-    )
-
-
-def test_without_a_recovery_probe_a_held_steady_state_scores_100():
-    verdict = evaluate(_journal(), {})
-    assert verdict.status is Status.PASS and verdict.resilience_score == 100.0 and verdict.recovery_s is None
-    assert {m.name for m in verdict.metrics} >= {"chaos.resilience_score", "chaos.probe.api-health"}
-
-
-# --- the service helper always stops what it started ------------------------------------------------
-
-
-def test_a_failed_run_still_stops_the_service_and_its_workers(tmp_path):
-    port = None
-    with pytest.raises(RuntimeError, match="boom"):
-        with start_target(tmp_path) as svc:
-            port = svc.port
-            pids = {svc.pid, *(p.pid for p in psutil.Process(svc.pid).children(recursive=True))}
-            assert len(pids) >= 3  # master and two workers
-            raise RuntimeError("boom")
-    assert not live_pids(pids)
-    with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-def test_start_service_fails_clearly_and_leaves_nothing_behind(tmp_path, clean_target):
-    import sys
-
-    with pytest.raises(TargetError, match="already in use"):
-        start_service([sys.executable, "-c", "pass"], cwd=tmp_path, port=clean_target.port)
-    with pytest.raises(TargetError, match=r"exited with code 3 before it was ready:\n.*no model here"):
-        start_service(
-            [sys.executable, "-c", "import sys; print('no model here'); sys.exit(3)"],
-            cwd=tmp_path,
-            port=free_port(),
-            ready_timeout=10,
-        )
-    marker = f"time.sleep(60.{free_port()})"  # a unique command line to find stray processes by
-    code = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; {marker}']); {marker}"
-    with pytest.raises(TargetError, match="not ready within 1.5 s"):
-        start_service([sys.executable, "-c", code], cwd=tmp_path, port=free_port(), ready_timeout=1.5)
-    strays = [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
-    assert not live_pids(p.pid for p in strays)
-
-
 # --- the real demo platform serving API ------------------------------------------------------------
 
 DEMO_DIR = REPO / "include" / "demo_platform"
@@ -448,7 +346,7 @@ def start_demo(work: Path, workers: int):
     import secrets
     import sys
 
-    from assay.engines.pytest_suite import target_env as worker_env
+    from assay.process import target_env as worker_env
 
     if not (DEMO_DIR / "serving" / "__main__.py").is_file():
         pytest.skip("include/demo_platform/serving is not there yet")
