@@ -32,7 +32,7 @@ from assay.engines.per_commit.python_env import TargetPython, prepare_python
 from assay.engines.per_commit.reportlog import PytestReport, TestCaseResult, parse_report_log
 from assay.engines.per_commit.request import BRANCH_RE, SHA_RE, CommitRequest, validate_commit_request
 from assay.engines.per_commit.suite import per_commit_task_timeout_s, run_commit_suite
-from assay.engines.per_commit.workspace import GitError, GitWorkspace, git, ls_remote
+from assay.engines.per_commit.workspace import GitError, GitWorkspace, ls_remote
 
 __all__ = [
     "BRANCH_RE",
@@ -50,7 +50,6 @@ __all__ = [
     "TestCaseResult",
     "coverage_drop_check",
     "evaluate_commit_gates",
-    "git",
     "interrupted_suite_result",
     "ls_remote",
     "outcome_from_row",
