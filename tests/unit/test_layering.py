@@ -187,7 +187,7 @@ def test_the_cycle_finder_sees_function_level_and_relative_imports(tmp_path):
 
 def test_no_import_cycle_inside_the_engine_package():
     graph = import_graph(ENGINE)
-    assert len(graph) > 100 and graph["assay.engines.per_commit.suite"]  # the scan really saw the package
+    assert len(graph) > 50 and graph["assay.engines.per_commit.suite"]  # the scan really saw the package
     missing = sorted(e for e in CONFIG_COMPOSES_ENGINES if e[1] not in graph[e[0]])
     assert missing == [], f"no longer imported, delete from CONFIG_COMPOSES_ENGINES: {missing}"
     cycles = find_cycles(_without(graph, CONFIG_COMPOSES_ENGINES))
