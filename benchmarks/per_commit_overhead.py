@@ -32,7 +32,8 @@ from support.airflow_stack import AirflowStack  # noqa: E402
 
 from assay.config import load_config  # noqa: E402
 from assay.demo_repo import commit_all, prepare_demo_repo  # noqa: E402
-from assay.engines.pytest_suite import build_pytest_argv, target_env  # noqa: E402
+from assay.engines.per_commit.pytest_suite import build_pytest_argv  # noqa: E402
+from assay.process import target_env  # noqa: E402
 from assay.store import MetricsStore  # noqa: E402
 
 

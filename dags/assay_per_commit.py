@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Param
 
 from assay.config import load_config
-from assay.engines.commit_request import BRANCH_RE, SHA_RE
-from assay.engines.commit_suite import per_commit_task_timeout_s
+from assay.engines.per_commit import BRANCH_RE, SHA_RE, per_commit_task_timeout_s
 from assay.params import json_schema_pattern
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.gates import CommitGatesOperator

@@ -75,7 +75,7 @@ class SuiteConfig(_Strict):
 
 
 class GateConfig(_Strict):
-    """The per-commit gates of a target (``assay.engines.commit_gates``).
+    """The per-commit gates of a target (``assay.engines.per_commit.gates``).
 
     ``module_coverage_min`` is the line coverage every measured file of the coverage suite must reach
     (default: ``coverage_min``, so a module at 40% cannot pass behind a high total; 0 turns it off);
@@ -128,7 +128,7 @@ class TargetConfig(_Strict):
 
     ``python: venv`` runs its suites in a virtualenv that holds only third-party dependencies, cached by
     everything that defines them; the commit's own project is installed into a per-run layer from the
-    checked-out commit (assay.engines.target_env). Test dependencies come from any mix of
+    checked-out commit (assay.engines.per_commit.python_env). Test dependencies come from any mix of
     ``requirements`` files, the project's ``extras`` (``.[test]``), PEP 735 ``dependency_groups``
     (``pip install --group``) and an explicit ``install_command``. ``python: worker`` uses the worker's
     own interpreter (the bundled demo).
@@ -236,7 +236,7 @@ class TargetConfig(_Strict):
         unknown = sorted(set(value) - {"experiments", "timeout_s", "env", "workers"})
         if unknown:
             raise ValueError(f"unknown key(s) {unknown}; allowed: experiments, timeout_s, env, workers")
-        from assay.engines.chaos import EXPERIMENTS_DIR
+        from assay.engines.chaos.runner import EXPERIMENTS_DIR
 
         for name in value.get("experiments") or []:
             if not (EXPERIMENTS_DIR / f"{name}.json").is_file() and not Path(name).is_file():

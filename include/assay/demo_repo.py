@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from assay.config import REPO_ROOT, assay_home
-from assay.engines.git_workspace import git
+from assay.engines.per_commit.workspace import git
 
 DEMO_SOURCE = REPO_ROOT / "include" / "demo_platform"
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".coverage", ".coverage.*")

@@ -98,7 +98,7 @@ def test_per_commit_runs_one_mapped_task_per_configured_suite(dagbag):
 
 def test_airflow_timeout_of_a_suite_task_never_cuts_below_the_configured_timeout(dagbag, tmp_path, monkeypatch):
     from assay.config import load_config
-    from assay.engines.commit_suite import per_commit_task_timeout_s
+    from assay.engines.per_commit import per_commit_task_timeout_s
 
     limit = dagbag.dags["assay_per_commit"].get_task("run_suite").partial_kwargs["execution_timeout"]
     cfg = load_config()

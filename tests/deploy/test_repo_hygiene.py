@@ -52,7 +52,7 @@ def test_git_ignores_tool_output(tracked, path):
 def test_chaostoolkit_writes_its_log_into_the_work_dir(tmp_path, monkeypatch):
     """A real `chaos run` from a directory that is not the work dir leaves nothing there."""
     pytest.importorskip("chaostoolkit")
-    from assay.engines.chaos import run_experiment
+    from assay.engines.chaos.runner import run_experiment
 
     py = sys.executable
     probe = {

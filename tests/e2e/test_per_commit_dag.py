@@ -13,7 +13,7 @@ from support.pytest_summary import summary_counts
 from support.smtp_sink import body_text
 
 from assay.demo_repo import commit_all
-from assay.engines.coverage import parse_coverage_json
+from assay.engines.per_commit import parse_coverage_json
 from assay.store import MetricsStore
 from assay.store.models import SuiteRun
 from assay.store.repository import COVERAGE_METRIC

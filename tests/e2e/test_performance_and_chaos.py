@@ -100,7 +100,7 @@ def test_nightly_load_test_starts_the_api_records_its_slos_and_stops_it(dags, pe
 def test_injected_latency_breaks_the_p95_gate_against_a_running_service(perf_env, tmp_path, monkeypatch):
     from support.airflow_stack import free_port
 
-    from assay.engines.chaos import start_service
+    from assay.service import start_service
     from assay_airflow.operators.performance import LoadTestOperator
 
     tokens = {"reader": "r-" + "x" * 20, "admin": "a-" + "y" * 20}
@@ -156,7 +156,7 @@ def test_injected_latency_breaks_the_p95_gate_against_a_running_service(perf_env
 
 def test_weekly_chaos_kills_a_worker_and_injects_latency_then_stops_the_api(dags, perf_env):
     before = serving_processes()
-    # two of the four experiments here (the other two run in tests/unit/engines/test_chaos.py)
+    # two of the four experiments here (the other two run in tests/unit/engines/chaos/test_runner.py)
     dr = dags["assay_weekly_chaos"].test(mark_success_pattern="inject_errors|cut_registry_db")
     assert dr.state == "success"
     recorded = rows(perf_env, "assay_weekly_chaos", dr.run_id)

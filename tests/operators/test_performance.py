@@ -302,7 +302,7 @@ def test_mutation_testing_records_the_score(metrics_url, tmp_path, monkeypatch):
 
 @pytest.fixture
 def chaos_target(tmp_path):
-    from assay.chaos.service import start_service
+    from assay.service import start_service
 
     port = free_port()
     with start_service(

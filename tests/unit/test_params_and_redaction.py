@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from assay.config import parse_config
-from assay.engines.commit_request import BRANCH_RE, SHA_RE, validate_commit_request
+from assay.engines.per_commit.request import BRANCH_RE, SHA_RE, validate_commit_request
 from assay.errors import ConfigError
 from assay.params import json_schema_pattern
 from assay.redaction import strip_url_credentials

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from assay.config import AlertRulesConfig
-from assay.engines.commit_gates import PreviousCoverage, SuiteOutcome, coverage_drop_check
+from assay.engines.per_commit.gates import PreviousCoverage, SuiteOutcome, coverage_drop_check
 from assay.status import Status
 from assay.store.records import CheckRecord
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from assay.engines.git_workspace import ls_remote
+from assay.engines.per_commit import ls_remote
 from assay.errors import TargetError
 from assay.redaction import redact
 from assay.status import Status

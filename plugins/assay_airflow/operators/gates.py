@@ -13,7 +13,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from assay.alerts.commit_status import post_commit_status
 from assay.alerts.rules import evaluate_alert_rules
-from assay.engines.commit_gates import PreviousCoverage, evaluate_commit_gates, outcome_from_row, verdict
+from assay.engines.per_commit import PreviousCoverage, evaluate_commit_gates, outcome_from_row, verdict
 from assay.redaction import strip_url_credentials
 from assay.status import Status
 from assay.store import StoreUnavailable, SuiteRunRecord

@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, AirflowTaskTimeout
 
 from assay.config import TargetConfig, assay_home
-from assay.engines.commit_request import validate_commit_request
-from assay.engines.commit_suite import run_commit_suite
-from assay.engines.git_workspace import GitWorkspace
-from assay.engines.pytest_suite import SuiteResult, interrupted_suite_result
-from assay.engines.target_env import prepare_python
+from assay.engines.per_commit import (
+    GitWorkspace,
+    SuiteResult,
+    interrupted_suite_result,
+    prepare_python,
+    run_commit_suite,
+    validate_commit_request,
+)
 from assay.errors import AssayError, ConfigError
 from assay.status import Status
 from assay.store import MetricRecord, SuiteRunRecord, TestCaseRecord

@@ -187,7 +187,7 @@ class ChaosExperimentOperator(AssayOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from pathlib import Path
 
-        from assay.engines.chaos import EXPERIMENTS_DIR, run_experiment
+        from assay.engines.chaos.runner import EXPERIMENTS_DIR, run_experiment
 
         started = datetime.now(UTC)
         recorded = dict(kind="chaos", name=f"chaos:{self.experiment}", started_at=started, target=self.target)

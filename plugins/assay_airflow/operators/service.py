@@ -52,7 +52,7 @@ def target_service(
         return
     if target.service is None:
         raise AirflowFailException(f"target {name!r} configures neither 'service' nor 'api_conn_id'")
-    from assay.engines.chaos import start_service
+    from assay.service import start_service
 
     svc = target.service
     work_dir.mkdir(parents=True, exist_ok=True)

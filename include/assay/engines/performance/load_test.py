@@ -35,9 +35,8 @@ from assay.engines.performance.locust_stats import FailureRow, LoadTestStats, lo
 from assay.engines.performance.probe import probe_target
 from assay.engines.performance.result import PerformanceResult, summarise
 from assay.engines.performance.slo import evaluate_slo, request_groups
-from assay.engines.pytest_suite import target_env
 from assay.errors import ConfigError, ToolError
-from assay.process import run_command
+from assay.process import run_command, target_env
 from assay.status import Status
 from assay.store.records import CheckRecord, MetricRecord
 

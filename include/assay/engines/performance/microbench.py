@@ -18,9 +18,8 @@ import numpy as np
 from assay.engines.performance import microbench_child
 from assay.engines.performance.config import MicrobenchConfig
 from assay.engines.performance.result import PerformanceResult, summarise
-from assay.engines.pytest_suite import target_env
 from assay.errors import ToolError
-from assay.process import run_command
+from assay.process import run_command, target_env
 from assay.status import Status
 from assay.store.records import CheckRecord, MetricRecord
 

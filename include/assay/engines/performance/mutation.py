@@ -34,9 +34,8 @@ from pathlib import Path
 
 from assay.engines.performance.config import MutationConfig
 from assay.engines.performance.result import PerformanceResult, summarise
-from assay.engines.pytest_suite import target_env
 from assay.errors import ConfigError, ToolError
-from assay.process import run_command
+from assay.process import run_command, target_env
 from assay.status import Status
 from assay.store.records import CheckRecord, MetricRecord
 

@@ -24,9 +24,8 @@ import numpy as np
 from assay.engines.performance.config import PipelineLoadConfig
 from assay.engines.performance.resources import ResourceSampler, utilisation_checks_and_metrics
 from assay.engines.performance.result import PerformanceResult, summarise
-from assay.engines.pytest_suite import target_env
 from assay.errors import ConfigError, ToolError
-from assay.process import run_command
+from assay.process import run_command, target_env
 from assay.status import Status
 from assay.store.records import CheckRecord, MetricRecord
 

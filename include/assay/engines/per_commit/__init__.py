@@ -1,0 +1,64 @@
+"""Per-commit testing (``assay_per_commit``): one exact commit of a target, its pytest suites, its gates.
+
+The flow, one module per step:
+
+* :mod:`.request` validates what was asked (target, sha or branch) before anything runs;
+* :mod:`.workspace` fetches the repository and checks the commit out in its own git worktree;
+* :mod:`.python_env` prepares the Python the suites run on (a cached venv of third-party dependencies and a
+  per-run layer with the commit's own project);
+* :mod:`.pytest_suite` runs one pytest suite as a subprocess and reads its machine outputs:
+  :mod:`.reportlog` (pytest's report log: outcomes, node ids, collection errors) and :mod:`.coverage`
+  (coverage.py's JSON report);
+* :mod:`.suite` ties those together for one configured suite (and rebuilds a broken cached venv once);
+* :mod:`.gates` turns the recorded suite runs of a commit into the gate checks and the commit's verdict.
+
+The Airflow layer imports what it needs from this package (the names below); modules inside it import each
+other by module.
+"""
+
+from __future__ import annotations
+
+from assay.engines.per_commit.coverage import CoverageReport, FileCoverage, parse_coverage_json
+from assay.engines.per_commit.gates import (
+    PreviousCoverage,
+    SuiteOutcome,
+    coverage_drop_check,
+    evaluate_commit_gates,
+    outcome_from_row,
+    verdict,
+)
+from assay.engines.per_commit.pytest_suite import SuiteResult, interrupted_suite_result, run_pytest_suite
+from assay.engines.per_commit.python_env import TargetPython, prepare_python
+from assay.engines.per_commit.reportlog import PytestReport, TestCaseResult, parse_report_log
+from assay.engines.per_commit.request import BRANCH_RE, SHA_RE, CommitRequest, validate_commit_request
+from assay.engines.per_commit.suite import per_commit_task_timeout_s, run_commit_suite
+from assay.engines.per_commit.workspace import GitError, GitWorkspace, ls_remote
+
+__all__ = [
+    "BRANCH_RE",
+    "SHA_RE",
+    "CommitRequest",
+    "CoverageReport",
+    "FileCoverage",
+    "GitError",
+    "GitWorkspace",
+    "PreviousCoverage",
+    "PytestReport",
+    "SuiteOutcome",
+    "SuiteResult",
+    "TargetPython",
+    "TestCaseResult",
+    "coverage_drop_check",
+    "evaluate_commit_gates",
+    "interrupted_suite_result",
+    "ls_remote",
+    "outcome_from_row",
+    "parse_coverage_json",
+    "parse_report_log",
+    "per_commit_task_timeout_s",
+    "prepare_python",
+    "run_commit_suite",
+    "run_pytest_suite",
+    "validate_commit_request",
+    "verdict",
+]
