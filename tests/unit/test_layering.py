@@ -30,7 +30,7 @@ def test_importing_every_engine_module_loads_no_airflow():
     modules = sorted(
         ".".join(("assay", *p.relative_to(ENGINE).with_suffix("").parts)).removesuffix(".__init__")
         for p in ENGINE.rglob("*.py")
-        if "migrations" not in p.parts
+        if "migrations" not in p.parts and "locust_plugin" not in p.parts  # the plugin runs only inside Locust
     )
     code = (
         "import importlib, sys\n"
