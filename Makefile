@@ -32,6 +32,8 @@ export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL := 30
 export AIRFLOW__CORE__PARALLELISM := 3
 # make run's supervisor (scripts/standalone.py) records its PIDs here for make stop
 PID_FILE := $(ASSAY_HOME)/standalone.pid
+# what Assay keeps to test the bundled demo platform, the default target (repo set-up, assets, ...)
+DEMO_ASSAY := include/demo_platform/assay
 STANDALONE ?= $(VENV)/bin/airflow standalone
 STOP_GRACE_S ?= 20
 
@@ -54,8 +56,13 @@ $(STAMP): requirements.txt | $(PYTHON)
 
 install: $(STAMP)
 
+# Airflow, the metrics DB and connections; then the demo target: its git repository (without
+# $(DEMO_ASSAY), which is Assay's), model versions and data exports (files that exist are reused).
 setup: install
 	$(PYTHON) scripts/setup_embedded.py
+	@sha=$$($(PYTHON) $(DEMO_ASSAY)/demo_repo.py) && echo "demo platform repository: $(ASSAY_HOME)/demo-platform at $${sha:0:12}"
+	@echo "demo model versions and data (first time: about a minute) ..."
+	$(PYTHON) $(DEMO_ASSAY)/demo_assets.py
 
 # The supervisor stops the whole process tree on Ctrl-C, SIGTERM (make passes it on) or make stop.
 run: setup

@@ -29,9 +29,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "include"), str(REPO / "plugins"), str(REPO / "tests")]
 
 from support.airflow_stack import AirflowStack  # noqa: E402
+from support.demo_platform import prepare_demo_repo  # noqa: E402
+from support.git_repo import commit_all  # noqa: E402
 
 from assay.config import load_config  # noqa: E402
-from assay.demo_repo import commit_all, prepare_demo_repo  # noqa: E402
 from assay.engines.per_commit.pytest_suite import build_pytest_argv  # noqa: E402
 from assay.process import target_env  # noqa: E402
 from assay.store import MetricsStore  # noqa: E402

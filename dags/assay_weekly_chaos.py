@@ -35,8 +35,9 @@ with DAG(
     doc_md=__doc__
     + """
 
-Experiments are files in `include/chaos/experiments/`; each has a steady-state hypothesis (health probe and
-p95 under a threshold) checked before and after, and rollbacks that always run. Recorded per experiment:
+Experiments are the chaostoolkit files a target's `chaos.experiments` names (a name is looked up in its
+`chaos.experiments_dir`); each has a steady-state hypothesis (health probe and p95 under a threshold)
+checked before and after, and rollbacks that always run. Recorded per experiment:
 steady state before/after, deviation, recovery time and a resilience score. A deviated steady state fails
 the run and alerts.
 """,

@@ -16,7 +16,7 @@
 #     (AIRFLOW_CONN_ASSAY_SLACK / AIRFLOW_CONN_ASSAY_SMTP) so their secrets
 #     are never written to the metadata DB; only their presence is reported;
 #  6. makes (or refreshes) the git repository of the bundled demo target at
-#     ${ASSAY_HOME}/demo-platform (`python -m assay.demo_repo`), where
+#     ${ASSAY_HOME}/demo-platform (include/demo_platform/assay/demo_repo.py), where
 #     include/config/assay.yaml expects it, unless ASSAY_SEED_DEMO=false.
 #
 # Safe to run any number of times.
@@ -119,7 +119,7 @@ if [[ "${ASSAY_SEED_DEMO:-true}" == "true" ]]; then
     # We run as root while the repository belongs to AIRFLOW_UID: tell git
     # (command-scope config, honoured for safe.directory) that this is fine.
     GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0="*" \
-        python -m assay.demo_repo "${ASSAY_HOME}/demo-platform"
+        python /opt/airflow/include/demo_platform/assay/demo_repo.py "${ASSAY_HOME}/demo-platform"
     chown -R "${AIRFLOW_UID}:0" "${ASSAY_HOME}/demo-platform"
 else
     log "demo repository: skipped (ASSAY_SEED_DEMO=${ASSAY_SEED_DEMO})"

@@ -1,8 +1,8 @@
 """Prepare the embedded deployment (called by `make run`; safe to run again).
 
-Migrates Airflow's metadata DB and the metrics DB, creates the default connections, writes the
-login, and makes the demo platform's git repository. Environment comes from the Makefile. The login file
-and both SQLite databases are owner-only (0600).
+Migrates Airflow's metadata DB and the metrics DB, creates the default connections and writes the
+login. Environment comes from the Makefile. The login file and both SQLite databases are owner-only
+(0600). The bundled demo target is prepared after this by its own scripts (Makefile ``setup``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from assay.demo_assets import prepare_demo_assets
-from assay.demo_repo import prepare_demo_repo
 from assay.store import MetricsStore
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -141,11 +139,6 @@ def main() -> None:
         except ValueError as exc:
             sys.exit(str(exc))
         ensure_connection("assay_smtp", json.dumps(smtp))
-    sha = prepare_demo_repo()
-    print(f"demo platform repository: {os.environ.get('ASSAY_HOME')}/demo-platform at {sha[:12]}")
-    print("demo model versions and data (first time: about a minute) ...")
-    for what, where in prepare_demo_assets().items():
-        print(f"  {what}: {where}")
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ class TargetConfig(_Strict):
     checked-out commit (assay.engines.per_commit.python_env). Test dependencies come from any mix of
     ``requirements`` files, the project's ``extras`` (``.[test]``), PEP 735 ``dependency_groups``
     (``pip install --group``) and an explicit ``install_command``. ``python: worker`` uses the worker's
-    own interpreter (the bundled demo).
+    own interpreter (for a target whose dependencies the worker already has).
     """
 
     repo: str
@@ -156,7 +156,7 @@ class TargetConfig(_Strict):
     service: ServiceConfig | None = None
     api_conn_id: str | None = None  # an already running service: HTTP connection (password = token)
     performance: dict[str, Any] | None = None  # assay.engines.performance PerformanceSuitesConfig
-    chaos: dict[str, Any] | None = None  # {experiments: [...], timeout_s, env}
+    chaos: dict[str, Any] | None = None  # {experiments_dir, experiments: [...], workers, timeout_s, env}
 
     @field_validator("requirements", mode="before")
     @classmethod
@@ -233,15 +233,30 @@ class TargetConfig(_Strict):
     def _chaos(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
-        unknown = sorted(set(value) - {"experiments", "timeout_s", "env", "workers"})
+        allowed = ("experiments_dir", "experiments", "timeout_s", "env", "workers")
+        unknown = sorted(set(value) - set(allowed))
         if unknown:
-            raise ValueError(f"unknown key(s) {unknown}; allowed: experiments, timeout_s, env, workers")
-        from assay.engines.chaos.runner import EXPERIMENTS_DIR
-
+            raise ValueError(f"unknown key(s) {unknown}; allowed: {', '.join(allowed)}")
+        directory = value.get("experiments_dir")
         for name in value.get("experiments") or []:
-            if not (EXPERIMENTS_DIR / f"{name}.json").is_file() and not Path(name).is_file():
-                raise ValueError(f"chaos experiment {name!r} is neither in {EXPERIMENTS_DIR} nor a file")
+            if not chaos_experiment_path(value, name).is_file():
+                where = f"in {directory} (chaos.experiments_dir)" if directory else "named by chaos.experiments_dir"
+                raise ValueError(f"chaos experiment {name!r} is neither {where} nor a file")
         return value
+
+    def chaos_experiment(self, name: str) -> Path:
+        """The file of chaos experiment ``name``: ``<experiments_dir>/<name>.json``, else ``name`` as a path."""
+        return chaos_experiment_path(self.chaos or {}, name)
+
+
+def chaos_experiment_path(chaos: dict[str, Any], name: str) -> Path:
+    """``<chaos.experiments_dir>/<name>.json`` when that file exists, else ``name`` itself as a path."""
+    directory = chaos.get("experiments_dir")
+    if directory:
+        named = Path(directory) / f"{name}.json"
+        if named.is_file():
+            return named
+    return Path(name)
 
 
 class AlertRulesConfig(_Strict):
@@ -276,7 +291,7 @@ class DatasetConfig(_Strict):
     reference: dict[str, Any] | None = None
     asset: str | None = None  # URI of the Airflow Asset updated when new current data lands
     drift_schedule: str | None = None  # cron overriding the global drift_schedule for this dataset
-    quality_suite: str | None = None  # a suite in include/data_quality/suites
+    quality_suite: str | None = None  # a suite file, or a suite name in data_quality.suites_dir
     drift: dict[str, Any] | None = None  # assay.engines.drift DriftConfig fields
     concept: dict[str, Any] | None = None  # assay.engines.drift DecayConfig fields (labels arrive later)
 
@@ -312,8 +327,22 @@ class DatasetConfig(_Strict):
 
 
 class DataQualityConfig(_Strict):
-    golden: list[str] = Field(default_factory=list)  # golden datasets validated on every run
+    """Where expectation suites and golden datasets live, and which golden datasets every run validates.
+
+    ``suites_dir`` holds ``<name>.json`` suites (a dataset's ``quality_suite`` may name one, or give a
+    file path); ``golden_dir`` holds each golden dataset as ``<name>.csv`` plus ``<name>.yaml``.
+    """
+
+    suites_dir: str | None = None
+    golden_dir: str | None = None
+    golden: list[str] = Field(default_factory=list)  # golden datasets (in golden_dir) validated on every run
     report_dir: str | None = None  # default: $ASSAY_HOME/reports/data_quality
+
+    @model_validator(mode="after")
+    def _golden_needs_a_directory(self) -> DataQualityConfig:
+        if self.golden and not self.golden_dir:
+            raise ValueError("golden datasets are listed but golden_dir (the folder of their .csv/.yaml) is not set")
+        return self
 
 
 class ModelConfig(_Strict):
@@ -325,7 +354,7 @@ class ModelConfig(_Strict):
 
     asset: str
     versions_dir: str
-    loader: str = "fraud.artifacts:load_pipeline"
+    loader: str  # "module:function" called with a version's path, returning the model
     sys_path: list[str] = Field(default_factory=list)
     file_suffix: str = ".pt"
     job: dict[str, Any] = Field(default_factory=dict)
@@ -372,6 +401,19 @@ class AssayConfig(_Strict):
             if not _TARGET_NAME.fullmatch(name):
                 raise ValueError(f"target name {name!r} must match {_TARGET_NAME.pattern}")
         return targets
+
+    @model_validator(mode="after")
+    def _suite_names_need_a_directory(self) -> AssayConfig:
+        if self.data_quality.suites_dir:
+            return self
+        for name, ds in self.datasets.items():
+            suite = Path(ds.quality_suite or "x.json")
+            if suite.suffix != ".json" and suite.parent == Path("."):  # a bare name, as data_quality reads it
+                raise ValueError(
+                    f"datasets.{name}.quality_suite {ds.quality_suite!r} is a suite name, but "
+                    "data_quality.suites_dir is not set: set it, or give the suite's .json file path"
+                )
+        return self
 
     def drift_cron(self, dataset: str) -> str:
         """The cron a dataset's scheduled drift check follows: its own, else the global one."""

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from support.demo_platform import prepare_demo_assets, prepare_demo_repo
 from support.http_sink import HttpSink
 from support.smtp_sink import SmtpSink
-
-from assay.demo_repo import prepare_demo_repo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,8 +66,6 @@ def dags():
 @pytest.fixture(scope="session")
 def demo_assets_home(tmp_path_factory):
     """ASSAY_HOME with the demo platform's model versions (v1, v2) and data exports, made once."""
-    from assay.demo_assets import prepare_demo_assets
-
     home = tmp_path_factory.mktemp("assay-home")
     prepare_demo_assets(home, versions={"v1": 1, "v2": 2}, rows=8000, train_rows=3000, epochs=8)
     return home

@@ -6,8 +6,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from support.git_repo import commit_all
 
-from assay.demo_repo import commit_all
 from assay.store import MetricsStore
 from assay.store.models import SuiteRun, WatchedCommit
 

@@ -9,10 +9,10 @@ import sys
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from support.git_repo import commit_all
 from support.pytest_summary import summary_counts
 from support.smtp_sink import body_text
 
-from assay.demo_repo import commit_all
 from assay.engines.per_commit import parse_coverage_json
 from assay.store import MetricsStore
 from assay.store.models import SuiteRun

@@ -24,6 +24,7 @@ def small_config(tmp_path, **target_extra):
     demo = cfg["targets"]["demo-platform"]
     demo["performance"] = {
         "load_test": {
+            "locustfile": demo["performance"]["load_test"]["locustfile"],  # the demo's, as shipped
             "profile": {"users": 5, "ramp_up_s": 1, "duration_s": 5, "target_rps": 10},
             "slo": {
                 "p95_max_ms": 100,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from support.airflow_stack import AirflowStack
+from support.demo_platform import prepare_demo_assets, prepare_demo_repo
 
-from assay.demo_repo import prepare_demo_repo
 from assay.store import MetricsStore
 
 pytestmark = [pytest.mark.slow]
@@ -54,8 +54,6 @@ def test_trigger_by_http_and_poll_to_success(stack):
 
 def test_a_registered_model_version_asset_event_triggers_its_validation(stack):
     import time
-
-    from assay.demo_assets import prepare_demo_assets
 
     prepare_demo_assets(stack.home / "assay", versions={"v1": 1}, rows=3000, train_rows=2000, epochs=5)
     stack.wait_for_dag("assay_model_validation")

@@ -24,7 +24,7 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 def models(tmp_path):
     return {
-        name: {"asset": f"assay://models/{name}", "versions_dir": str(tmp_path / name)}
+        name: {"asset": f"assay://models/{name}", "versions_dir": str(tmp_path / name), "loader": "m.load:model"}
         for name in ("fraud-detector", "churn-model")
     }
 
@@ -33,7 +33,12 @@ def targets(tmp_path):
     return {
         "demo-platform": {
             "repo": str(tmp_path / "repo"),
-            "performance": {"load_test": {"profile": {"users": 1, "ramp_up_s": 1, "duration_s": 2, "target_rps": 1}}},
+            "performance": {
+                "load_test": {
+                    "locustfile": "locustfile.py",
+                    "profile": {"users": 1, "ramp_up_s": 1, "duration_s": 2, "target_rps": 1},
+                }
+            },
         }
     }
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from airflow.sdk.exceptions import AirflowFailException
 from support.context import TaskInstanceStub, make_context
+from support.git_repo import commit_all, commit_folder
 from support.operator_env import configure, recorded
 
-from assay.demo_repo import commit_all, prepare_demo_repo
 from assay.store import MetricsStore
 from assay_airflow.operators.commit_watch import DetectNewCommitsOperator, RecordTriggeredCommitsOperator
 
@@ -33,7 +33,7 @@ def test_each_new_head_is_handed_out_once_and_a_ghost_repo_is_recorded(
     metrics_url, tmp_path, monkeypatch, fixtures_dir
 ):
     repo = tmp_path / "sample"
-    sha = prepare_demo_repo(repo, source=fixtures_dir / "sample_suite")
+    sha = commit_folder(repo, fixtures_dir / "sample_suite")
     configure(
         monkeypatch,
         tmp_path,

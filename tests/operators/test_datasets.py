@@ -14,6 +14,7 @@ import pytest
 import yaml
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 from support.context import TaskInstanceStub, make_context
+from support.demo_platform import GOLDEN_DIR, SUITES_DIR
 from support.operator_env import configure, recorded
 
 from assay_airflow.operators.datasets import DataQualityOperator, DriftCheckOperator, GoldenDatasetsOperator
@@ -161,7 +162,13 @@ def test_a_drift_config_error_is_recorded_then_fails_for_good(
 
 
 def test_data_quality_records_every_expectation(metrics_url, tmp_path, monkeypatch, exports):
-    configure(monkeypatch, tmp_path, metrics_url, datasets={"tx": dataset(exports, quality_suite="fraud_transactions")})
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        datasets={"tx": dataset(exports, quality_suite="fraud_transactions")},
+        data_quality={"suites_dir": str(SUITES_DIR)},
+    )
     try:
         run(DataQualityOperator(task_id="dq__tx", dataset="tx"), "manual__dq", "assay_data_quality")
         raised = None
@@ -196,7 +203,7 @@ def test_a_data_quality_error_is_recorded_then_raised_as_its_kind(
 ):
     ds = dataset(exports, quality_suite=suite)
     ds["current"] = current or ds["current"]
-    configure(monkeypatch, tmp_path, metrics_url, datasets={"tx": ds})
+    configure(monkeypatch, tmp_path, metrics_url, datasets={"tx": ds}, data_quality={"suites_dir": str(SUITES_DIR)})
     with pytest.raises(error, match=expected) as err:
         run(DataQualityOperator(task_id="dq__tx", dataset="tx"), "manual__dq_error", "assay_data_quality")
     assert (type(err.value) is AirflowFailException) == (error is AirflowFailException)
@@ -205,7 +212,8 @@ def test_a_data_quality_error_is_recorded_then_raised_as_its_kind(
 
 
 def test_golden_datasets_are_all_validated_and_a_broken_one_is_recorded(metrics_url, tmp_path, monkeypatch):
-    configure(monkeypatch, tmp_path, metrics_url, data_quality={"golden": ["no_such_golden", "fraud_transactions_200"]})
+    golden = {"golden_dir": str(GOLDEN_DIR), "golden": ["no_such_golden", "fraud_transactions_200"]}
+    configure(monkeypatch, tmp_path, metrics_url, data_quality=golden)
     with pytest.raises(AirflowFailException, match="no_such_golden.*has no schema file"):
         run(GoldenDatasetsOperator(task_id="golden"), "manual__golden", "assay_data_quality")
     rows = recorded(metrics_url, "assay_data_quality", "manual__golden")

@@ -32,6 +32,7 @@ def versions_dir(tmp_path_factory):
 
 def model_config(versions_dir, **validation):
     job_validation = {
+        "label_column": "is_fraud",  # the demo's label
         "quality": {"latency_calls": 10},
         "regression": {"bootstrap_resamples": 200},
         "fairness": {"attributes": [{"column": "region"}]},

@@ -12,8 +12,8 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from support.context import TaskInstanceStub, make_context
+from support.git_repo import commit_folder
 
-from assay.demo_repo import prepare_demo_repo
 from assay.store import MetricsStore
 from assay.store.models import SuiteRun
 from assay_airflow.operators.gates import CommitGatesOperator
@@ -24,7 +24,7 @@ from assay_airflow.operators.per_commit import PytestSuiteOperator, ResolveCommi
 def sample_target(tmp_path, fixtures_dir, monkeypatch, metrics_url):
     """A target whose repo is the sample suite (with a failing and a hanging test), configured by file."""
     repo = tmp_path / "sample-repo"
-    sha = prepare_demo_repo(repo, source=fixtures_dir / "sample_suite")
+    sha = commit_folder(repo, fixtures_dir / "sample_suite")
     cfg = {
         "targets": {
             "sample": {

@@ -19,6 +19,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from support.chaos_target import ADMIN_TOKEN, READER_TOKEN, chaos_env, target_argv, target_env
 from support.context import TaskInstanceStub, make_context
+from support.demo_platform import EXPERIMENTS_DIR, LOCUSTFILE
 from support.operator_env import checks, configure, recorded
 from support.perf_server import PerfServer
 
@@ -36,6 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 DAG = "assay_nightly_performance"
 TOKEN = "perf-operator-token-7c41"
 LOAD_TEST = {
+    "locustfile": str(LOCUSTFILE),  # the demo's inference profile, against the loopback server
     "profile": {"users": 2, "ramp_up_s": 1, "duration_s": 2, "target_rps": 10},
     "slo": {"p95_max_ms": 5000, "error_rate_max": 0.5, "throughput_min_rps": 0.5},  # a shared 2-core machine
     "stop_timeout_s": 0,
@@ -327,7 +329,11 @@ def test_a_chaos_experiment_is_recorded(metrics_url, tmp_path, monkeypatch, chao
         monkeypatch,
         tmp_path,
         metrics_url,
-        targets=target(tmp_path, api_conn_id="chaos_api", chaos={"timeout_s": 120, "env": env}),
+        targets=target(
+            tmp_path,
+            api_conn_id="chaos_api",
+            chaos={"experiments_dir": str(EXPERIMENTS_DIR), "timeout_s": 120, "env": env},
+        ),
     )
     summary = execute(
         ChaosExperimentOperator(task_id="chaos__inject-latency", target="svc", experiment="inject-latency"),
@@ -352,7 +358,7 @@ def test_a_chaos_target_that_will_not_start_is_recorded_and_retried(metrics_url,
                 "cwd": str(tmp_path),
                 "ready_timeout_s": 30,
             },
-            chaos={"timeout_s": 60},
+            chaos={"experiments_dir": str(EXPERIMENTS_DIR), "timeout_s": 60},
         ),
     )
     with pytest.raises(AirflowException, match="chaos:inject-latency: ERROR: .*its service did not start") as err:

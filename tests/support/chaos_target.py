@@ -126,7 +126,7 @@ def target_env(state_file: Path, *, no_db_reconnect: bool = False) -> dict[str, 
 
 
 def chaos_env(base_url: str, **overrides: str) -> dict[str, str]:
-    """The variables an experiment of include/chaos/experiments reads, for this stand-in, kept short."""
+    """The variables an experiment of the demo's chaos experiments reads, for this stand-in, kept short."""
     env = {
         "ASSAY_CHAOS_BASE_URL": base_url,
         "ASSAY_CHAOS_TOKEN": READER_TOKEN,

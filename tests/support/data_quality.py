@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
-FRAUD_GOLDEN_CSV = REPO / "include" / "data_quality" / "golden" / "fraud_transactions_200.csv"
+FRAUD_GOLDEN_CSV = (
+    REPO / "include" / "demo_platform" / "assay" / "data_quality" / "golden" / "fraud_transactions_200.csv"
+)
 
 
 def fraud_frame() -> pd.DataFrame:

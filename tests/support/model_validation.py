@@ -16,7 +16,8 @@ if str(DEMO) not in sys.path:
 
 from fraud import TrainingPipeline, make_fraud_dataset  # noqa: E402
 
-LABEL = "is_fraud"
+LABEL = "is_fraud"  # the demo's label column
+LOADER = "fraud.artifacts:load_pipeline"  # the demo's model loader
 
 
 def train(rows: int = 1500, seed: int = 1, fraud_rate: float = 0.2, epochs: int = 3, hidden=(16,)) -> TrainingPipeline:

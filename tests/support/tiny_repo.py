@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from assay.demo_repo import commit_all
+from support.git_repo import commit_all
 
 PYPROJECT = """\
 [build-system]

@@ -84,3 +84,36 @@ def test_per_dataset_drift_schedule_overrides_the_weekly_default():
     data["datasets"]["b"]["drift_schedule"] = "every tuesday"
     with pytest.raises(ConfigError, match="datasets.b.drift_schedule"):
         parse_config(data)
+
+
+def test_assets_are_found_only_through_configured_folders(tmp_path):
+    """No folder is built into the product: suites, golden datasets and chaos experiments named by name
+    need their folder in the config, and a name must be in it (or be a file)."""
+    suites, golden, experiments = (tmp_path / d for d in ("suites", "golden", "experiments"))
+    for d in (suites, golden, experiments):
+        d.mkdir()
+    (experiments / "kill-it.json").write_text("{}")
+    dataset = {"current": {"kind": "csv", "path": "a.csv"}, "quality_suite": "orders"}
+    with pytest.raises(ConfigError, match=r"quality_suite 'orders' is a suite name, but data_quality.suites_dir"):
+        parse_config({"targets": {"t": {"repo": "x"}}, "datasets": {"a": dataset}})
+    cfg = parse_config(
+        {"targets": {"t": {"repo": "x"}}, "datasets": {"a": dataset}, "data_quality": {"suites_dir": str(suites)}}
+    )
+    assert cfg.data_quality.suites_dir == str(suites)
+    by_path = dict(dataset, quality_suite=str(tmp_path / "orders.json"))  # a file path needs no folder
+    assert parse_config({"targets": {"t": {"repo": "x"}}, "datasets": {"a": by_path}}).datasets["a"].quality_suite
+    with pytest.raises(ConfigError, match=r"data_quality: .*golden_dir"):
+        parse_config({"targets": {"t": {"repo": "x"}}, "data_quality": {"golden": ["g"]}})
+
+    chaos = {"experiments_dir": str(experiments), "experiments": ["kill-it"]}
+    target = parse_config({"targets": {"t": {"repo": "x", "chaos": chaos}}}).target("t")
+    assert target.chaos_experiment("kill-it") == experiments / "kill-it.json"
+    with pytest.raises(ConfigError, match=r"chaos experiment 'kill-it' is neither named by chaos.experiments_dir"):
+        parse_config({"targets": {"t": {"repo": "x", "chaos": {"experiments": ["kill-it"]}}}})
+    with pytest.raises(ConfigError, match=r"'nope' is neither in .*experiments \(chaos.experiments_dir\) nor a file"):
+        parse_config({"targets": {"t": {"repo": "x", "chaos": dict(chaos, experiments=["nope"])}}})
+
+
+def test_a_model_names_its_own_loader():
+    with pytest.raises(ConfigError, match=r"models.m.loader: Field required"):
+        parse_config({"targets": {"t": {"repo": "x"}}, "models": {"m": {"asset": "assay://m", "versions_dir": "/v"}}})

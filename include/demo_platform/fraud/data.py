@@ -1,6 +1,14 @@
-"""Seeded synthetic transaction data with a learnable fraud label."""
+"""Seeded synthetic transaction data with a learnable fraud label.
+
+One model of a transaction for the whole platform: :func:`draw_features` draws the feature columns,
+:func:`fraud_score` turns them into fraud log-odds and :func:`intercept_for_rate` centres them on a fraud
+rate. :func:`make_fraud_dataset` (training and evaluation data) and ``fraud.customers`` (customers with
+personal fields, millions of rows) both build on them.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -20,20 +28,33 @@ _FIRST = ("Ada", "Ben", "Chloe", "Dev", "Ema", "Farid", "Greta", "Hugo")
 _LAST = ("Khan", "Lopez", "Meyer", "Novak", "Okafor", "Park", "Rossi", "Smith")
 
 
-def _fraud_score(df: pd.DataFrame) -> np.ndarray:
-    """Return the (un-centred) fraud log-odds implied by the features."""
-    night = ((df["hour"] < 6) | (df["hour"] >= 23)).to_numpy(dtype=float)
+def draw_features(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """``n`` values of every feature column, drawn from ``rng`` in :data:`FEATURE_COLUMNS` order."""
+    return {
+        "amount": rng.lognormal(mean=3.5, sigma=1.0, size=n).round(2),
+        "hour": rng.integers(0, 24, size=n),
+        "merchant_risk": rng.beta(2.0, 5.0, size=n),
+        "distance_km": rng.exponential(20.0, size=n),
+        "account_age_days": rng.integers(1, 3650, size=n),
+        "n_tx_24h": rng.poisson(3.0, size=n),
+    }
+
+
+def fraud_score(features: Mapping[str, object]) -> np.ndarray:
+    """Return the (un-centred) fraud log-odds implied by the feature columns (a frame or arrays)."""
+    hour = np.asarray(features["hour"])
+    night = ((hour < 6) | (hour >= 23)).astype(float)
     return (
-        1.6 * np.log1p(df["amount"].to_numpy())
-        + 15.0 * df["merchant_risk"].to_numpy()
-        + 4.2 * np.log1p(df["distance_km"].to_numpy())
-        - 1.8 * np.log1p(df["account_age_days"].to_numpy())
-        + 1.0 * df["n_tx_24h"].to_numpy()
+        1.6 * np.log1p(np.asarray(features["amount"]))
+        + 15.0 * np.asarray(features["merchant_risk"])
+        + 4.2 * np.log1p(np.asarray(features["distance_km"]))
+        - 1.8 * np.log1p(np.asarray(features["account_age_days"]))
+        + 1.0 * np.asarray(features["n_tx_24h"])
         + 4.5 * night
     )
 
 
-def _intercept_for_rate(score: np.ndarray, rate: float) -> float:
+def intercept_for_rate(score: np.ndarray, rate: float) -> float:
     """Bisect the intercept so that the mean fraud probability equals rate."""
     lo, hi = -60.0, 60.0
     for _ in range(80):
@@ -52,18 +73,9 @@ def make_fraud_dataset(n_rows: int, seed: int = 0, fraud_rate: float = 0.05) -> 
     if not 0.0 < fraud_rate < 1.0:
         raise ValueError(f"fraud_rate must be in (0, 1), got {fraud_rate}")
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame(
-        {
-            "amount": rng.lognormal(mean=3.5, sigma=1.0, size=n_rows).round(2),
-            "hour": rng.integers(0, 24, size=n_rows),
-            "merchant_risk": rng.beta(2.0, 5.0, size=n_rows),
-            "distance_km": rng.exponential(20.0, size=n_rows),
-            "account_age_days": rng.integers(1, 3650, size=n_rows),
-            "n_tx_24h": rng.poisson(3.0, size=n_rows),
-        }
-    )
-    score = _fraud_score(df)
-    logits = score + _intercept_for_rate(score, fraud_rate)
+    df = pd.DataFrame(draw_features(rng, n_rows))
+    score = fraud_score(df)
+    logits = score + intercept_for_rate(score, fraud_rate)
     prob = 1.0 / (1.0 + np.exp(-logits))
     df[LABEL_COLUMN] = (rng.random(n_rows) < prob).astype(np.int64)
 

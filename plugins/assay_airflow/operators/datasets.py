@@ -143,7 +143,8 @@ class DataQualityOperator(_DatasetOperator):
         if not ds.quality_suite:
             raise AirflowSkipException(f"dataset {self.dataset!r} names no quality_suite")
         started = datetime.now(UTC)
-        report_dir = self.assay_config.data_quality.report_dir or str(assay_home() / "reports" / "data_quality")
+        dq = self.assay_config.data_quality
+        report_dir = dq.report_dir or str(assay_home() / "reports" / "data_quality")
         with self.recording_errors(
             context,
             kind="data_quality",
@@ -153,7 +154,12 @@ class DataQualityOperator(_DatasetOperator):
         ):
             source, engine = dataset_source(ds.current)
             result = run_data_quality(
-                source, ds.quality_suite, engine=engine, data_name=self.dataset, report_dir=report_dir
+                source,
+                ds.quality_suite,
+                engine=engine,
+                data_name=self.dataset,
+                report_dir=report_dir,
+                suites_dir=dq.suites_dir,
             )
         summary = result.describe_dict(include_outcomes=False)
         reason = self.record_result(
@@ -177,10 +183,11 @@ class GoldenDatasetsOperator(AssayOperator):
 
         verdicts: dict[str, str] = {}
         errors: list[AssayError] = []
-        for name in self.assay_config.data_quality.golden:
+        dq = self.assay_config.data_quality
+        for name in dq.golden:
             started = datetime.now(UTC)
             try:
-                result = validate_golden(name)
+                result = validate_golden(name, directory=dq.golden_dir)
             except AssayError as exc:  # recorded; the other golden datasets are still validated
                 self.record(
                     self.error_record(

@@ -185,17 +185,14 @@ class ChaosExperimentOperator(AssayOperator):
         self.experiment = experiment
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from pathlib import Path
-
-        from assay.engines.chaos.runner import EXPERIMENTS_DIR, run_experiment
+        from assay.engines.chaos.runner import run_experiment
 
         started = datetime.now(UTC)
         recorded = dict(kind="chaos", name=f"chaos:{self.experiment}", started_at=started, target=self.target)
         with self.recording_errors(context, **recorded):
             target = self.assay_config.target(self.target)
         chaos = target.chaos or {}
-        path = EXPERIMENTS_DIR / f"{self.experiment}.json"
-        path = path if path.is_file() else Path(self.experiment)
+        path = target.chaos_experiment(self.experiment)
         workers = (chaos.get("workers") or {}).get(self.experiment)
         work = task_work_dir(context)
         try:

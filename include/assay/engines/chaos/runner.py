@@ -41,7 +41,6 @@ __all__ = [
     "validate_experiment",
 ]
 
-EXPERIMENTS_DIR = Path(assay.__file__).resolve().parents[1] / "chaos" / "experiments"
 ROLLBACK_STRATEGY = "always"
 _ENGINE_PATH = str(Path(assay.__file__).resolve().parents[1])
 
@@ -101,7 +100,7 @@ class ChaosResult:
         }
 
 
-def discover_experiments(directory: str | Path = EXPERIMENTS_DIR) -> list[Path]:
+def discover_experiments(directory: str | Path) -> list[Path]:
     """The experiment files (``*.json``) of ``directory``, sorted; a missing or empty one is a ConfigError."""
     d = Path(directory)
     files = sorted(d.glob("*.json")) if d.is_dir() else []

@@ -1,6 +1,7 @@
 """Golden datasets: small version-controlled files validated by schema and statistics on every run.
 
-Each golden dataset is ``<name>.csv`` with ``<name>.yaml`` beside it: where the data came from, the
+Each golden dataset is ``<name>.csv`` with ``<name>.yaml`` beside it, in a golden directory (the
+``data_quality.golden_dir`` of ``assay.yaml``, passed in by the caller): where the data came from, the
 row count, and per column its dtype, whether it may be null, whether it is unique, and statistics
 (null count; numeric mean / std / min / max; string value lengths and distinct count; category
 counts for columns with few distinct values; a SHA-256 digest of the column's values in row order).
@@ -28,7 +29,6 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from assay.config import REPO_ROOT
 from assay.engines.data_quality.outcomes import ExpectationOutcome, json_safe
 from assay.engines.data_quality.result import DataQualityResult
 from assay.engines.data_quality.runner import validate_dataframe
@@ -36,7 +36,6 @@ from assay.engines.data_quality.suites import SuiteSpec, suite_from_dict
 from assay.errors import ConfigError, TargetError
 from assay.status import Status
 
-GOLDEN_DIR = REPO_ROOT / "include" / "data_quality" / "golden"
 DEFAULT_TOLERANCE = {"relative": 1e-9, "absolute": 1e-12}
 MAX_CATEGORIES = 30
 _HEADER = """\
@@ -69,7 +68,7 @@ class GoldenSpec:
 
     @property
     def data_path(self) -> Path:
-        return (self.path.parent if self.path else GOLDEN_DIR) / self.file
+        return self.path.parent / self.file if self.path else Path(self.file)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,7 +135,7 @@ def profile_column(s: pd.Series, *, unique: bool = False) -> ColumnSchema:
 def write_golden(
     name: str,
     df: pd.DataFrame,
-    directory: str | Path = GOLDEN_DIR,
+    directory: str | Path,
     *,
     description: str = "",
     source: dict[str, Any] | None = None,
@@ -173,7 +172,7 @@ def write_golden(
     return spec
 
 
-def load_golden_spec(name: str, directory: str | Path = GOLDEN_DIR) -> GoldenSpec:
+def load_golden_spec(name: str, directory: str | Path) -> GoldenSpec:
     """Read and check ``<directory>/<name>.yaml``; a bad file raises ConfigError naming file and key."""
     path = Path(directory) / f"{name}.yaml"
     if not path.is_file():
@@ -398,7 +397,7 @@ def _exact_checks(spec: GoldenSpec, df: pd.DataFrame) -> list[ExpectationOutcome
     return out
 
 
-def validate_golden(name: str, *, directory: str | Path = GOLDEN_DIR) -> DataQualityResult:
+def validate_golden(name: str, *, directory: str | Path) -> DataQualityResult:
     """Check that golden dataset ``name`` still matches its schema and statistics (every run).
 
     A missing or malformed YAML raises ConfigError; a CSV that cannot be read is an ERROR result.
@@ -423,6 +422,6 @@ def validate_golden(name: str, *, directory: str | Path = GOLDEN_DIR) -> DataQua
     return result.with_outcomes(tuple(_exact_checks(spec, df)))
 
 
-def list_golden(directory: str | Path = GOLDEN_DIR) -> list[str]:
+def list_golden(directory: str | Path) -> list[str]:
     """Names of the golden datasets in ``directory`` (every ``*.yaml``)."""
     return sorted(p.stem for p in Path(directory).glob("*.yaml"))

@@ -46,15 +46,16 @@ def run_data_quality(
     engine: Any = None,
     data_name: str | None = None,
     report_dir: str | Path | None = None,
+    suites_dir: str | Path | None = None,
 ) -> DataQualityResult:
     """Validate ``source`` against ``suite``; the report goes to ``<report_dir>/<suite>__<dataset>.html``.
 
     :param source: a :class:`DatasetSource` or its dict (``{"kind": "csv", "path": ...}``).
-    :param suite: suite name in ``include/data_quality/suites``, a path, or a suite object.
+    :param suite: a suite name (looked up in ``suites_dir``), a path, or a suite object.
     :param engine: SQLAlchemy engine for ``kind: sql`` (the operator builds it from ``source.conn_id``).
     """
     src = source if isinstance(source, DatasetSource) else DatasetSource.from_dict(source)
-    spec = load_suite(suite)  # a bad suite fails before any data is read
+    spec = load_suite(suite, suites_dir)  # a bad suite fails before any data is read
     name = data_name or src.data_name
     started = datetime.now(UTC)
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -60,18 +61,20 @@ def validate_dataframe(
     *,
     data_name: str,
     partial_unexpected_count: int = MAX_EXAMPLES,
+    suites_dir: str | Path | None = None,
 ) -> DataQualityResult:
     """Run every expectation of ``suite`` on ``df`` and return each one's outcome.
 
     :param df: the data; never modified.
-    :param suite: a suite name (``include/data_quality/suites/<name>.json``), a path to a GE suite JSON
-        file, a dict in that format, a :class:`SuiteSpec` or a ``gx.ExpectationSuite`` (copied).
-    :param data_name: what the data is, for results and reports (e.g. ``fraud_transactions@2025-01-01``).
+    :param suite: a suite name (``<suites_dir>/<name>.json``), a path to a GE suite JSON file, a dict in
+        that format, a :class:`SuiteSpec` or a ``gx.ExpectationSuite`` (copied).
+    :param data_name: what the data is, for results and reports (e.g. ``transactions@2025-01-01``).
+    :param suites_dir: where suite names are looked up (``data_quality.suites_dir`` in ``assay.yaml``).
     Raises :class:`ConfigError` for a bad suite or a non-DataFrame; a failure inside GE is an ERROR result.
     """
     if not isinstance(df, pd.DataFrame):
         raise ConfigError(f"validate_dataframe needs a pandas DataFrame for {data_name!r}, got {type(df).__name__}")
-    spec = load_suite(suite)
+    spec = load_suite(suite, suites_dir)
     started = datetime.now(UTC)
     import great_expectations as gx
 

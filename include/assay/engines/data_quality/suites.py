@@ -7,6 +7,9 @@ drops it, so a typo would silently shrink the suite. Here every entry is built i
 up front and a bad one raises :class:`~assay.errors.ConfigError` naming the file, the entry's index and
 type, and what is wrong.
 
+A suite is named by a path to its file, or by a bare name looked up in a suites directory (the
+``data_quality.suites_dir`` of ``assay.yaml``, passed in by the caller): no folder is built in.
+
 Suite-level ``meta.assay`` (optional) carries Assay's own settings:
 
 * ``personal_columns``: columns whose unexpected values are never copied into results or reports
@@ -23,10 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assay.config import REPO_ROOT
 from assay.errors import ConfigError
-
-SUITES_DIR = REPO_ROOT / "include" / "data_quality" / "suites"
 
 
 @dataclass(frozen=True)
@@ -64,19 +64,33 @@ class SuiteSpec:
 SuiteRef = str | Path | Mapping[str, Any] | SuiteSpec | Any
 
 
-def resolve_suite_path(ref: str | Path, suites_dir: Path = SUITES_DIR) -> Path:
+def is_suite_name(ref: str | Path) -> bool:
+    """Whether ``ref`` is a bare suite name (looked up in a suites directory) rather than a file path."""
+    path = Path(ref)
+    return path.suffix != ".json" and path.parent == Path(".")
+
+
+def resolve_suite_path(ref: str | Path, suites_dir: str | Path | None = None) -> Path:
     """A path to a suite file, or a bare name looked up as ``<suites_dir>/<name>.json``."""
     path = Path(ref)
-    if path.suffix != ".json" and path.parent == Path("."):
+    if is_suite_name(ref):
+        if suites_dir is None:
+            raise ConfigError(
+                f"expectation suite {str(ref)!r} is a name, but no suites directory is configured: set "
+                "data_quality.suites_dir in assay.yaml, or give the path of the suite's JSON file"
+            )
+        suites_dir = Path(suites_dir)
         path = suites_dir / f"{ref}.json"
     if not path.is_file():
-        known = sorted(p.stem for p in suites_dir.glob("*.json")) if suites_dir.is_dir() else []
-        raise ConfigError(f"expectation suite {str(ref)!r} not found at {path}; known suites in {suites_dir}: {known}")
+        where = Path(suites_dir) if suites_dir is not None else path.parent
+        known = sorted(p.stem for p in where.glob("*.json")) if where.is_dir() else []
+        raise ConfigError(f"expectation suite {str(ref)!r} not found at {path}; known suites in {where}: {known}")
     return path
 
 
-def load_suite(ref: SuiteRef, suites_dir: Path = SUITES_DIR) -> SuiteSpec:
-    """Load and check a suite from a file path, a suite name, a dict in GE's format, or a GE suite."""
+def load_suite(ref: SuiteRef, suites_dir: str | Path | None = None) -> SuiteSpec:
+    """Load and check a suite from a file path, a suite name (in ``suites_dir``), a dict in GE's format,
+    or a GE suite."""
     if isinstance(ref, SuiteSpec):
         return ref
     if isinstance(ref, str | Path):

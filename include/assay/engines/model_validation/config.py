@@ -33,7 +33,7 @@ def _check_ref(ref: str) -> str:
 class ModelSpec(_Strict):
     """One model version: ``loader`` ("module:function") is called with ``path`` and returns the model."""
 
-    loader: str = "fraud.artifacts:load_pipeline"
+    loader: str
     path: str
     sys_path: list[str] = Field(default_factory=list)  # entries that make the loader importable
     version: str | None = None  # a label for reports; the model's own model_id is used when absent
@@ -151,9 +151,9 @@ class StatisticalConfig(_Strict):
 
 
 class ModelValidationConfig(_Strict):
-    """Which checks run and their thresholds."""
+    """Which checks run and their thresholds; ``label_column`` is the evaluation data's true label (0/1)."""
 
-    label_column: str = "is_fraud"
+    label_column: str = Field(min_length=1)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     regression: RegressionConfig = Field(default_factory=RegressionConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
@@ -170,7 +170,7 @@ class ModelValidationJob(_Strict):
     evaluation: EvaluationDataSpec
     train_fn: str | None = None  # "module:function" taking a frame, returning a model (statistical section)
     train_fn_sys_path: list[str] = Field(default_factory=list)
-    validation: ModelValidationConfig = Field(default_factory=ModelValidationConfig)
+    validation: ModelValidationConfig
 
     @field_validator("train_fn")
     @classmethod

@@ -1,8 +1,8 @@
 """Load a model version, a training callable and the evaluation frame named in a job.
 
 A model is anything that satisfies :class:`ValidatableModel`. What a loader returns is adapted:
-an object with ``predict_proba`` plus a fitted ``transformer`` and torch ``model`` (the demo's
-``TrainingPipeline``) becomes a :class:`PipelineAdapter`; one with only ``predict_proba`` becomes a
+an object with ``predict_proba`` plus a fitted ``transformer`` and torch ``model`` (a training
+pipeline object) becomes a :class:`PipelineAdapter`; one with only ``predict_proba`` becomes a
 :class:`ProbaOnlyAdapter` (every check but robustness can run on it).
 """
 

@@ -41,7 +41,7 @@ def _error_result(
 def validate_model(
     candidate: ValidatableModel,
     evaluation: pd.DataFrame,
-    config: ModelValidationConfig | None = None,
+    config: ModelValidationConfig,
     *,
     baseline: Baseline | None = None,
     train_fn: TrainFn | None = None,
@@ -54,7 +54,7 @@ def validate_model(
 
     ``training_frame`` (default: ``evaluation``) is what statistical validation splits and re-trains on.
     """
-    cfg = config or ModelValidationConfig()
+    cfg = config
     started = datetime.now(UTC)
     version = model_version or getattr(candidate, "model_id", None)
     meta = {"model_version": version, "baseline_version": baseline.version if baseline else None, "dataset": dataset}

@@ -14,11 +14,6 @@ return a :class:`PerformanceResult` with ``describe_dict()``.
 from __future__ import annotations
 
 from assay.engines.performance.config import (
-    DEMO_INFERENCE_PROFILE,
-    DEMO_INFERENCE_SLO,
-    DEMO_MICROBENCH,
-    DEMO_MUTATION,
-    DEMO_PIPELINE_LOAD,
     PRODUCTION_INFERENCE_PROFILE,
     PRODUCTION_INFERENCE_SLO,
     PRODUCTION_PIPELINE_LOAD,
@@ -45,11 +40,6 @@ from assay.engines.performance.regression import PerformanceFigures, evaluate_re
 from assay.engines.performance.result import PerformanceResult
 
 __all__ = [
-    "DEMO_INFERENCE_PROFILE",
-    "DEMO_INFERENCE_SLO",
-    "DEMO_MICROBENCH",
-    "DEMO_MUTATION",
-    "DEMO_PIPELINE_LOAD",
     "PRODUCTION_INFERENCE_PROFILE",
     "PRODUCTION_INFERENCE_SLO",
     "PRODUCTION_PIPELINE_LOAD",

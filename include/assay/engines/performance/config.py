@@ -1,24 +1,22 @@
 """Configuration of the nightly performance suites, with the strategy's numbers as named profiles.
 
 Every model is strict (unknown keys are errors) so a typo in ``assay.yaml`` fails loudly. Production
-values come from the testing strategy (STRATEGY.md "Performance (nightly)"); the ``DEMO_*`` profiles
-scale the same checks down to what a shared 2-core machine can drive and serve at once, keeping the
-strategy's latency and error limits unchanged.
+values come from the testing strategy (STRATEGY.md "Performance (nightly)"). What a suite runs (the
+locustfile, the pipeline command, the benchmark factory, the project to mutate) is the target's own and
+always comes from its configuration: no default here names any target's code.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from assay.config import REPO_ROOT
-
-PERFORMANCE_DIR = REPO_ROOT / "include" / "performance"
-DEMO_PLATFORM_DIR = REPO_ROOT / "include" / "demo_platform"
-DEFAULT_LOCUSTFILE = PERFORMANCE_DIR / "locustfile_inference.py"
-LOCUST_PLUGIN = PERFORMANCE_DIR / "assay_locust.py"
+# Assay's Locust plugin, loaded beside every locustfile. It sits alone in its folder because Locust puts
+# a locustfile's folder on sys.path while importing it: nothing else may be importable from there.
+LOCUST_PLUGIN = Path(__file__).resolve().with_name("locust_plugin") / "assay_locust.py"
 ArrivalShape = Literal["poisson", "uniform", "locustfile"]
 
 
@@ -141,20 +139,14 @@ PRODUCTION_INFERENCE_SLO = SloConfig(
     p95_max_ms=100, error_rate_max=0.001, throughput_min_rps=95, groups={"inference": INFERENCE_GROUP}
 )
 
-# Demo scale for a shared 2-core machine that runs Locust and the API side by side: 20 users over 2 s,
-# 10 s, 20 requests/s. The p95 and error-rate limits are the production ones, unchanged.
-DEMO_INFERENCE_PROFILE = LoadProfile(users=20, ramp_up_s=2, duration_s=10, target_rps=20)
-DEMO_INFERENCE_SLO = SloConfig(
-    p95_max_ms=100, error_rate_max=0.001, throughput_min_rps=19, groups={"inference": INFERENCE_GROUP}
-)
-
 
 class LoadTestConfig(_Strict):
-    """One Locust run against ``host``. The bearer token is not configuration: the operator reads it
-    from an Airflow connection and passes it to :func:`run_load_test`."""
+    """One Locust run of ``locustfile`` (the target's own load profile) against ``host``. The bearer token
+    is not configuration: the operator reads it from an Airflow connection and passes it to
+    :func:`run_load_test`."""
 
     host: str
-    locustfile: str = str(DEFAULT_LOCUSTFILE)
+    locustfile: str
     profile: LoadProfile = PRODUCTION_INFERENCE_PROFILE
     slo: SloConfig = PRODUCTION_INFERENCE_SLO
     health_path: str = "/health"
@@ -202,7 +194,9 @@ class RegressionConfig(_Strict):
 class PipelineLoadConfig(_Strict):
     """Run ``concurrency`` training pipelines side by side for ``duration_s``.
 
-    ``command`` is an argv (``{python}`` is replaced by the worker's interpreter) run in ``cwd``. With
+    ``command`` is an argv (``{python}`` is replaced by the worker's interpreter) run in ``cwd``: the
+    target's own pipeline, with no default (a run without one, and without a callable passed to
+    :func:`~assay.engines.performance.pipelines.run_pipeline_load`, is a ConfigError). With
     ``sustained`` each slot starts a new run as soon as its previous one ends, until ``duration_s`` is
     over (then in-flight runs may finish within ``run_timeout_s``); otherwise each slot runs once.
     Completion rate must be > ``completion_rate_min``; mean CPU and peak memory utilisation
@@ -223,32 +217,9 @@ class PipelineLoadConfig(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
 
 
-# A demo pipeline run: seeded synthetic data → features → a small PyTorch model, one thread each, and
-# the integration bar (accuracy >= 0.85) asserted so a broken pipeline is a failed run.
-DEMO_PIPELINE_CODE = (
-    "import torch\n"
-    "torch.set_num_threads(1)\n"
-    "from fraud import TrainingPipeline, make_fraud_dataset\n"
-    "df = make_fraud_dataset(2000, seed=0)\n"
-    "pipeline = TrainingPipeline(epochs=3, seed=0).fit(df)\n"
-    "accuracy = pipeline.evaluate(df)['accuracy']\n"
-    "assert accuracy >= 0.85, f'accuracy {accuracy:.3f} < 0.85'\n"
-    "print(pipeline.model_id)\n"
-)
-# The strategy: 50 concurrent pipelines for 30 min, completion > 95 %, resource use < 80 %.
-PRODUCTION_PIPELINE_LOAD = PipelineLoadConfig(
-    command=["{python}", "-c", DEMO_PIPELINE_CODE], cwd=str(DEMO_PLATFORM_DIR), concurrency=50, duration_s=1800
-)
-# Demo scale: 4 concurrent pipelines for 20 s, same completion and resource limits. Each run is CPU-bound
-# on one core, so on a 2-core machine this saturates the CPU and the utilisation gate fails, which is
-# the true answer for that machine (use concurrency 1 there to see it pass).
-DEMO_PIPELINE_LOAD = PipelineLoadConfig(
-    command=["{python}", "-c", DEMO_PIPELINE_CODE],
-    cwd=str(DEMO_PLATFORM_DIR),
-    concurrency=4,
-    duration_s=20,
-    run_timeout_s=120,
-)
+# The strategy: 50 concurrent pipelines for 30 min, completion > 95 %, resource use < 80 % (the defaults;
+# the command is the target's own).
+PRODUCTION_PIPELINE_LOAD = PipelineLoadConfig(concurrency=50, duration_s=1800)
 
 
 class MicrobenchConfig(_Strict):
@@ -286,9 +257,6 @@ class MicrobenchConfig(_Strict):
         return sizes
 
 
-DEMO_MICROBENCH = MicrobenchConfig(factory="bench_fraud:build", cwd=str(PERFORMANCE_DIR))
-
-
 class MutationConfig(_Strict):
     """mutmut 3 on a target. Each mutated module's score must be >= ``min_score``.
 
@@ -315,16 +283,6 @@ class MutationConfig(_Strict):
         if (self.only_mutate or self.test_paths) and not self.source_paths:
             raise ValueError("only_mutate / test_paths need source_paths (the directories mutmut copies and mutates)")
         return self
-
-
-# The demo platform's feature transformer (an algorithm module with a focused unit suite).
-DEMO_MUTATION = MutationConfig(
-    project_dir=str(DEMO_PLATFORM_DIR),
-    source_paths=["fraud"],
-    only_mutate=["fraud/features.py"],
-    test_paths=["tests/unit/test_features.py"],
-    max_children=2,
-)
 
 
 class PerformanceSuitesConfig(_Strict):

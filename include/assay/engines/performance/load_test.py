@@ -12,7 +12,7 @@ Verdicts:
 * no request made, or none succeeded → ERROR (no invented latencies);
 * otherwise the SLO checks of :mod:`assay.engines.performance.slo` decide PASS/FAIL.
 
-Locust loads Assay's plugin (``include/performance/assay_locust.py``) beside the locustfile: it gives
+Locust loads Assay's plugin (``locust_plugin/assay_locust.py`` beside this module) with the locustfile: it gives
 every user class the profile's arrival shape (open-loop Poisson by default, each user from a random
 phase) and records where the client's time went (``client_stats.json``: its CPU, event-loop lag,
 lateness against the schedule, connections, each request's start). The locustfile and the plugin

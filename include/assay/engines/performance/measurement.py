@@ -18,7 +18,8 @@ measurements point at, in this order:
 
 A client figure *below* the server's means the two did not time the same requests.
 
-Server timings are read over HTTP from an endpoint following the demo API's contract:
+Server timings are read over HTTP from an endpoint following this contract (the bundled
+example service implements it):
 ``GET /admin/timings?since=<t>&route=<route>&method=<m>&include_items=true`` (admin bearer token)
 answers ``{"now": t, "items": [{"duration_ms": ..., "in_flight": ...}]}``, where ``t`` is the server's
 monotonic clock and ``in_flight`` (optional) counts the other requests in progress when one started:

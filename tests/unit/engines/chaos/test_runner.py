@@ -1,7 +1,7 @@
 """The chaos experiment runner: real ``chaos run`` subprocesses against a real multi-worker server on loopback.
 
 The stand-in server (tests/support/chaos_target.py) has the demo serving API's endpoints and fault
-hooks; the experiments are the shipped files in include/chaos/experiments, kept short through their
+hooks; the experiments are the demo's files in include/demo_platform/assay/chaos/experiments, kept short through their
 ``ASSAY_CHAOS_*`` variables.
 """
 
@@ -15,8 +15,9 @@ import psutil
 import pytest
 import requests
 from support.chaos_target import ADMIN_TOKEN, READER_TOKEN, chaos_env, target_argv, target_env
+from support.demo_platform import EXPERIMENTS_DIR
 
-from assay.engines.chaos.runner import EXPERIMENTS_DIR, discover_experiments, run_experiment, validate_experiment
+from assay.engines.chaos.runner import discover_experiments, run_experiment, validate_experiment
 from assay.engines.chaos.verdict import RECOVERY_WEIGHT
 from assay.errors import ConfigError
 from assay.service import start_service
@@ -215,7 +216,7 @@ def test_timeout_interrupts_chaos_which_still_plays_its_rollbacks(clean_target, 
 
 
 def test_every_shipped_experiment_is_valid():
-    files = discover_experiments()
+    files = discover_experiments(EXPERIMENTS_DIR)
     assert {f.stem for f in files} >= {"kill-serving-worker", "inject-latency", "inject-errors", "cut-registry-db"}
     for f in files:
         loaded = validate_experiment(f, chaos_env("http://127.0.0.1:9"))

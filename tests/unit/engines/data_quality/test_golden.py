@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 from support.data_quality import outcome
+from support.demo_platform import GOLDEN_DIR
 
 from assay.engines.data_quality.golden import (
     DEFAULT_TOLERANCE,
-    GOLDEN_DIR,
     golden_suite,
     list_golden,
     load_golden_spec,
@@ -42,8 +42,8 @@ def _edit_csv(path: Path, row: int, column: str, value: str) -> str:
 
 
 def test_golden_datasets_are_committed_with_their_schema():
-    assert set(list_golden()) >= {FRAUD, "customers_200"}
-    spec = load_golden_spec(FRAUD)
+    assert set(list_golden(GOLDEN_DIR)) >= {FRAUD, "customers_200"}
+    spec = load_golden_spec(FRAUD, GOLDEN_DIR)
     assert spec.row_count == 200 and spec.data_path == GOLDEN_DIR / "fraud_transactions_200.csv"
     assert spec.tolerance == DEFAULT_TOLERANCE
     assert "max(tolerance.absolute, tolerance.relative * |v|)" in spec.path.read_text()  # documented in the file
@@ -65,7 +65,7 @@ def test_golden_datasets_are_committed_with_their_schema():
 
 @pytest.mark.parametrize("name", [FRAUD, "customers_200"])
 def test_committed_golden_dataset_matches_its_schema_and_statistics(name):
-    result = validate_golden(name)
+    result = validate_golden(name, directory=GOLDEN_DIR)
     assert result.status is Status.PASS, result.message
     assert result.data_name == f"golden:{name}" and result.row_count == 200
     assert any(o.source == "assay" and o.expectation_type == "assay_golden_column_digest" for o in result.outcomes)

@@ -10,6 +10,7 @@ import great_expectations as gx
 import numpy as np
 import pytest
 from support.data_quality import demo_fraud_dataset, fraud_frame, outcome
+from support.demo_platform import SUITES_DIR
 
 from assay.engines.data_quality import runner
 from assay.engines.data_quality.outcomes import REDACTED
@@ -22,8 +23,8 @@ SUITE = "fraud_transactions"
 
 
 def test_demo_fraud_data_passes_every_expectation():
-    result = validate_dataframe(fraud_frame(), SUITE, data_name="fraud_transactions_200")
-    spec = load_suite(SUITE)
+    result = validate_dataframe(fraud_frame(), SUITE, suites_dir=SUITES_DIR, data_name="fraud_transactions_200")
+    spec = load_suite(SUITE, SUITES_DIR)
     assert result.status is Status.PASS, result.message
     assert result.counts["evaluated"] == len(spec.expectations) + 1  # + Assay's "dataset has rows"
     assert result.counts["successful"] == result.counts["evaluated"] and result.counts["success_percent"] == 100.0
@@ -47,7 +48,7 @@ def test_demo_fraud_data_passes_every_expectation():
 
 
 def test_suite_holds_on_a_larger_fresh_sample_of_the_generator():
-    result = validate_dataframe(demo_fraud_dataset(5000, seed=11), SUITE, data_name="fraud_5000")
+    result = validate_dataframe(demo_fraud_dataset(5000, seed=11), SUITE, suites_dir=SUITES_DIR, data_name="fraud_5000")
     assert result.status is Status.PASS, result.message
 
 
@@ -59,7 +60,7 @@ def test_broken_values_fail_with_counts_and_examples():
     df.loc[11, "email"] = "not-an-email"
     df.loc[20:31, "name"] = None  # 12 of 200 = 6% missing: optional field allows 5%
     df.loc[40:47, "email"] = None  # 8 of 200 = 4% missing: allowed
-    result = validate_dataframe(df, SUITE, data_name="tampered")
+    result = validate_dataframe(df, SUITE, suites_dir=SUITES_DIR, data_name="tampered")
     assert result.status is Status.FAIL
 
     amount = outcome(result, "expect_column_values_to_be_between", "amount")
@@ -95,7 +96,7 @@ def test_broken_values_fail_with_counts_and_examples():
 
 
 def test_empty_dataframe_is_error_never_pass():
-    result = validate_dataframe(fraud_frame().iloc[:0], SUITE, data_name="empty")
+    result = validate_dataframe(fraud_frame().iloc[:0], SUITE, suites_dir=SUITES_DIR, data_name="empty")
     assert result.status is Status.ERROR
     assert "has no rows" in result.message
     guard = result.outcomes[0]
@@ -112,7 +113,9 @@ def test_empty_dataframe_is_error_never_pass():
 
 
 def test_missing_column_fails_its_existence_and_errors_its_value_checks():
-    result = validate_dataframe(fraud_frame().drop(columns=["merchant_risk"]), SUITE, data_name="no_risk")
+    result = validate_dataframe(
+        fraud_frame().drop(columns=["merchant_risk"]), SUITE, suites_dir=SUITES_DIR, data_name="no_risk"
+    )
     assert result.status is Status.ERROR
     assert outcome(result, "expect_column_to_exist", "merchant_risk").status is Status.FAIL
     columns = outcome(result, "expect_table_columns_to_match_set", "table")
@@ -137,7 +140,7 @@ def test_missing_column_fails_its_existence_and_errors_its_value_checks():
 def test_all_nan_column_is_not_passed_vacuously():
     df = fraud_frame()
     df["amount"] = np.nan
-    result = validate_dataframe(df, SUITE, data_name="nan_amount")
+    result = validate_dataframe(df, SUITE, suites_dir=SUITES_DIR, data_name="nan_amount")
     assert result.status is Status.ERROR
     nulls = outcome(result, "expect_column_values_to_not_be_null", "amount")
     assert nulls.status is Status.FAIL and nulls.unexpected_percent == 100.0
@@ -151,7 +154,7 @@ def test_mismatched_dtypes_fail_type_checks_and_error_numeric_ones():
     df = fraud_frame()
     df["amount"] = df["amount"].astype(str)
     df["hour"] = df["hour"].astype(float)
-    result = validate_dataframe(df, SUITE, data_name="strings")
+    result = validate_dataframe(df, SUITE, suites_dir=SUITES_DIR, data_name="strings")
     assert result.status is Status.ERROR
     amount_type = outcome(result, "expect_column_values_to_be_of_type", "amount")
     assert amount_type.status is Status.FAIL and amount_type.message == "column dtype 'str'; expected 'float64'"
@@ -163,7 +166,7 @@ def test_mismatched_dtypes_fail_type_checks_and_error_numeric_ones():
 
 def test_not_a_dataframe_is_a_clear_error():
     with pytest.raises(ConfigError, match="needs a pandas DataFrame for 'x', got list"):
-        validate_dataframe([{"a": 1}], SUITE, data_name="x")
+        validate_dataframe([{"a": 1}], SUITE, suites_dir=SUITES_DIR, data_name="x")
 
 
 def test_a_crash_inside_ge_is_an_error_result(monkeypatch):
@@ -171,7 +174,7 @@ def test_a_crash_inside_ge_is_an_error_result(monkeypatch):
         raise RuntimeError("metric store exploded")
 
     monkeypatch.setattr(runner, "_run_ge", broken)
-    result = validate_dataframe(fraud_frame(), SUITE, data_name="x")
+    result = validate_dataframe(fraud_frame(), SUITE, suites_dir=SUITES_DIR, data_name="x")
     assert result.status is Status.ERROR
     assert "Great Expectations failed to run the suite: RuntimeError: metric store exploded" in result.message
     assert result.checks[-1].name == "data_quality:validation" and result.checks[-1].status == "ERROR"
@@ -207,7 +210,7 @@ def test_concurrent_validations_share_no_state(tmp_path, monkeypatch):
     """
     monkeypatch.chdir(tmp_path)
     base = fraud_frame()
-    caller_suite = gx.ExpectationSuite(**json.loads(json.dumps(load_suite(SUITE).to_json_dict())))
+    caller_suite = gx.ExpectationSuite(**json.loads(json.dumps(load_suite(SUITE, SUITES_DIR).to_json_dict())))
     narrow = {
         "name": "narrow_hours",
         "expectations": [

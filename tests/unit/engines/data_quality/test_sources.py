@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine
 from support.data_quality import fraud_frame
+from support.demo_platform import SUITES_DIR
 
 from assay.engines.data_quality.run import run_data_quality
 from assay.engines.data_quality.sources import DatasetSource, load_dataset
@@ -35,7 +36,9 @@ def test_sql_query_through_an_engine_validates_and_writes_a_report(sqlite_engine
     source = DatasetSource(
         kind="sql", conn_id="warehouse", query="SELECT * FROM transactions WHERE hour >= :h", params={"h": 0}
     )
-    result = run_data_quality(source, SUITE, engine=sqlite_engine, report_dir=tmp_path / "reports")
+    result = run_data_quality(
+        source, SUITE, suites_dir=SUITES_DIR, engine=sqlite_engine, report_dir=tmp_path / "reports"
+    )
     assert result.status is Status.PASS, result.message
     assert (result.data_name, result.row_count) == ("sql:warehouse", 200)
     assert result.report_path == str(tmp_path / "reports" / "fraud_transactions__sql_warehouse.html")
@@ -45,18 +48,22 @@ def test_sql_query_through_an_engine_validates_and_writes_a_report(sqlite_engine
 
 def test_query_returning_no_rows_is_error(sqlite_engine):
     source = {"kind": "sql", "query": "SELECT * FROM transactions WHERE hour > 99", "name": "late_night"}
-    result = run_data_quality(source, SUITE, engine=sqlite_engine)
+    result = run_data_quality(source, SUITE, suites_dir=SUITES_DIR, engine=sqlite_engine)
     assert result.status is Status.ERROR and result.row_count == 0 and "has no rows" in result.message
 
 
 def test_unreadable_sources_are_error_results_that_say_why(sqlite_engine, tmp_path):
-    missing = run_data_quality({"kind": "csv", "path": str(tmp_path / "nope.csv")}, SUITE, report_dir=tmp_path)
+    missing = run_data_quality(
+        {"kind": "csv", "path": str(tmp_path / "nope.csv")}, SUITE, suites_dir=SUITES_DIR, report_dir=tmp_path
+    )
     assert missing.status is Status.ERROR and missing.outcomes == ()
     assert f"dataset file {tmp_path / 'nope.csv'} does not exist" in missing.message
     assert [c.status for c in missing.checks] == ["ERROR"]
     assert "does not exist" in (tmp_path / "fraud_transactions__nope.csv.html").read_text()
 
-    bad_sql = run_data_quality({"kind": "sql", "query": "SELECT * FROM no_such_table"}, SUITE, engine=sqlite_engine)
+    bad_sql = run_data_quality(
+        {"kind": "sql", "query": "SELECT * FROM no_such_table"}, SUITE, suites_dir=SUITES_DIR, engine=sqlite_engine
+    )
     assert bad_sql.status is Status.ERROR and "no such table: no_such_table" in bad_sql.message
 
     (tmp_path / "junk.parquet").write_text("not parquet")
@@ -66,7 +73,7 @@ def test_unreadable_sources_are_error_results_that_say_why(sqlite_engine, tmp_pa
 
 def test_bad_configuration_raises_before_reading(tmp_path):
     with pytest.raises(ConfigError, match="'nope' not found"):
-        run_data_quality({"kind": "csv", "path": str(tmp_path / "x.csv")}, "nope")
+        run_data_quality({"kind": "csv", "path": str(tmp_path / "x.csv")}, "nope", suites_dir=SUITES_DIR)
     with pytest.raises(ConfigError, match="needs a SQLAlchemy engine"):
         load_dataset(DatasetSource(kind="sql", query="select 1", conn_id="wh"))
 

@@ -7,8 +7,9 @@ from collections import Counter
 
 import great_expectations as gx
 import pytest
+from support.demo_platform import SUITES_DIR
 
-from assay.engines.data_quality.suites import SUITES_DIR, SuiteSpec, load_suite, suite_from_dict
+from assay.engines.data_quality.suites import SuiteSpec, load_suite, suite_from_dict
 from assay.errors import ConfigError
 
 
@@ -22,14 +23,14 @@ def test_shipped_suite_files_are_ge_format_and_round_trip(name):
     raw = json.loads(path.read_text())
     ge_suite = gx.ExpectationSuite(**raw)  # GE reads the file itself...
     assert len(ge_suite.expectations) == len(raw["expectations"])  # ...and dropped nothing
-    spec = load_suite(name)
+    spec = load_suite(name, SUITES_DIR)
     assert spec.source == str(path)
     again = suite_from_dict(json.loads(json.dumps(spec.build().to_json_dict())))  # GE writes, Assay reads back
     assert again.build().expectations == spec.build().expectations == ge_suite.expectations
 
 
 def test_fraud_suite_covers_the_strategy():
-    spec = load_suite("fraud_transactions")
+    spec = load_suite("fraud_transactions", SUITES_DIR)
     kinds = _kinds(spec)
     for kind in (
         "expect_column_to_exist",
@@ -71,7 +72,13 @@ def test_suite_by_path_dict_and_ge_object(tmp_path):
 
 def test_unknown_suite_name_lists_the_known_ones():
     with pytest.raises(ConfigError, match=r"'no_such_suite' not found.*fraud_transactions"):
-        load_suite("no_such_suite")
+        load_suite("no_such_suite", SUITES_DIR)
+
+
+def test_a_suite_name_needs_a_configured_suites_directory():
+    """No folder is built into the engine: a bare name is looked up only where the config says."""
+    with pytest.raises(ConfigError, match=r"'fraud_transactions' is a name, but no suites directory is configured"):
+        load_suite("fraud_transactions")
 
 
 def test_malformed_json_names_file_and_position(tmp_path):

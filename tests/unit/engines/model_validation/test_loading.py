@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from support.model_validation import DEMO, FixedModel
+from support.model_validation import DEMO, LABEL, LOADER, FixedModel
 
 from assay.engines.model_validation import (
     EvaluationDataError,
@@ -27,7 +27,7 @@ from assay.errors import ConfigError
 
 
 def spec(path, **kw) -> ModelSpec:
-    return ModelSpec(path=str(path), sys_path=[str(DEMO)], **kw)
+    return ModelSpec(path=str(path), sys_path=[str(DEMO)], **{"loader": LOADER} | kw)
 
 
 def test_load_demo_artifact(artifacts, good_pipeline, eval_df):
@@ -181,13 +181,38 @@ def test_parse_job_reports_dotted_paths():
         parse_job({"candidate": {"path": "x"}, "evaluation": {"path": "e.csv"}, "train_fn": "nope"})
 
 
+def test_the_loader_and_the_label_column_are_the_jobs_own_never_a_default():
+    """No product default names a target's code or column: a job without them says which key to set."""
+    with pytest.raises(ConfigError) as exc:
+        parse_job({"candidate": {"path": "x"}, "evaluation": {"path": "e.csv"}})
+    text = str(exc.value)
+    assert "candidate.loader: Field required" in text and "validation: Field required" in text
+    with pytest.raises(ConfigError, match=r"validation\.label_column: Field required"):
+        parse_job(
+            {
+                "candidate": {"loader": LOADER, "path": "x"},
+                "evaluation": {"path": "e.csv"},
+                "validation": {"quality": {"accuracy_min": 0.5}},
+            }
+        )
+    job = parse_job(
+        {
+            "candidate": {"loader": LOADER, "path": "x"},
+            "evaluation": {"path": "e.csv"},
+            "validation": {"label_column": LABEL},
+        }
+    )
+    assert (job.candidate.loader, job.validation.label_column) == (LOADER, LABEL)
+
+
 def test_unloadable_candidate_is_an_error_result(tmp_path):
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"corrupt")
     job = parse_job(
         {
-            "candidate": {"path": str(bad), "sys_path": [str(DEMO)], "version": "v3"},
+            "candidate": {"loader": LOADER, "path": str(bad), "sys_path": [str(DEMO)], "version": "v3"},
             "evaluation": {"factory": "fraud.data:make_fraud_dataset", "kwargs": {"n_rows": 20}},
+            "validation": {"label_column": LABEL},
         }
     )
     result = run_model_validation(job)
@@ -200,8 +225,9 @@ def test_unloadable_candidate_is_an_error_result(tmp_path):
 def test_unreadable_evaluation_is_an_error_result(artifacts, tmp_path):
     job = parse_job(
         {
-            "candidate": {"path": str(artifacts["good"]), "sys_path": [str(DEMO)]},
+            "candidate": {"loader": LOADER, "path": str(artifacts["good"]), "sys_path": [str(DEMO)]},
             "evaluation": {"path": str(tmp_path / "missing.parquet")},
+            "validation": {"label_column": LABEL},
         }
     )
     result = run_model_validation(job)

@@ -23,7 +23,7 @@ ONLY_QUALITY = {
 
 
 def quality_only(**quality) -> ModelValidationConfig:
-    return ModelValidationConfig(quality=QualityConfig(**quality), **ONLY_QUALITY)
+    return ModelValidationConfig(label_column=LABEL, quality=QualityConfig(**quality), **ONLY_QUALITY)
 
 
 def by_name(checks):

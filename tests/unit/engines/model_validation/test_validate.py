@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from support.model_validation import DEMO, evaluation_frame
+from support.model_validation import DEMO, LABEL, LOADER, evaluation_frame
 
 from assay.engines.model_validation import (
     ModelValidationResult,
@@ -51,12 +51,13 @@ def registry(tmp_path_factory):
 def job(registry, **overrides):
     data = {
         "name": "fraud_model_validation",
-        "candidate": {"path": str(registry / "v2.pt"), "sys_path": [str(DEMO)], "version": "v2"},
-        "baseline": {"path": str(registry / "v1.pt"), "sys_path": [str(DEMO)], "version": "v1"},
+        "candidate": {"loader": LOADER, "path": str(registry / "v2.pt"), "sys_path": [str(DEMO)], "version": "v2"},
+        "baseline": {"loader": LOADER, "path": str(registry / "v1.pt"), "sys_path": [str(DEMO)], "version": "v1"},
         "evaluation": {"path": str(registry / "eval.parquet")},
         "train_fn": "fraud.artifacts:train_pipeline",
         "train_fn_sys_path": [str(DEMO)],
         "validation": {
+            "label_column": LABEL,
             "quality": {"latency_calls": 50},
             "regression": {"bootstrap_resamples": 500},
             "fairness": {
@@ -107,7 +108,11 @@ def test_full_validation_of_a_registered_version(registry):
 
 def test_first_version_has_no_baseline(registry):
     result = run_model_validation(
-        job(registry, baseline=None, validation={"statistical": {"enabled": False}, "quality": {"latency_calls": 20}})
+        job(
+            registry,
+            baseline=None,
+            validation={"label_column": LABEL, "statistical": {"enabled": False}, "quality": {"latency_calls": 20}},
+        )
     )
     regression = result.section("regression")
     assert [c.status for c in regression.checks] == ["SKIP"]
@@ -121,8 +126,9 @@ def test_baseline_file_that_will_not_load(registry, tmp_path):
     result = run_model_validation(
         job(
             registry,
-            baseline={"path": str(broken), "sys_path": [str(DEMO)], "version": "v1"},
+            baseline={"loader": LOADER, "path": str(broken), "sys_path": [str(DEMO)], "version": "v1"},
             validation={
+                "label_column": LABEL,
                 "statistical": {"enabled": False},
                 "quality": {"latency_calls": 20},
                 "regression": {"metrics": ["accuracy"]},
@@ -149,9 +155,13 @@ def test_training_frame_is_checked(good_model, eval_df):
         training_frame=eval_df.iloc[0:0],
         config=parse_job(
             {
-                "candidate": {"path": "x"},
+                "candidate": {"loader": LOADER, "path": "x"},
                 "evaluation": {"path": "e.csv"},
-                "validation": {"quality": {"latency_calls": 10}, "robustness": {"enabled": False}},
+                "validation": {
+                    "label_column": LABEL,
+                    "quality": {"latency_calls": 10},
+                    "robustness": {"enabled": False},
+                },
             }
         ).validation,
     )
@@ -164,9 +174,10 @@ def test_nothing_enabled_is_error(good_model, eval_df):
     off = {"enabled": False}
     cfg = parse_job(
         {
-            "candidate": {"path": "x"},
+            "candidate": {"loader": LOADER, "path": "x"},
             "evaluation": {"path": "e.csv"},
-            "validation": {k: off for k in ("quality", "regression", "fairness", "robustness", "statistical")},
+            "validation": {"label_column": LABEL}
+            | {k: off for k in ("quality", "regression", "fairness", "robustness", "statistical")},
         }
     ).validation
     result = validate_model(good_model, eval_df, cfg)

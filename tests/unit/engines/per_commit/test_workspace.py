@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from support.git_repo import commit_all
 
-from assay.demo_repo import commit_all
 from assay.engines.per_commit.workspace import GitError, GitWorkspace, error_is_retryable, ls_remote
 from assay.errors import TargetError
 

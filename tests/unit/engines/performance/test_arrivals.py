@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.demo_platform import LOCUSTFILE
 from support.perf_server import PerfServer
 
 from assay.engines.performance.config import INFERENCE_GROUP, LoadProfile, LoadTestConfig, SloConfig
@@ -55,14 +56,14 @@ class TwoEndpoints(HttpUser):
 def _run(server: PerfServer, out: Path, **profile):
     timings = ServerTimings(server.url, "admin")
     mark = timings.mark()
-    locustfile = profile.pop("locustfile", None)
+    locustfile = profile.pop("locustfile", None) or str(LOCUSTFILE)  # the demo's inference profile by default
     config = LoadTestConfig(
         host=server.url,
         profile=LoadProfile(**(PROFILE | profile)),
         slo=SLO,
         stop_timeout_s=1,
         startup_grace_s=30,
-        **({"locustfile": locustfile} if locustfile else {}),
+        locustfile=locustfile,
     )
     result = run_load_test(config, out_dir=out, api_token=TOKEN)
     comparison = add_server_comparison(result, timings, mark, route="/models/predict", method="POST")

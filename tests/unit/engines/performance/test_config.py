@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from support.demo_platform import demo_performance
 
 from assay.engines.performance.config import (
-    DEMO_INFERENCE_PROFILE,
-    DEMO_INFERENCE_SLO,
-    DEMO_PIPELINE_LOAD,
     PRODUCTION_INFERENCE_PROFILE,
     PRODUCTION_INFERENCE_SLO,
     PRODUCTION_PIPELINE_LOAD,
     LoadProfile,
     LoadTestConfig,
     MutationConfig,
+    PerformanceSuitesConfig,
+    PipelineLoadConfig,
 )
 from assay.engines.performance.load_test import build_locust_argv
+
+# the demo's scale, as include/config/assay.yaml sets it for a 2-core machine
+DEMO_INFERENCE_PROFILE = LoadProfile(users=20, ramp_up_s=2, duration_s=10, target_rps=20)
 
 
 def test_production_profiles_are_the_strategys_numbers():
@@ -32,20 +35,45 @@ def test_production_profiles_are_the_strategys_numbers():
         pipe.cpu_percent_max,
         pipe.memory_percent_max,
     ) == (50, 1800, 0.95, 80, 80)
+    assert pipe == PipelineLoadConfig()  # the strategy's numbers are the defaults
+    assert pipe.command == [] and pipe.cwd is None  # what runs is the target's own, never a default
 
 
 def test_demo_scale_keeps_the_latency_and_error_limits():
-    assert (DEMO_INFERENCE_SLO.p95_max_ms, DEMO_INFERENCE_SLO.error_rate_max) == (
+    demo = demo_performance()
+    slo = demo.load_test.slo
+    assert (slo.p95_max_ms, slo.error_rate_max) == (
         PRODUCTION_INFERENCE_SLO.p95_max_ms,
         PRODUCTION_INFERENCE_SLO.error_rate_max,
     )
-    assert DEMO_INFERENCE_PROFILE.users == 20 and DEMO_INFERENCE_PROFILE.target_rps == 20
-    assert DEMO_PIPELINE_LOAD.concurrency == 4 and DEMO_PIPELINE_LOAD.duration_s == 20
+    assert slo.groups["inference"] == PRODUCTION_INFERENCE_SLO.groups["inference"]
+    assert demo.load_test.profile == DEMO_INFERENCE_PROFILE
+    assert demo.load_test.profile.users == 20 and demo.load_test.profile.target_rps == 20
+    assert demo.pipeline_load.concurrency == 1 and demo.pipeline_load.duration_s == 20
+
+
+@pytest.mark.parametrize(
+    ("section", "match"),
+    [
+        ({"load_test": {"host": "http://x"}}, r"load_test\.locustfile\n  Field required"),
+        ({"microbenchmark": {"batch_sizes": [1]}}, r"microbenchmark\.factory\n  Field required"),
+        ({"mutation": {"min_score": 0.8}}, r"mutation\.project_dir\n  Field required"),
+    ],
+)
+def test_what_a_suite_runs_has_no_default_and_its_absence_says_what_to_set(section, match):
+    """No product default names a target's code: a suite without its locustfile, benchmark factory or
+    project is a config error naming the key (a pipeline load without a command is one when it runs:
+    tests/unit/engines/performance/test_pipelines.py)."""
+    with pytest.raises(ValidationError, match=match):
+        PerformanceSuitesConfig.model_validate(section)
 
 
 def test_locust_argv_uses_machine_output_and_never_carries_the_token(tmp_path):
     config = LoadTestConfig(
-        host="http://127.0.0.1:8000/", profile=DEMO_INFERENCE_PROFILE, user_classes=["InferenceUser"]
+        host="http://127.0.0.1:8000/",
+        locustfile="locustfile.py",
+        profile=DEMO_INFERENCE_PROFILE,
+        user_classes=["InferenceUser"],
     )
     argv = build_locust_argv(config, tmp_path / "locust", python="python")
     assert argv[:3] == ["python", "-m", "locust"] and argv[-1] == "InferenceUser"
@@ -85,11 +113,10 @@ def test_no_ramp_spawns_everyone_at_once_and_mutation_score_is_a_fraction():
 def test_a_targets_performance_section_parses_from_yaml():
     import yaml
 
-    from assay.engines.performance.config import PerformanceSuitesConfig
-
     text = """
     load_test:
       host: http://127.0.0.1:8000
+      locustfile: locustfile.py
       profile: {users: 20, ramp_up_s: 2, duration_s: 10, target_rps: 20}
       slo: {p95_max_ms: 100, error_rate_max: 0.001, throughput_min_rps: 19}
     regression: {warn_margin: 0.1, fail_margin: 0.25}

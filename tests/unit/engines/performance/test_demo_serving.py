@@ -1,4 +1,5 @@
-"""The shipped inference locustfile against the demo platform's real serving API (uvicorn, trained model)."""
+"""The demo's inference locustfile and SLOs, as include/config/assay.yaml configures them, against the demo
+platform's real serving API (uvicorn, trained model)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ import time
 
 import pytest
 import requests
+from support.demo_platform import DEMO_DIR as DEMO_PLATFORM_DIR
+from support.demo_platform import demo_performance
 
-from assay.engines.performance.config import DEMO_INFERENCE_SLO, DEMO_PLATFORM_DIR, LoadProfile, LoadTestConfig
+from assay.engines.performance.config import LoadProfile, LoadTestConfig
 from assay.engines.performance.load_test import run_load_test
 from assay.engines.performance.measurement import ServerTimings, add_server_comparison
 
 READER_TOKEN, ADMIN_TOKEN = "demo-reader-token", "demo-admin-token"  # the demo API's documented tokens
 SHORT_DEMO = LoadProfile(users=4, ramp_up_s=1, duration_s=4, target_rps=12)
+DEMO_LOAD_TEST = demo_performance().load_test  # the configured locustfile and SLOs
+DEMO_INFERENCE_SLO = DEMO_LOAD_TEST.slo
 
 pytestmark = pytest.mark.skipif(
     not (DEMO_PLATFORM_DIR / "serving" / "__main__.py").is_file(),
@@ -85,6 +90,7 @@ def test_inference_load_passes_the_demo_slos_and_agrees_with_server_timing(demo_
     mark = timings.mark()
     config = LoadTestConfig(
         host=demo_api,
+        locustfile=DEMO_LOAD_TEST.locustfile,
         profile=SHORT_DEMO,
         slo=DEMO_INFERENCE_SLO.model_copy(update={"throughput_min_rps": 10}),
         stop_timeout_s=0,
@@ -109,6 +115,7 @@ def test_injected_server_errors_fail_the_error_rate_gate(demo_api, tmp_path):
     try:
         config = LoadTestConfig(
             host=demo_api,
+            locustfile=DEMO_LOAD_TEST.locustfile,
             profile=LoadProfile(users=10, ramp_up_s=1, duration_s=3, target_rps=10),
             slo=DEMO_INFERENCE_SLO,
             stop_timeout_s=0,
@@ -124,6 +131,7 @@ def test_injected_server_errors_fail_the_error_rate_gate(demo_api, tmp_path):
 def test_a_wrong_token_is_seen_as_failed_predictions(demo_api, tmp_path):
     config = LoadTestConfig(
         host=demo_api,
+        locustfile=DEMO_LOAD_TEST.locustfile,
         profile=LoadProfile(users=10, ramp_up_s=1, duration_s=3, target_rps=10),
         slo=DEMO_INFERENCE_SLO,
         stop_timeout_s=0,

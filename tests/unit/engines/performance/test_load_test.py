@@ -9,11 +9,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from pydantic import ValidationError
 from scipy.stats import poisson
+from support.demo_platform import LOCUSTFILE, demo_performance
 from support.perf_server import PerfServer
 
 from assay.engines.performance.config import (
-    DEFAULT_LOCUSTFILE,
     INFERENCE_GROUP,
     LoadProfile,
     LoadTestConfig,
@@ -29,6 +30,7 @@ SHORT = LoadProfile(users=2, ramp_up_s=1, duration_s=2, target_rps=10)
 
 
 def _config(host: str, **kw) -> LoadTestConfig:
+    kw.setdefault("locustfile", str(LOCUSTFILE))  # the demo's inference profile, unless a test gives its own
     return LoadTestConfig(host=host, slo=SLO, stop_timeout_s=0, startup_grace_s=30, **kw)
 
 
@@ -242,5 +244,7 @@ def test_missing_locustfile_is_a_config_error(tmp_path):
         run_load_test(_config("http://127.0.0.1:9", locustfile=str(tmp_path / "nope.py")), out_dir=tmp_path)
 
 
-def test_default_locustfile_is_the_shipped_inference_profile():
-    assert Path(DEFAULT_LOCUSTFILE).is_file() and _config("http://127.0.0.1:9").locustfile == str(DEFAULT_LOCUSTFILE)
+def test_the_locustfile_is_configured_never_defaulted_and_the_demo_configures_its_inference_profile():
+    with pytest.raises(ValidationError, match=r"locustfile\n  Field required"):
+        LoadTestConfig(host="http://127.0.0.1:9")
+    assert Path(LOCUSTFILE).is_file() and demo_performance().load_test.locustfile == str(LOCUSTFILE)

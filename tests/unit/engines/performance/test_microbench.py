@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from support.demo_platform import demo_performance
 
-from assay.engines.performance.config import DEMO_MICROBENCH, MicrobenchConfig
+from assay.engines.performance.config import MicrobenchConfig
 from assay.engines.performance.microbench import run_microbenchmarks
 
 SUBJECT = """
@@ -33,7 +34,7 @@ def subject_dir(tmp_path):
 
 
 def test_demo_model_latency_throughput_and_memory_per_batch_size(tmp_path):
-    config = DEMO_MICROBENCH.model_copy(update={"iterations": 50})
+    config = demo_performance().microbenchmark.model_copy(update={"iterations": 50})  # as configured
     result = run_microbenchmarks(config, out_dir=tmp_path)
     assert result.status == "PASS", result.message
     for size in (1, 32, 256):

@@ -7,8 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support.demo_platform import demo_performance
 
-from assay.engines.performance.config import DEMO_MUTATION, MutationConfig
+from assay.engines.performance.config import MutationConfig
 from assay.engines.performance.mutation import judge_scores, module_of, parse_results, run_mutation_testing
 from assay.errors import ConfigError
 
@@ -152,8 +153,8 @@ def test_inline_settings_conflicting_with_the_targets_own_are_rejected(tmp_path)
 
 
 def test_demo_feature_transformer_mutation_score(tmp_path):
-    """The real demo target: mutmut on fraud/features.py against its unit tests."""
-    result = run_mutation_testing(DEMO_MUTATION, out_dir=tmp_path)
+    """The real demo target as configured: mutmut on fraud/features.py against its unit tests."""
+    result = run_mutation_testing(demo_performance().mutation, out_dir=tmp_path)
     check = result.check("mutation.score:fraud.features")
     assert result.check("mutation.run").status == "PASS", result.message
     assert check is not None and 0.5 < check.observed <= 1.0

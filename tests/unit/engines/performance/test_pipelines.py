@@ -7,8 +7,9 @@ import threading
 import time
 
 import pytest
+from support.demo_platform import demo_performance
 
-from assay.engines.performance.config import DEMO_PIPELINE_LOAD, PipelineLoadConfig
+from assay.engines.performance.config import PipelineLoadConfig
 from assay.engines.performance.pipelines import run_pipeline_load
 from assay.errors import ConfigError
 
@@ -82,8 +83,11 @@ def test_no_command_and_no_callable_is_a_config_error(tmp_path):
 
 
 def test_demo_training_pipelines_run_concurrently(tmp_path):
-    """Demo scale cut further for the test: 2 concurrent real fraud TrainingPipeline runs."""
-    config = DEMO_PIPELINE_LOAD.model_copy(update={"concurrency": 2, "duration_s": 3, "sample_interval_s": 0.5})
+    """The demo's configured pipeline job, cut further for the test: 2 concurrent real fraud
+    TrainingPipeline runs."""
+    config = demo_performance().pipeline_load.model_copy(
+        update={"concurrency": 2, "duration_s": 3, "sample_interval_s": 0.5}
+    )
     result = run_pipeline_load(config, out_dir=tmp_path)
     assert result.metric("pipeline.runs_started") >= 2
     assert result.check("pipeline.completion_rate").status == "PASS", result.message

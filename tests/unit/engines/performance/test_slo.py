@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from assay.engines.performance.config import DEMO_INFERENCE_SLO, RequestGroupSlo, SloConfig
+from assay.engines.performance.config import INFERENCE_GROUP, RequestGroupSlo, SloConfig
 from assay.engines.performance.locust_stats import EndpointStats, FailureRow, LoadTestStats
 from assay.engines.performance.slo import evaluate_slo
+
+# the demo's SLO (include/config/assay.yaml): the strategy's p95 and error limits, 19 requests/s
+DEMO_INFERENCE_SLO = SloConfig(
+    p95_max_ms=100, error_rate_max=0.001, throughput_min_rps=19, groups={"inference": INFERENCE_GROUP}
+)
 
 
 def _entry(name="/models/predict", method="POST", *, requests, failures=0, latency_ms, per_second=20):

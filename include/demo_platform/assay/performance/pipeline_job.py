@@ -1,6 +1,7 @@
 """One training pipeline run of the demo platform, as the nightly pipeline-execution test runs it N at a time.
 
-Run with the demo platform on the path (``PYTHONPATH=include/demo_platform``); exits non-zero when the
+Run with the demo platform on the path (``PYTHONPATH=include/demo_platform``, as include/config/assay.yaml's
+``pipeline_load`` sets it); exits non-zero when the
 pipeline fails or its accuracy misses the bar, which counts as an incomplete run.
 """
 

@@ -4,7 +4,8 @@ and A/B DAGs (``make run`` calls this; files that exist are reused).
 The demo platform makes them itself, as a platform would: ``python -m fraud.artifacts train`` saves a
 model version, ``python -m fraud.exports`` writes the reference/current data and A/B outcomes. They run
 as subprocesses in ``include/demo_platform`` so Assay imports none of the target's code.
-``python -m assay.demo_assets`` prints what it made.
+``python include/demo_platform/assay/demo_assets.py [ASSAY_HOME]`` prints what it made (``include`` on
+``PYTHONPATH``, as ``make`` sets it).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import json
 import sys
 from pathlib import Path
 
-from assay.config import REPO_ROOT, assay_home
+from assay.config import assay_home
 from assay.errors import TargetError
 from assay.process import run_command
 
-DEMO_DIR = REPO_ROOT / "include" / "demo_platform"
+DEMO_DIR = Path(__file__).resolve().parents[1]
 
 
 def _run(argv: list[str], log: Path) -> None:
@@ -73,4 +74,4 @@ def prepare_demo_assets(
 
 
 if __name__ == "__main__":
-    print(json.dumps(prepare_demo_assets(), indent=2))
+    print(json.dumps(prepare_demo_assets(Path(sys.argv[1]) if len(sys.argv) > 1 else None), indent=2))

@@ -1,6 +1,6 @@
 """Regenerate the golden datasets in this directory from their seeded generators.
 
-    .venv/bin/python include/data_quality/golden/build_golden.py [--out DIR]
+    .venv/bin/python include/demo_platform/assay/data_quality/golden/build_golden.py [--out DIR]
 
 Only run this on purpose (the generators or the schema changed): it rewrites each ``<name>.csv`` and
 its ``<name>.yaml`` together, and the diff is what a reviewer accepts as the new golden truth.
@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-INCLUDE = HERE.parents[1]
-for p in (INCLUDE, INCLUDE / "demo_platform"):
+DEMO = HERE.parents[2]  # include/demo_platform: the generators are the platform's own
+for p in (DEMO.parent, DEMO):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
@@ -31,7 +31,7 @@ def _fraud_transactions() -> pd.DataFrame:
 
 
 def _customers() -> pd.DataFrame:
-    from assay.engines.data_quality.synthetic import generate_customers
+    from fraud.customers import generate_customers
 
     return generate_customers(200, seed=7)
 
@@ -47,7 +47,7 @@ GOLDEN: dict[str, tuple[Callable[[], pd.DataFrame], str, dict, tuple[str, ...]]]
     "customers_200": (
         _customers,
         "200 synthetic customers with personal fields (all made up), the PII fixture of compliance audits",
-        {"generator": "assay.engines.data_quality.synthetic.generate_customers", "rows": 200, "seed": 7},
+        {"generator": "demo_platform fraud.customers.generate_customers", "rows": 200, "seed": 7},
         ("customer_id", "email"),
     ),
 }

@@ -1,8 +1,8 @@
 """Regenerate ``data/inference_transactions.json``, the golden payloads of the inference load test.
 
-Run from the repository root: ``python include/performance/make_inference_payloads.py``. The records
-are the feature columns only (no personal fields) of the demo platform's seeded synthetic data, so the
-same seed always gives the same file.
+Run from the repository root: ``python include/demo_platform/assay/performance/make_inference_payloads.py``.
+The records are the feature columns only (no personal fields) of the demo platform's seeded synthetic
+data, so the same seed always gives the same file.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ ROWS, SEED = 256, 20261121
 
 
 def main() -> None:
-    sys.path.insert(0, str(HERE.parent / "demo_platform"))
+    sys.path.insert(0, str(HERE.parents[1]))  # include/demo_platform
     from fraud.data import FEATURE_COLUMNS, make_fraud_dataset
 
     frame = make_fraud_dataset(ROWS, seed=SEED)[list(FEATURE_COLUMNS)]

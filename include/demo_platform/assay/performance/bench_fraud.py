@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-DEMO_PLATFORM = Path(__file__).resolve().parents[1] / "demo_platform"
+DEMO_PLATFORM = Path(__file__).resolve().parents[2]  # include/demo_platform
 
 
 def build():

@@ -2,7 +2,8 @@
 
 Every value is made up: names from short lists, ``example.com``/``.org``/``.net`` emails (reserved
 domains), national ids shaped like US SSNs but in the never-issued 9xx area, UK-shaped postcodes.
-The personal fields are there so compliance audits have PII to find and mask.
+The personal fields are there so compliance audits have PII to find and mask. The transaction
+features and the fraud label follow the platform's one transaction model (:mod:`fraud.data`).
 
 Vectorised with numpy and pyarrow compute. Rows are made in fixed blocks of :data:`BLOCK_ROWS`, block
 ``i`` from ``SeedSequence(seed, spawn_key=(i,))``, so the same seed always gives the same frame, a
@@ -21,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from assay.errors import ConfigError
+from fraud.data import FEATURE_COLUMNS, LABEL_COLUMN, draw_features, fraud_score, intercept_for_rate
 
 BLOCK_ROWS = 50_000
 MAX_ROWS = 10_000_000
@@ -39,8 +40,7 @@ PERSONAL_COLUMNS: tuple[str, ...] = (
     "city",
     "national_id",
 )
-FEATURE_COLUMNS: tuple[str, ...] = ("amount", "hour", "merchant_risk", "distance_km", "account_age_days", "n_tx_24h")
-COLUMNS: tuple[str, ...] = (*PERSONAL_COLUMNS, "consent_marketing", *FEATURE_COLUMNS, "is_fraud")
+COLUMNS: tuple[str, ...] = (*PERSONAL_COLUMNS, "consent_marketing", *FEATURE_COLUMNS, LABEL_COLUMN)
 
 _FIRST = pa.array(
     [
@@ -157,38 +157,11 @@ def _join(*parts: pa.Array | str) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def _fraud_score(amount, hour, merchant_risk, distance_km, account_age_days, n_tx_24h) -> np.ndarray:
-    night = ((hour < 6) | (hour >= 23)).astype(float)
-    return (
-        1.6 * np.log1p(amount)
-        + 15.0 * merchant_risk
-        + 4.2 * np.log1p(distance_km)
-        - 1.8 * np.log1p(account_age_days)
-        + 1.0 * n_tx_24h
-        + 4.5 * night
-    )
-
-
-def _features(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-    return {
-        "amount": rng.lognormal(mean=3.5, sigma=1.0, size=n).round(2),
-        "hour": rng.integers(0, 24, size=n),
-        "merchant_risk": rng.beta(2.0, 5.0, size=n),
-        "distance_km": rng.exponential(20.0, size=n),
-        "account_age_days": rng.integers(1, 3650, size=n),
-        "n_tx_24h": rng.poisson(3.0, size=n),
-    }
-
-
 @functools.cache
 def _fraud_intercept() -> float:
-    """The logit intercept giving a :data:`FRAUD_RATE` fraud rate, fitted once on a fixed sample."""
-    score = _fraud_score(**_features(np.random.default_rng(20250101), 200_000))
-    lo, hi = -80.0, 80.0
-    for _ in range(60):
-        mid = (lo + hi) / 2.0
-        lo, hi = (mid, hi) if np.mean(1.0 / (1.0 + np.exp(-(score + mid)))) < FRAUD_RATE else (lo, mid)
-    return (lo + hi) / 2.0
+    """The logit intercept giving a :data:`FRAUD_RATE` fraud rate, fitted once on a fixed sample (so every
+    block uses the same one, whatever its size)."""
+    return intercept_for_rate(fraud_score(draw_features(np.random.default_rng(20250101), 200_000)), FRAUD_RATE)
 
 
 def _block(index: int, start: int, n: int, seed: int) -> pd.DataFrame:
@@ -224,9 +197,9 @@ def _block(index: int, start: int, n: int, seed: int) -> pd.DataFrame:
         "national_id": _join("9", _digits(rng, 2, n), "-", _digits(rng, 2, n, 1), "-", _digits(rng, 4, n, 1)),
         "consent_marketing": rng.random(n) < 0.62,
     }
-    features = _features(rng, n)
-    logits = _fraud_score(**features) + _fraud_intercept()
-    features["is_fraud"] = (rng.random(n) < 1.0 / (1.0 + np.exp(-logits))).astype(np.int64)
+    features = draw_features(rng, n)
+    logits = fraud_score(features) + _fraud_intercept()
+    features[LABEL_COLUMN] = (rng.random(n) < 1.0 / (1.0 + np.exp(-logits))).astype(np.int64)
     columns |= features
     index = pd.RangeIndex(start, start + n)
     return pd.DataFrame(
@@ -238,7 +211,7 @@ def _block(index: int, start: int, n: int, seed: int) -> pd.DataFrame:
 def iter_customer_blocks(n: int, seed: int = 0) -> Iterator[pd.DataFrame]:
     """The rows of :func:`generate_customers` as consecutive frames of at most :data:`BLOCK_ROWS`."""
     if not isinstance(n, int | np.integer) or isinstance(n, bool) or not 0 < n <= MAX_ROWS:
-        raise ConfigError(f"number of synthetic customers must be an integer in 1..{MAX_ROWS}, got {n!r}")
+        raise ValueError(f"number of synthetic customers must be an integer in 1..{MAX_ROWS}, got {n!r}")
     for index, start in enumerate(range(0, int(n), BLOCK_ROWS)):
         block = _block(index, start, BLOCK_ROWS, int(seed))  # always a whole block: a smaller n is a prefix
         yield block if start + BLOCK_ROWS <= n else block.iloc[: int(n) - start]
@@ -255,7 +228,7 @@ def write_customers_parquet(path: str | Path, n: int, seed: int = 0, *, row_grou
     import pyarrow.parquet as pq
 
     if row_group_size < 1:
-        raise ConfigError(f"row_group_size must be >= 1, got {row_group_size}")
+        raise ValueError(f"row_group_size must be >= 1, got {row_group_size}")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
