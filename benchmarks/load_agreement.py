@@ -37,6 +37,7 @@ from assay.engines.performance.config import INFERENCE_GROUP, LoadProfile, LoadT
 from assay.engines.performance.load_test import run_load_test  # noqa: E402
 from assay.engines.performance.measurement import ServerTimings, add_server_comparison  # noqa: E402
 
+LOCUSTFILE = REPO / "include" / "demo_platform" / "assay" / "performance" / "locustfile_inference.py"
 RATIO_TOLERANCE = 0.20
 INJECTED_MS = 20
 P50_TOLERANCE_MS = 5.0
@@ -50,7 +51,7 @@ def _run(url: str, admin: str, reader: str, profile: LoadProfile, out: Path, lat
     timings = ServerTimings(url, admin)
     mark = timings.mark()
     slo = SloConfig(throughput_min_rps=0, groups={"inference": INFERENCE_GROUP})
-    config = LoadTestConfig(host=url, profile=profile, slo=slo, stop_timeout_s=2)
+    config = LoadTestConfig(host=url, locustfile=str(LOCUSTFILE), profile=profile, slo=slo, stop_timeout_s=2)
     started = time.perf_counter()
     result = run_load_test(config, out_dir=out, api_token=reader)
     cmp = add_server_comparison(result, timings, mark, route="/models/predict", method="POST")
