@@ -2,7 +2,7 @@
 
 * A/B: 1M per-user rows (``metric, variant, exposures, conversions``; 500,000 users x 2 metrics, a
   primary conversion and a guardrail, exposures 1 and conversions 0/1 per row), written as CSV (the
-  demo's source kind) and Parquet. Timed from ``load_dataset`` to the result through ``analyze_records``,
+  demo's source kind) and Parquet. Timed from ``DataSource.read`` to the result through ``analyze_records``,
   exactly the data lines of ``ABAnalysisOperator``. Reference: ``pandas`` groupby sums and statsmodels
   ``proportions_ztest`` on the same file (read included).
 * Fairness: ``check_fairness`` on 1M scored rows with two protected attributes (``region``: 3 groups;
@@ -91,8 +91,7 @@ def bench_ab(workdir: Path, rows: int) -> bool:
     from statsmodels.stats.proportion import proportions_ztest
 
     from assay.engines.ab_testing import analyze_records, parse_ab_config
-    from assay.engines.data_quality import load_dataset
-    from assay.engines.data_quality.sources import DatasetSource
+    from assay.sources import DataSource
 
     frame = ab_rows(rows)
     frame.to_csv(workdir / "ab.csv", index=False)
@@ -107,10 +106,10 @@ def bench_ab(workdir: Path, rows: int) -> bool:
     print(f"\nA/B: {rows:,} per-user rows, 2 metrics (primary approval_conversion, guardrail chargeback)")
     ok = True
     for kind in ("csv", "parquet"):
-        source = DatasetSource(kind=kind, path=str(workdir / f"ab.{kind}"))
+        source = DataSource(kind=kind, path=str(workdir / f"ab.{kind}"))
 
         def operator_path(source=source):  # ABAnalysisOperator.execute's data lines
-            data = load_dataset(source, engine=None)
+            data = source.read()
             return analyze_records(data, cfg, name="bench")
 
         result, wall, cpu = timed(operator_path)
@@ -132,7 +131,7 @@ def bench_ab(workdir: Path, rows: int) -> bool:
         worst = max(max(abs(ours[m][0] - ref[m][0]), abs(ours[m][1] - ref[m][1])) for m in ref)
         ok &= worst <= VALUE_TOLERANCE
         target = "met" if wall <= TARGETS["ab"] else "MISSED"
-        line(f"operator path, {kind} (load_dataset + analyze_records)", wall, cpu, f"target <= 1 s: {target}")
+        line(f"operator path, {kind} (DataSource.read + analyze_records)", wall, cpu, f"target <= 1 s: {target}")
         before(f"ab:{kind}", rows == 1_000_000)
         line(f"reference, {kind}: read + groupby + statsmodels z-tests", ref_wall, ref_cpu)
         detail = "; ".join(f"{m} z={ours[m][0]:+.4f} p={ours[m][1]:.4g} (statsmodels {ref[m][1]:.4g})" for m in ref)

@@ -89,13 +89,15 @@ def _load(workdir: Path):
 
 
 def child_engine(workdir: Path, mode: str, threads: int) -> dict:
-    from assay.engines.drift import DriftConfig, parquet_source, run_drift
+    from assay.engines.drift import DriftConfig, run_drift
+    from assay.sources import DataSource
 
     if mode == "frames":
         ref, cur = _load(workdir)
         spool = "memory"
     else:
-        ref, cur = parquet_source(workdir / "reference.parquet"), parquet_source(workdir / "current.parquet")
+        ref = DataSource(kind="parquet", path=str(workdir / "reference.parquet"))
+        cur = DataSource(kind="parquet", path=str(workdir / "current.parquet"))
         spool = "disk" if mode == "parquet-disk" else "memory"
     start = _start_measuring()
     result = run_drift(ref, cur, DriftConfig(threads=threads, spool=spool))

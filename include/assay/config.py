@@ -284,7 +284,8 @@ def _validated(check, value: Any) -> Any:
 class DatasetConfig(_Strict):
     """A dataset Assay watches: where its reference and current data are, and what to check.
 
-    Sources use one shape: ``{kind: parquet|csv|sql, path | query, conn_id, params, read_options}``.
+    Sources use one shape (:mod:`assay.sources`): ``{kind: parquet|csv|sql, path | query, conn_id, params,
+    read_options, name, chunk_rows}``.
     """
 
     current: dict[str, Any]
@@ -298,9 +299,9 @@ class DatasetConfig(_Strict):
     @field_validator("current", "reference")
     @classmethod
     def _source(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        from assay.engines.data_quality.sources import DatasetSource
+        from assay.sources import DataSource
 
-        return None if value is None else _validated(DatasetSource.from_dict, value)
+        return None if value is None else _validated(DataSource.from_dict, value)
 
     @field_validator("drift_schedule")
     @classmethod
@@ -369,9 +370,9 @@ class ABExperimentConfig(_Strict):
     @field_validator("source")
     @classmethod
     def _source(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from assay.engines.data_quality.sources import DatasetSource
+        from assay.sources import DataSource
 
-        return _validated(DatasetSource.from_dict, value)
+        return _validated(DataSource.from_dict, value)
 
     @field_validator("analysis")
     @classmethod

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 from support.context import TaskInstanceStub, make_context
-from support.operator_env import checks, configure, recorded
+from support.operator_env import checks, configure, recorded, sql_connection
 
 from assay_airflow.operators.models import ABAnalysisOperator, ModelValidationOperator
 
@@ -177,6 +177,23 @@ def test_ab_analysis_is_recorded(metrics_url, tmp_path, monkeypatch):
     summary = analyse("manual__ab")
     row = recorded(metrics_url, DAG, "manual__ab")["ab:rollout"]
     assert row.status == "PASS" == summary["status"] and row.message and row.checks and row.dataset == "rollout"
+
+
+def test_ab_outcomes_from_sql_through_their_airflow_connection(metrics_url, tmp_path, monkeypatch):
+    """The metrics DB doubles as the warehouse: the outcomes as table ``ab_outcomes``, connection ``warehouse``."""
+    from sqlalchemy import create_engine
+
+    config = ab_config(tmp_path, {"kind": "sql", "conn_id": "warehouse", "query": "SELECT * FROM ab_outcomes"})
+    from fraud.exports import ab_outcomes  # on the path once ab_config put the demo there
+
+    engine = create_engine(metrics_url)
+    ab_outcomes().to_sql("ab_outcomes", engine, index=False)
+    engine.dispose()
+    sql_connection(monkeypatch, "warehouse", metrics_url)
+    configure(monkeypatch, tmp_path, metrics_url, ab_experiments=config)
+    summary = analyse("manual__ab_sql")
+    row = recorded(metrics_url, DAG, "manual__ab_sql")["ab:rollout"]
+    assert row.status == "PASS" == summary["status"] and row.checks  # the verdict the CSV of the same rows gets
 
 
 @pytest.mark.parametrize(

@@ -38,3 +38,18 @@ def recorded(url: str, dag_id: str, run_id: str) -> dict[str, Any]:
 
 def checks(row) -> dict[str, Any]:
     return {c.name: c for c in row.checks}
+
+
+def sql_connection(monkeypatch, conn_id: str, url: str) -> None:
+    """Make the database at ``url`` (SQLite or PostgreSQL) the Airflow connection ``conn_id``, as a user
+    defines it: type, host, port, login and schema, no SQLAlchemy URL in the extra."""
+    import json
+
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        conn = {"conn_type": "sqlite", "host": u.database}
+    else:
+        conn = {"conn_type": "postgres", "host": u.host, "port": u.port, "login": u.username, "schema": u.database}
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))

@@ -86,6 +86,22 @@ def test_per_dataset_drift_schedule_overrides_the_weekly_default():
         parse_config(data)
 
 
+def test_every_data_source_is_validated_on_load_with_its_key_path():
+    """One source shape (assay.sources) for datasets and A/B outcomes; what a source cannot use is refused."""
+    base = {"targets": {"t": {"repo": "x"}}}
+    no_conn = {"a": {"current": {"kind": "sql", "query": "SELECT 1"}}}
+    with pytest.raises(ConfigError, match=r"datasets.a.current: .*sql dataset source needs 'conn_id'"):
+        parse_config(base | {"datasets": no_conn})
+    bad_reference = {"a": {"current": {"kind": "csv", "path": "a.csv"}, "reference": {"kind": "excel", "path": "r"}}}
+    with pytest.raises(ConfigError, match=r"datasets.a.reference: .*kind 'excel' is not one of"):
+        parse_config(base | {"datasets": bad_reference})
+    options = {"x": {"source": {"kind": "parquet", "path": "o.parquet", "read_options": {"engine": "pyarrow"}}}}
+    with pytest.raises(ConfigError, match=r"ab_experiments.x.source: .*parquet dataset source takes no 'read_options'"):
+        parse_config(base | {"ab_experiments": options})
+    fine = {"a": {"current": {"kind": "sql", "conn_id": "wh", "query": "SELECT 1", "chunk_rows": 5000, "name": "a"}}}
+    assert parse_config(base | {"datasets": fine}).datasets["a"].current["chunk_rows"] == 5000
+
+
 def test_assets_are_found_only_through_configured_folders(tmp_path):
     """No folder is built into the product: suites, golden datasets and chaos experiments named by name
     need their folder in the config, and a name must be in it (or be a file)."""

@@ -1,10 +1,19 @@
-"""SQLAlchemy URLs and engines from Airflow connections (metrics DB, dataset and evaluation queries)."""
+"""SQLAlchemy URLs and engines from Airflow connections (metrics DB, dataset and evaluation queries), and
+``data_source``: the one place a configured data source gets the engine of its connection."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from assay.errors import ConfigError
+
+if TYPE_CHECKING:
+    from assay.sources import DataSource
 
 _DRIVERS = {"postgres": "postgresql+psycopg2", "postgresql": "postgresql+psycopg2", "mysql": "mysql+pymysql"}
 
@@ -40,3 +49,27 @@ def sql_engine(conn_id: str):
     from sqlalchemy import create_engine
 
     return create_engine(sqlalchemy_url(BaseHook.get_connection(conn_id)), pool_pre_ping=True)
+
+
+def data_source(spec: Mapping[str, Any] | DataSource) -> DataSource:
+    """A configured data source (``{kind, path | query, conn_id, ...}``, :mod:`assay.sources`), ready to read.
+
+    A sql source gets a factory of its connection's engine (the source makes the engine for each read and
+    disposes of it after); the connection is looked up here, so a missing or unusable one is a ConfigError
+    before any data is read. A file source is returned as it is.
+    """
+    from assay.sources import DataSource
+
+    source = DataSource.from_dict(spec)
+    if source.kind != "sql" or source.engine is not None:
+        return source
+    try:
+        sqlalchemy_url(BaseHook.get_connection(source.conn_id))
+    except AirflowNotFoundException:
+        raise ConfigError(
+            f"dataset source: connection {source.conn_id!r} is not defined (add it as an Airflow "
+            f"connection, e.g. AIRFLOW_CONN_{str(source.conn_id).upper()})"
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(f"dataset source: {exc}") from None
+    return source.with_engine(partial(sql_engine, source.conn_id))

@@ -9,44 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from assay.config import DatasetConfig
 from assay.errors import AssayError, ConfigError
 from assay.status import Status, worst
-from assay_airflow.hooks.sql import sql_engine
+from assay_airflow.hooks.sql import data_source
 from assay_airflow.operators.base import AssayOperator, raise_for, triggering_asset_extras
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-def dataset_source(spec: dict[str, Any]):
-    """The config's source shape as the data-quality engine's ``DatasetSource`` plus, for SQL, an engine."""
-    from assay.engines.data_quality import DatasetSource
-
-    source = DatasetSource.from_dict(spec)
-    if source.kind != "sql":
-        return source, None
-    try:
-        return source, sql_engine(source.conn_id)
-    except AirflowNotFoundException:
-        raise ConfigError(
-            f"dataset source: connection {source.conn_id!r} is not defined (add it as an Airflow "
-            f"connection, e.g. AIRFLOW_CONN_{str(source.conn_id).upper()})"
-        ) from None
-
-
-def drift_source(spec: dict[str, Any]):
-    """The same source as the drift engine reads it: in chunks (Parquet row groups, CSV blocks, SQL pages)."""
-    from assay.engines.drift import csv_source, parquet_source, sql_source
-
-    source, engine = dataset_source(spec)
-    if source.kind == "parquet":
-        return parquet_source(source.path)
-    if source.kind == "csv":
-        return csv_source(source.path, **source.read_options)
-    return sql_source(engine, source.query, params=source.params)
 
 
 class _DatasetOperator(AssayOperator):
@@ -83,8 +55,7 @@ class DriftCheckOperator(_DatasetOperator):
         with self.recording_errors(context, kind="drift", name="data_drift", started_at=started, dataset=self.dataset):
             if ds.reference is None or ds.drift is None:
                 raise ConfigError(f"dataset {self.dataset!r} needs 'reference' and 'drift' for a drift check")
-            current = drift_source(ds.current)
-            reference = drift_source(ds.reference)
+            current, reference = data_source(ds.current), data_source(ds.reference)
             result = run_drift(reference, current, DriftConfig.from_mapping(ds.drift))
         self.record_result(
             context,
@@ -152,11 +123,9 @@ class DataQualityOperator(_DatasetOperator):
             started_at=started,
             dataset=self.dataset,
         ):
-            source, engine = dataset_source(ds.current)
             result = run_data_quality(
-                source,
+                data_source(ds.current),
                 ds.quality_suite,
-                engine=engine,
                 data_name=self.dataset,
                 report_dir=report_dir,
                 suites_dir=dq.suites_dir,

@@ -11,8 +11,8 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from assay.config import ModelConfig
 from assay.errors import AssayError, ConfigError
+from assay_airflow.hooks.sql import data_source
 from assay_airflow.operators.base import AssayOperator, raise_for, triggering_asset_extras
-from assay_airflow.operators.datasets import dataset_source
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -135,7 +135,6 @@ class ABAnalysisOperator(AssayOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from assay.engines.ab_testing import analyze_records, parse_ab_config
-        from assay.engines.data_quality import load_dataset
 
         started = datetime.now(UTC)
         recorded = dict(kind="ab_test", name=f"ab:{self.experiment}", started_at=started, dataset=self.experiment)
@@ -145,8 +144,7 @@ class ABAnalysisOperator(AssayOperator):
                 context, ConfigError(f"A/B experiment {self.experiment!r} is not configured in assay.yaml"), **recorded
             )
         try:
-            source, engine = dataset_source(exp.source)
-            frame = load_dataset(source, engine=engine)  # stays columnar: no per-row Python objects
+            frame = data_source(exp.source).read()  # stays columnar: no per-row Python objects
         except AssayError as exc:
             self.record_error(context, exc, **recorded)
         with self.recording_errors(context, **recorded):

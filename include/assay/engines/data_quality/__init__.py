@@ -12,17 +12,14 @@ from assay.engines.data_quality.report import render_report, write_report
 from assay.engines.data_quality.result import DataQualityResult
 from assay.engines.data_quality.run import attach_report, run_data_quality
 from assay.engines.data_quality.runner import validate_dataframe
-from assay.engines.data_quality.sources import DatasetSource, load_dataset
 from assay.engines.data_quality.suites import SuiteSpec, load_suite
 
 __all__ = [
     "DataQualityResult",
-    "DatasetSource",
     "ExpectationOutcome",
     "SuiteSpec",
     "attach_report",
     "list_golden",
-    "load_dataset",
     "load_suite",
     "render_report",
     "write_report",

@@ -34,6 +34,7 @@ from assay.engines.data_quality.result import DataQualityResult
 from assay.engines.data_quality.runner import validate_dataframe
 from assay.engines.data_quality.suites import SuiteSpec, suite_from_dict
 from assay.errors import ConfigError, TargetError
+from assay.sources import DataSource, DataSourceError
 from assay.status import Status
 
 DEFAULT_TOLERANCE = {"relative": 1e-9, "absolute": 1e-12}
@@ -220,9 +221,9 @@ def read_golden_frame(spec: GoldenSpec) -> pd.DataFrame:
         raise TargetError(f"golden dataset file {path} (named by {spec.path}) does not exist")
     dates = [c.name for c in spec.columns if c.dtype.startswith("datetime64")]
     try:
-        df = pd.read_csv(path, parse_dates=dates or False)
-    except Exception as exc:  # noqa: BLE001 - a damaged golden file cannot be validated
-        raise TargetError(f"cannot read golden dataset {path}: {type(exc).__name__}: {exc}") from exc
+        df = DataSource(kind="csv", path=str(path), read_options={"parse_dates": dates or False}).read()
+    except DataSourceError as exc:  # a damaged golden file cannot be validated
+        raise TargetError(f"golden dataset {spec.name!r} (named by {spec.path}): {exc}") from exc
     for c in spec.columns:
         if c.name in df.columns and c.dtype.startswith("datetime64") and df[c.name].dtype.kind == "M":
             df[c.name] = df[c.name].astype(c.dtype)

@@ -1,4 +1,4 @@
-"""The one call an operator makes: load a dataset, validate it, write the report.
+"""The one call an operator makes: read a dataset (:mod:`assay.sources`), validate it, write the report.
 
 Bad configuration (unknown suite, malformed suite file, bad source settings) raises ConfigError;
 a dataset that cannot be read (missing file, failing query) is an ERROR *result* with the reason, so
@@ -17,9 +17,9 @@ from typing import Any
 from assay.engines.data_quality.report import write_report
 from assay.engines.data_quality.result import DataQualityResult
 from assay.engines.data_quality.runner import validate_dataframe
-from assay.engines.data_quality.sources import DatasetSource, load_dataset
 from assay.engines.data_quality.suites import SuiteRef, load_suite
 from assay.errors import TargetError
+from assay.sources import DataSource
 
 
 def report_file_name(result: DataQualityResult) -> str:
@@ -40,7 +40,7 @@ def attach_report(result: DataQualityResult, report_dir: str | Path | None) -> D
 
 
 def run_data_quality(
-    source: DatasetSource | Mapping[str, Any],
+    source: DataSource | Mapping[str, Any],
     suite: SuiteRef,
     *,
     engine: Any = None,
@@ -50,16 +50,17 @@ def run_data_quality(
 ) -> DataQualityResult:
     """Validate ``source`` against ``suite``; the report goes to ``<report_dir>/<suite>__<dataset>.html``.
 
-    :param source: a :class:`DatasetSource` or its dict (``{"kind": "csv", "path": ...}``).
+    :param source: a :class:`~assay.sources.DataSource` or its dict (``{"kind": "csv", "path": ...}``).
     :param suite: a suite name (looked up in ``suites_dir``), a path, or a suite object.
-    :param engine: SQLAlchemy engine for ``kind: sql`` (the operator builds it from ``source.conn_id``).
+    :param engine: the SQLAlchemy engine (or URL, or factory) of a ``kind: sql`` source given as a dict or
+        without one; the Airflow operator passes a source that already carries it.
     """
-    src = source if isinstance(source, DatasetSource) else DatasetSource.from_dict(source)
+    src = DataSource.from_dict(source, engine=engine)
     spec = load_suite(suite, suites_dir)  # a bad suite fails before any data is read
     name = data_name or src.data_name
     started = datetime.now(UTC)
     try:
-        df = load_dataset(src, engine=engine)
+        df = src.read()
     except TargetError as exc:
         result = DataQualityResult(
             suite_name=spec.name,

@@ -2,9 +2,11 @@
 
 Usage::
 
-    from assay.engines.drift import DriftConfig, ColumnOverride, run_drift, parquet_source, sql_source
+    from assay.engines.drift import DriftConfig, ColumnOverride, run_drift
+    from assay.sources import DataSource
 
-    result = run_drift(parquet_source("ref.parquet"), sql_source(engine, "SELECT * FROM scored_today"),
+    current = DataSource(kind="sql", query="SELECT * FROM scored_today", engine=engine)
+    result = run_drift("ref.parquet", current,  # a DataFrame, a path, or an assay.sources source
                        DriftConfig(prediction_column="score", exclude_columns=["id"],
                                    overrides={"amount": ColumnOverride(tests=["psi", "ks"], critical=True)}))
     result.status, result.check_records(), result.metric_records(), result.describe_dict()
@@ -43,8 +45,8 @@ taken as they are, and a zero share is replaced by ε = 0.0001, or by (smallest 
 that smallest share is itself <= 0.0001. Shares are not renormalised for psi; kl_div is
 ``scipy.stats.entropy(reference, current)``, which renormalises. jensenshannon needs no ε.
 
-**Chunks and exactness.** Data is read chunk by chunk (Parquet row groups, CSV blocks, SQL pages from a
-server-side cursor). Pass 1 reads the reference: numeric values are spooled (in memory, or with
+**Chunks and exactness.** Data is read chunk by chunk through :mod:`assay.sources` (Parquet row groups,
+CSV blocks, SQL pages from a server-side cursor). Pass 1 reads the reference: numeric values are spooled (in memory, or with
 ``spool="disk"`` to one file per column) and categories counted. Planning sorts nothing: quantile edges
 and reference bin counts come from the unsorted values. Pass 2 streams the current data: bin and
 category counts are added per chunk with the fixed edges (integer sums, so binned results are identical
@@ -78,41 +80,17 @@ from assay.engines.drift.config import DEFAULT_THRESHOLDS, TEST_NAMES, ColumnOve
 from assay.engines.drift.decay import DecayConfig, PerformanceDecayResult, WindowCheck, run_performance_decay
 from assay.engines.drift.engine import run_drift
 from assay.engines.drift.results import ColumnDriftResult, DatasetDriftResult
-from assay.engines.drift.sources import (
-    CsvSource,
-    DataSource,
-    DataSourceError,
-    FrameSource,
-    ParquetSource,
-    SqlSource,
-    as_source,
-    csv_source,
-    parquet_source,
-    source_from_spec,
-    sql_source,
-)
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "TEST_NAMES",
     "ColumnDriftResult",
     "ColumnOverride",
-    "CsvSource",
-    "DataSource",
-    "DataSourceError",
     "DatasetDriftResult",
     "DecayConfig",
     "DriftConfig",
-    "FrameSource",
-    "ParquetSource",
     "PerformanceDecayResult",
-    "SqlSource",
     "WindowCheck",
-    "as_source",
-    "csv_source",
-    "parquet_source",
     "run_drift",
     "run_performance_decay",
-    "source_from_spec",
-    "sql_source",
 ]

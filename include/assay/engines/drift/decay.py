@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assay.engines.drift.sources import DataSourceError, as_source
 from assay.errors import ConfigError
+from assay.sources import DataSourceError, as_source
 from assay.status import Status, worst
 from assay.store.records import CheckRecord, MetricRecord
 
@@ -303,7 +303,7 @@ def _judge(window: str, metric: str, rows: int, value: float | None, ref: float,
 def run_performance_decay(data: Any, config: DecayConfig, reference: Any = None) -> PerformanceDecayResult:
     """Per-window accuracy/precision/recall of ``data`` against ``reference`` (or the earliest window).
 
-    :param data: a DataFrame, path or DataSource with the timestamp, label and prediction columns.
+    :param data: a DataFrame, path or source (:class:`assay.sources.DataSource`) with the timestamp, label and prediction columns.
     :param reference: optional data with label and prediction columns; the whole of it is the reference.
     """
 

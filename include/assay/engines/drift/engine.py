@@ -25,8 +25,8 @@ from assay.engines.drift.results import (
     dataset_verdict,
     overall_status,
 )
-from assay.engines.drift.sources import DataSourceError, as_source
 from assay.engines.drift.spool import make_spool
+from assay.sources import DataSourceError, as_source
 from assay.status import Status
 
 T = TypeVar("T")
@@ -44,7 +44,7 @@ def _map(fn: Callable[[T], R], items: Iterable[T], threads: int) -> list[R]:
 def run_drift(reference: Any, current: Any, config: DriftConfig | None = None) -> DatasetDriftResult:
     """Compare ``current`` with ``reference`` column by column; see the package docstring for the rules.
 
-    :param reference: a DataFrame, a ``.parquet``/``.csv`` path, or a :class:`DataSource` (e.g. ``sql_source``).
+    :param reference: a DataFrame, a ``.parquet``/``.csv`` path, or a source (:class:`assay.sources.DataSource`).
     :param current: the same kinds.
     :param config: a :class:`DriftConfig` (defaults: every column, automatic test choice).
     :returns: a :class:`DatasetDriftResult`; unreadable or empty data gives status ERROR with ``error`` set.

@@ -24,7 +24,7 @@ from assay.engines.drift.columns import (
 )
 from assay.engines.drift.config import CATEGORICAL, NUMERIC
 from assay.engines.drift.plan import ColumnPlan, SideColumn, current_key, reference_key
-from assay.engines.drift.sources import DataSource
+from assay.sources import TableSource
 
 
 class Side:
@@ -57,7 +57,7 @@ def _kind_conflict(side: str, col: SideColumn, expected: str, expected_dtype: st
     )
 
 
-def read_reference(source: DataSource, columns: Sequence[str] | None, spool, skip: Set[str] = frozenset()) -> Side:
+def read_reference(source: TableSource, columns: Sequence[str] | None, spool, skip: Set[str] = frozenset()) -> Side:
     """Gather the reference; columns in ``skip`` (excluded ones) are noted but not read into the spool."""
     side = Side("reference", source.label)
     for chunk in source.iter_chunks(columns):
@@ -99,7 +99,7 @@ def read_reference(source: DataSource, columns: Sequence[str] | None, spool, ski
     return side
 
 
-def read_current(source: DataSource, plans: Mapping[str, ColumnPlan], spool) -> Side:
+def read_current(source: TableSource, plans: Mapping[str, ColumnPlan], spool) -> Side:
     side = Side("current", source.label)
     wanted = [name for name, plan in plans.items() if plan.error is None or plan.counts_only]
     for chunk in source.iter_chunks(wanted):

@@ -19,6 +19,7 @@ import pandas as pd
 
 from assay.engines.model_validation.config import EvaluationDataSpec, ModelSpec
 from assay.errors import ConfigError, TargetError
+from assay.sources import DataSource, DataSourceError
 
 
 class ModelLoadError(TargetError):
@@ -142,7 +143,7 @@ def load_model(spec: ModelSpec) -> ValidatableModel:
 
 
 def load_evaluation_frame(spec: EvaluationDataSpec) -> pd.DataFrame:
-    """Read the evaluation frame from a .csv/.parquet file or build it with the factory callable."""
+    """Read the evaluation frame from a .csv/.parquet file (:mod:`assay.sources`) or build it with the factory."""
     if spec.factory is not None:
         factory = load_callable(spec.factory, spec.sys_path)
         try:
@@ -150,17 +151,11 @@ def load_evaluation_frame(spec: EvaluationDataSpec) -> pd.DataFrame:
         except Exception as exc:
             raise EvaluationDataError(f"{spec.factory}(**{spec.kwargs}) failed: {type(exc).__name__}: {exc}") from exc
     else:
-        path = Path(str(spec.path)).expanduser()
-        if not path.is_file():
-            raise EvaluationDataError(f"evaluation file {path} does not exist")
-        readers = {".csv": pd.read_csv, ".parquet": pd.read_parquet}
-        reader = readers.get(path.suffix.lower())
-        if reader is None:
-            raise ConfigError(f"evaluation file {path} must end in .csv or .parquet")
+        source = DataSource.from_path(Path(str(spec.path)).expanduser())  # ConfigError unless .csv / .parquet
         try:
-            frame = reader(path)
-        except Exception as exc:
-            raise EvaluationDataError(f"cannot read evaluation file {path}: {exc}") from exc
+            frame = source.read()
+        except DataSourceError as exc:
+            raise EvaluationDataError(f"cannot read evaluation file: {exc}") from exc
     if not isinstance(frame, pd.DataFrame):
         raise EvaluationDataError(f"the evaluation data is a {type(frame).__name__}, not a pandas DataFrame")
     return frame

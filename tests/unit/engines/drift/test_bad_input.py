@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 from scipy.spatial import distance
 
-from assay.engines.drift import ColumnOverride, DriftConfig, FrameSource, csv_source, run_drift, sql_source
+from assay.engines.drift import ColumnOverride, DriftConfig, run_drift
+from assay.sources import DataSource, FrameSource
 from assay.status import Status
 
 
@@ -44,11 +47,14 @@ def test_empty_current_data_is_a_dataset_error(frames, tmp_path):
     ref, cur = frames
     assert_dataset_error(run_drift(ref, cur.iloc[:0]), "the current data has no rows")
     cur.iloc[:0].to_csv(tmp_path / "empty.csv", index=False)  # header only
-    assert_dataset_error(run_drift(ref, csv_source(tmp_path / "empty.csv")), "the current data has no rows")
+    assert_dataset_error(
+        run_drift(ref, DataSource(kind="csv", path=tmp_path / "empty.csv")), "the current data has no rows"
+    )
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     cur.to_sql("scores", url, index=False)
     assert_dataset_error(
-        run_drift(ref, sql_source(url, "SELECT * FROM scores WHERE age < 0")), "current data has no rows"
+        run_drift(ref, DataSource(kind="sql", query="SELECT * FROM scores WHERE age < 0", engine=url)),
+        "current data has no rows",
     )
     (tmp_path / "zero.csv").write_text("")
     assert_dataset_error(run_drift(ref, str(tmp_path / "zero.csv")), "the file is empty")
@@ -151,7 +157,7 @@ def test_type_change_between_csv_blocks_is_a_column_error(frames, tmp_path):
     cur = cur.astype({"age": object})
     cur.loc[cur.index[250], "age"] = "unknown"  # only the last block holds the stray string
     cur.to_csv(tmp_path / "cur.csv", index=False)
-    result = run_drift(ref, csv_source(tmp_path / "cur.csv", chunk_rows=100))
+    result = run_drift(ref, DataSource(kind="csv", path=tmp_path / "cur.csv", chunk_rows=100))
     age = column(result, "age")
     assert age.status is Status.ERROR and "'unknown'" in age.message
 
@@ -183,7 +189,10 @@ def test_unreadable_sources_are_dataset_errors(frames, tmp_path):
     (tmp_path / "broken.parquet").write_bytes(b"not parquet at all")
     assert_dataset_error(run_drift(str(tmp_path / "broken.parquet"), cur), "cannot read broken.parquet")
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    assert_dataset_error(run_drift(ref, sql_source(url, "SELECT * FROM no_such_table")), "no such table: no_such_table")
+    assert_dataset_error(
+        run_drift(ref, DataSource(kind="sql", query="SELECT * FROM no_such_table", engine=url)),
+        "no such table: no_such_table",
+    )
     dupes = pd.concat([cur, cur[["age"]]], axis=1)
     assert_dataset_error(run_drift(ref, dupes), "duplicate column name(s) ['age']")
 
@@ -211,3 +220,10 @@ def test_excluded_columns_are_not_compared(frames):
     ref, cur = frames
     result = run_drift(ref, cur.assign(age="not even numeric"), DriftConfig(exclude_columns=["age"]))
     assert {r.column for r in result.columns} == {"amount", "country"} and result.status is not Status.ERROR
+
+
+def test_decimal_objects_count_as_numeric():
+    ref = pd.DataFrame({"amount": [Decimal("1.5"), Decimal("2.25"), None, Decimal("3")] * 10})
+    cur = pd.DataFrame({"amount": [1.5, 2.25, 3.0, 3.0] * 10})
+    (r,) = run_drift(ref, cur).columns
+    assert r.status is Status.PASS and r.test == "chisquare" and r.kind == "categorical" and r.n_reference == 30

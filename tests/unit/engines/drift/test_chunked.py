@@ -14,15 +14,8 @@ import pytest
 from sqlalchemy import create_engine
 from support.drift_data import make_pair
 
-from assay.engines.drift import (
-    ColumnOverride,
-    DriftConfig,
-    FrameSource,
-    csv_source,
-    parquet_source,
-    run_drift,
-    sql_source,
-)
+from assay.engines.drift import ColumnOverride, DriftConfig, run_drift
+from assay.sources import DataSource, FrameSource
 from assay.status import Status
 
 ALL = ["psi", "kl_div", "jensenshannon", "chisquare", "ks", "wasserstein", "anderson"]
@@ -110,12 +103,15 @@ def test_parquet_row_groups_and_batches_equal_in_memory(data, expected, tmp_path
     ref, cur = data
     ref.to_parquet(tmp_path / "ref.parquet", row_group_size=250)
     cur.to_parquet(tmp_path / "cur.parquet", row_group_size=300)
-    by_group = parquet_source(tmp_path / "ref.parquet"), parquet_source(tmp_path / "cur.parquet")
+    by_group = (
+        DataSource(kind="parquet", path=tmp_path / "ref.parquet"),
+        DataSource(kind="parquet", path=tmp_path / "cur.parquet"),
+    )
     assert chunks(by_group[0]) == 12 and chunks(by_group[1]) == 7
     assert outcome(run_drift(*by_group, DriftConfig(**CONFIG))) == expected
     batches = (
-        parquet_source(tmp_path / "ref.parquet", batch_rows=100),
-        parquet_source(tmp_path / "cur.parquet", batch_rows=64),
+        DataSource(kind="parquet", path=tmp_path / "ref.parquet", chunk_rows=100),
+        DataSource(kind="parquet", path=tmp_path / "cur.parquet", chunk_rows=64),
     )
     assert outcome(run_drift(*batches, DriftConfig(**CONFIG))) == expected
     assert (
@@ -130,8 +126,12 @@ def test_csv_blocks_equal_in_memory(data, expected, tmp_path):
     ref.to_csv(tmp_path / "ref.csv", index=False)
     cur.to_csv(tmp_path / "cur.csv", index=False)
     sources = (
-        csv_source(tmp_path / "ref.csv", chunk_rows=400, float_precision="round_trip"),
-        csv_source(tmp_path / "cur.csv", chunk_rows=333, float_precision="round_trip"),
+        DataSource(
+            kind="csv", path=tmp_path / "ref.csv", chunk_rows=400, read_options={"float_precision": "round_trip"}
+        ),
+        DataSource(
+            kind="csv", path=tmp_path / "cur.csv", chunk_rows=333, read_options={"float_precision": "round_trip"}
+        ),
     )
     assert chunks(sources[1]) == 7
     assert outcome(run_drift(*sources, DriftConfig(**CONFIG))) == expected
@@ -145,8 +145,10 @@ def test_sql_pages_equal_in_memory(data, expected, tmp_path):
     ref.to_sql("reference_features", engine, index=False)
     cur.to_sql("scored_today", engine, index=False)
     sources = (
-        sql_source(engine, "SELECT * FROM reference_features", chunk_rows=500),
-        sql_source(url, "SELECT * FROM scored_today WHERE 1 = :one", params={"one": 1}, chunk_rows=333),
+        DataSource(kind="sql", query="SELECT * FROM reference_features", chunk_rows=500, engine=engine),
+        DataSource(
+            kind="sql", query="SELECT * FROM scored_today WHERE 1 = :one", params={"one": 1}, chunk_rows=333, engine=url
+        ),
     )
     assert chunks(sources[1]) == 7
     result = run_drift(*sources, DriftConfig(**CONFIG))

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from assay.engines.drift import DecayConfig, FrameSource, run_performance_decay
+from assay.engines.drift import DecayConfig, run_performance_decay
+from assay.sources import FrameSource
 from assay.status import Status
 
 

@@ -1,4 +1,4 @@
-"""Dataset sources (CSV, Parquet, SQL through a real SQLAlchemy engine) and run_data_quality."""
+"""run_data_quality on every source kind (CSV, Parquet, SQL through a real SQLAlchemy engine), and its errors."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from support.data_quality import fraud_frame
 from support.demo_platform import SUITES_DIR
 
 from assay.engines.data_quality.run import run_data_quality
-from assay.engines.data_quality.sources import DatasetSource, load_dataset
 from assay.errors import ConfigError, TargetError
+from assay.sources import DataSource
 from assay.status import Status
 
 SUITE = "fraud_transactions"
@@ -23,17 +23,8 @@ def sqlite_engine(tmp_path):
     engine.dispose()
 
 
-def test_csv_and_parquet_sources_load_the_same_frame(tmp_path):
-    df = fraud_frame()
-    df.to_parquet(tmp_path / "tx.parquet", index=False)
-    df.to_csv(tmp_path / "tx.csv", index=False)
-    from_csv = load_dataset(DatasetSource(kind="csv", path=str(tmp_path / "tx.csv")))
-    from_parquet = load_dataset(DatasetSource.from_dict({"kind": "parquet", "path": str(tmp_path / "tx.parquet")}))
-    assert from_csv.equals(df) and from_parquet.equals(df)
-
-
 def test_sql_query_through_an_engine_validates_and_writes_a_report(sqlite_engine, tmp_path):
-    source = DatasetSource(
+    source = DataSource(
         kind="sql", conn_id="warehouse", query="SELECT * FROM transactions WHERE hour >= :h", params={"h": 0}
     )
     result = run_data_quality(
@@ -68,27 +59,11 @@ def test_unreadable_sources_are_error_results_that_say_why(sqlite_engine, tmp_pa
 
     (tmp_path / "junk.parquet").write_text("not parquet")
     with pytest.raises(TargetError, match="cannot read parquet dataset .*junk.parquet"):
-        load_dataset(DatasetSource(kind="parquet", path=str(tmp_path / "junk.parquet")))
+        DataSource(kind="parquet", path=str(tmp_path / "junk.parquet")).read()
 
 
 def test_bad_configuration_raises_before_reading(tmp_path):
     with pytest.raises(ConfigError, match="'nope' not found"):
         run_data_quality({"kind": "csv", "path": str(tmp_path / "x.csv")}, "nope", suites_dir=SUITES_DIR)
     with pytest.raises(ConfigError, match="needs a SQLAlchemy engine"):
-        load_dataset(DatasetSource(kind="sql", query="select 1", conn_id="wh"))
-
-
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        ({"kind": "excel", "path": "a.xlsx"}, r"kind 'excel' is not one of"),
-        ({"kind": "csv"}, r"csv dataset source needs 'path'"),
-        ({"kind": "sql", "query": " "}, r"sql dataset source needs 'query'"),
-        ({"kind": "sql", "query": "select 1", "path": "a.csv"}, r"takes 'query', not 'path'"),
-        ({"path": "a.csv"}, r"needs 'kind'"),
-        ({"kind": "csv", "path": "a.csv", "sep": ";"}, r"unknown key\(s\) \['sep'\]"),
-    ],
-)
-def test_source_config_errors(data, expected):
-    with pytest.raises(ConfigError, match=expected):
-        DatasetSource.from_dict(data)
+        DataSource(kind="sql", query="select 1", conn_id="wh").read()
