@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.engines.data_quality.report import write_report
-from assay.engines.data_quality.result import DataQualityResult
+from assay.engines.data_quality.result import KIND, DataQualityResult
 from assay.engines.data_quality.runner import validate_dataframe
 from assay.engines.data_quality.sources import DatasetSource, load_dataset
 from assay.engines.data_quality.suites import SuiteRef, load_suite
@@ -62,6 +62,7 @@ def run_data_quality(
         df = load_dataset(src, engine=engine)
     except TargetError as exc:
         result = DataQualityResult(
+            name=f"{KIND}:{spec.name}",
             suite_name=spec.name,
             data_name=name,
             started_at=started,
