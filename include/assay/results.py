@@ -15,8 +15,9 @@ A :class:`Result` is one run of one suite (a pytest suite, a drift check, a load
 An engine returns a ``Result`` or a subclass of it. A subclass keeps typed conveniences of its own (the load
 test's parsed stats, the drift columns) and may derive fields from them in :meth:`Result.derive` (declare
 such fields ``field(init=False)``): they are derived when the result is built, when it is copied with
-``dataclasses.replace`` and when :meth:`Result.add_checks` adds checks after the run, the ways to change a
-result after it is built.
+``dataclasses.replace`` and when :meth:`Result.add_checks` adds checks after the run (e.g. against a baseline
+the caller read). Change a result after it is built only in those ways, or by assigning a field nothing is
+derived from.
 
 :func:`suite_run_record` turns a result, the task try's run key and the ids of what was tested into the
 :class:`~assay.store.records.SuiteRunRecord` the store writes; :func:`error_result` is the ERROR result of

@@ -20,6 +20,8 @@ from assay_airflow.operators.service import target_service
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from assay.results import Result
+
 
 class _TargetPerformanceOperator(AssayOperator):
     """Base: ``suite`` is a key of the target's ``performance`` config; absent → the task skips."""
@@ -55,7 +57,7 @@ class _TargetPerformanceOperator(AssayOperator):
             context, kind="performance", name=self.suite, started_at=started, target=self.target
         )
 
-    def finish(self, context: Context, result: Any, started: datetime) -> dict[str, Any]:
+    def finish(self, context: Context, result: Result, started: datetime) -> dict[str, Any]:
         reason = self.record_result(context, result, started_at=started, target=self.target)
         raise_for(result.status, f"{result.name} of {self.target!r}: {result.status.value}: {reason}")
         return result.describe_dict()
@@ -111,7 +113,7 @@ class LoadTestOperator(_TargetPerformanceOperator):
 class _EngineSuiteOperator(_TargetPerformanceOperator):
     """A suite that is one engine call on its config section: ``run(section, out_dir=...)``."""
 
-    def run(self, section: Any, out_dir: Any) -> Any:
+    def run(self, section: Any, out_dir: Any) -> Result:
         raise NotImplementedError
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -127,7 +129,7 @@ class PipelineLoadOperator(_EngineSuiteOperator):
 
     suite = "pipeline_load"
 
-    def run(self, section: Any, out_dir: Any) -> Any:
+    def run(self, section: Any, out_dir: Any) -> Result:
         from assay.engines.performance import run_pipeline_load
 
         return run_pipeline_load(section, out_dir=out_dir)
@@ -138,7 +140,7 @@ class MicrobenchmarkOperator(_EngineSuiteOperator):
 
     suite = "microbenchmark"
 
-    def run(self, section: Any, out_dir: Any) -> Any:
+    def run(self, section: Any, out_dir: Any) -> Result:
         from assay.engines.performance import run_microbenchmarks
 
         return run_microbenchmarks(section, out_dir=out_dir)
@@ -149,7 +151,7 @@ class MutationTestingOperator(_EngineSuiteOperator):
 
     suite = "mutation"
 
-    def run(self, section: Any, out_dir: Any) -> Any:
+    def run(self, section: Any, out_dir: Any) -> Result:
         from assay.engines.performance import run_mutation_testing
 
         return run_mutation_testing(section, out_dir=out_dir)
