@@ -75,6 +75,21 @@ def test_a_result_without_a_message_is_recorded_with_one(metrics_url, tmp_path, 
     assert recorded(metrics_url, DAG, "manual__s")["suite"].message == reason
 
 
+def test_only_the_shared_result_model_is_recorded(metrics_url, tmp_path, monkeypatch):
+    """An engine object that merely looks like a result (status, checks, describe_dict) is refused."""
+    configure(monkeypatch, tmp_path, metrics_url)
+
+    class LooksLikeOne:
+        status, message, checks, metrics = "PASS", "fine", [], []
+
+        def describe_dict(self):
+            return {"status": self.status}
+
+    with pytest.raises(TypeError, match="assay.results.Result, not LooksLikeOne"):
+        Op(task_id="task").record_result(context("manual__d"), LooksLikeOne())
+    assert recorded(metrics_url, DAG, "manual__d") == {}
+
+
 def test_a_record_the_db_refuses_fails_the_task_for_good_and_is_kept(metrics_url, tmp_path, monkeypatch):
     configure(monkeypatch, tmp_path, metrics_url)
     result = silent(
