@@ -3,7 +3,6 @@ PostgreSQL): which exception an error becomes, what is recorded first, and a rec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +11,7 @@ from support.context import TaskInstanceStub, make_context
 from support.operator_env import configure, recorded
 
 from assay.errors import AssayError, ConfigError, TargetError, ToolError
+from assay.results import Result
 from assay.store import CheckRecord
 from assay.store.outbox import Outbox
 from assay_airflow.operators.base import AssayOperator
@@ -54,45 +54,48 @@ def test_an_error_is_recorded_then_raised_final_or_retryable(metrics_url, tmp_pa
     assert row.summary == {"error": type(error).__name__, "retryable": error.retryable}
 
 
-@dataclass
-class Silent:
-    """An engine result that says nothing about itself."""
-
-    status: str
-    checks: list = field(default_factory=list)
-    metrics: list = field(default_factory=list)
-    message: str = ""
-
-    def describe_dict(self):
-        return {"status": self.status}
+def silent(status, checks=()):
+    """An engine result that gives no message of its own."""
+    now = datetime.now(UTC)
+    return Result(
+        name="suite", kind="demo", status=status, message="", started_at=now, finished_at=now, checks=list(checks)
+    )
 
 
 def test_a_result_without_a_message_is_recorded_with_one(metrics_url, tmp_path, monkeypatch):
     configure(monkeypatch, tmp_path, metrics_url)
     op = Op(task_id="task")
-    bad = Silent(
+    bad = silent(
         "FAIL",
         checks=[CheckRecord("p95", "FAIL", 120, 100, "<=", message="120 ms > 100 ms"), CheckRecord("errors", "PASS")],
     )
-    reason = op.record_result(context("manual__s"), kind="demo", name="suite", result=bad, started_at=datetime.now(UTC))
+    reason = op.record_result(context("manual__s"), bad)
     assert reason == "1/2 checks passed; p95 FAIL: 120 ms > 100 ms"
-    assert (
-        op.record_result(
-            context("manual__n"), kind="demo", name="suite", result=Silent("ERROR"), started_at=datetime.now(UTC)
-        )
-        == "ERROR: no check was evaluated"
-    )
+    assert op.record_result(context("manual__n"), silent("ERROR")) == "ERROR: no check was evaluated"
     assert recorded(metrics_url, DAG, "manual__s")["suite"].message == reason
+
+
+def test_only_the_shared_result_model_is_recorded(metrics_url, tmp_path, monkeypatch):
+    """An engine object that merely looks like a result (status, checks, describe_dict) is refused."""
+    configure(monkeypatch, tmp_path, metrics_url)
+
+    class LooksLikeOne:
+        status, message, checks, metrics = "PASS", "fine", [], []
+
+        def describe_dict(self):
+            return {"status": self.status}
+
+    with pytest.raises(TypeError, match="assay.results.Result, not LooksLikeOne"):
+        Op(task_id="task").record_result(context("manual__d"), LooksLikeOne())
+    assert recorded(metrics_url, DAG, "manual__d") == {}
 
 
 def test_a_record_the_db_refuses_fails_the_task_for_good_and_is_kept(metrics_url, tmp_path, monkeypatch):
     configure(monkeypatch, tmp_path, metrics_url)
-    result = Silent(
+    result = silent(
         "PASS", checks=[CheckRecord("odd", "PASS", comparator="a comparator much, much too long for its column")]
     )
     with pytest.raises(AirflowFailException, match="assay_check.comparator holds at most 40 characters.*kept at"):
-        Op(task_id="task").record_result(
-            context("manual__r"), kind="demo", name="suite", result=result, started_at=datetime.now(UTC)
-        )
+        Op(task_id="task").record_result(context("manual__r"), result)
     assert len(Outbox(tmp_path / "outbox").dead_letters()) == 1
     assert recorded(metrics_url, DAG, "manual__r") == {}

@@ -244,7 +244,7 @@ def test_sql_sources_read_through_their_airflow_connection(metrics_url, tmp_path
     summary = run(DriftCheckOperator(task_id="drift__tx", dataset="tx"), "manual__sql")
     data = recorded(metrics_url, "assay_drift_checks", "manual__sql")["data_drift"]
     assert data.status == "PASS" == summary["status"] and data.checks  # the reference's own rows, read from SQL
-    assert summary["current"].startswith("sql connection 'warehouse': SELECT * FROM scored")
+    assert summary["summary"]["current"].startswith("sql connection 'warehouse': SELECT * FROM scored")
     try:
         run(DataQualityOperator(task_id="dq__tx", dataset="tx"), "manual__sql_dq", "assay_data_quality")
     except AirflowFailException:

@@ -288,7 +288,7 @@ def test_every_configured_suite_is_resolved_for_the_mapped_suite_task(sample_tar
     out = PytestSuiteOperator(task_id="run_suite", suite="smoke-checks").execute(
         make_context("run_suite", ti=ctx["ti"])
     )
-    assert out["status"] == "PASS" and out["counts"]["passed"] == 1
+    assert out["status"] == "PASS" and out["summary"]["counts"]["passed"] == 1
 
 
 def test_a_host_that_does_not_answer_is_recorded_and_retried(sample_target, tmp_path):

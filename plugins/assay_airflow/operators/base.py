@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -16,6 +16,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from assay.config import AssayConfig, load_config
 from assay.errors import AssayError, ConfigError
 from assay.redaction import redact, strip_url_credentials
+from assay.results import Result, error_result, suite_run_record
 from assay.status import Status
 from assay.store import RecordRejected, RunKey, StoreUnavailable, SuiteRunRecord
 from assay.store.outbox import record_or_park
@@ -111,30 +112,6 @@ class AssayOperator(BaseOperator):
         except RecordRejected as exc:
             raise AirflowFailException(str(exc)) from exc
 
-    def error_record(
-        self,
-        context: Context,
-        error: AssayError,
-        *,
-        kind: str,
-        name: str,
-        started_at: datetime,
-        summary: dict[str, Any] | None = None,
-        **ids: Any,
-    ) -> SuiteRunRecord:
-        """This task try's ERROR result for ``name``: the error's message is the run's reason (never empty)."""
-        return SuiteRunRecord(
-            key=run_key(context),
-            kind=kind,
-            name=name,
-            status=Status.ERROR.value,
-            started_at=started_at,
-            finished_at=datetime.now(UTC),
-            message=str(error).strip() or type(error).__name__,
-            summary=dict(summary or {}) | {"error": type(error).__name__, "retryable": error.retryable},
-            **ids,
-        )
-
     def record_error(
         self,
         context: Context,
@@ -146,12 +123,12 @@ class AssayOperator(BaseOperator):
         summary: dict[str, Any] | None = None,
         **ids: Any,
     ) -> NoReturn:
-        """Record ``error`` as this task's ERROR result for ``name``, then raise: final when the error
-        says a retry cannot help (``error.retryable``: a config or parameter error, a missing commit),
-        retryable otherwise (a target or tool that failed for now)."""
-        record = self.error_record(context, error, kind=kind, name=name, started_at=started_at, summary=summary, **ids)
-        self.record(record)
-        raise_for(Status.ERROR, f"{name}: ERROR: {record.message}", retryable=error.retryable)
+        """Record ``error`` as this task's ERROR result for ``name`` (:func:`assay.results.error_result`), then
+        raise: final when the error says a retry cannot help (``error.retryable``: a config or parameter error,
+        a missing commit), retryable otherwise (a target or tool that failed for now)."""
+        result = error_result(error, kind=kind, name=name, started_at=started_at, summary=summary)
+        self.record_result(context, result, **ids)
+        raise_for(Status.ERROR, f"{name}: ERROR: {result.message}", retryable=error.retryable)
 
     @contextmanager
     def recording_errors(
@@ -171,50 +148,14 @@ class AssayOperator(BaseOperator):
         except AssayError as exc:
             self.record_error(context, exc, kind=kind, name=name, started_at=started_at, summary=summary, **ids)
 
-    def record_result(
-        self,
-        context: Context,
-        *,
-        kind: str,
-        name: str,
-        result: Any,
-        started_at: datetime,
-        summary: dict[str, Any] | None = None,
-        checks: Any = None,
-        metrics: Any = None,
-        **ids: Any,
-    ) -> str:
-        """Record an engine result (``status``, ``message``, ``describe_dict()`` and its checks and
-        metrics, by default ``result.checks`` / ``result.metrics``) as one suite run of this task try.
+    def record_result(self, context: Context, result: Result, *, started_at: datetime | None = None, **ids: Any) -> str:
+        """Record an engine's :class:`~assay.results.Result` as one suite run of this task try, with the ids
+        of what was tested (``target``, ``commit_sha``, ``branch``, ``model_version``, ``dataset``).
 
-        Returns the recorded message, the reason to put in the task's failure: the engine's message, or,
-        when an engine gave none, a summary of the checks (a run is never recorded without a reason)."""
-        checks = tuple(result.checks if checks is None else checks)
-        status = Status(result.status)
-        message = (result.message or "").strip() or checks_reason(status, checks)
-        self.record(
-            SuiteRunRecord(
-                key=run_key(context),
-                kind=kind,
-                name=name,
-                status=status.value,
-                started_at=started_at,
-                finished_at=datetime.now(UTC),
-                message=message,
-                summary=summary if summary is not None else result.describe_dict(),
-                checks=checks,
-                metrics=tuple(result.metrics if metrics is None else metrics),
-                findings=tuple(getattr(result, "findings", ()) or ()),
-                **ids,
-            )
-        )
-        return message
-
-
-def checks_reason(status: Status, checks: Sequence[Any]) -> str:
-    """A one-line reason from the checks for a result whose engine gave no message."""
-    if not checks:
-        return f"{status.value}: no check was evaluated"
-    bad = [c for c in checks if c.status not in (Status.PASS.value, Status.SKIP.value)]
-    head = f"{len(checks) - len(bad)}/{len(checks)} checks passed"
-    return head + "".join(f"; {c.name} {c.status}" + (f": {c.message}" if c.message else "") for c in bad[:5])
+        ``started_at``: the task's own start, when the suite run began before the engine did (a service
+        started for it, a baseline read). Returns the result's message, the reason to put in the task's
+        failure (never empty)."""
+        if not isinstance(result, Result):
+            raise TypeError(f"record_result takes an assay.results.Result, not {type(result).__name__}")
+        self.record(suite_run_record(result, run_key(context), started_at=started_at, **ids))
+        return result.message

@@ -16,9 +16,10 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from assay.engines.per_commit import ls_remote
 from assay.errors import TargetError
 from assay.redaction import redact
+from assay.results import Result
 from assay.status import Status
-from assay.store import StoreUnavailable, SuiteRunRecord
-from assay_airflow.operators.base import AssayOperator, run_key
+from assay.store import StoreUnavailable
+from assay_airflow.operators.base import AssayOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -67,19 +68,16 @@ class DetectNewCommitsOperator(AssayOperator):
                         "conf": {"target": name, "sha": sha, "branch": branch},
                     }
                 )
-            self.record(
-                SuiteRunRecord(
-                    key=run_key(context),
-                    kind="commit_watch",
-                    name=f"watch:{name}",
-                    status=status.value,
-                    started_at=started,
-                    finished_at=datetime.now(UTC),
-                    target=name,
-                    message=message,
-                    summary={"heads": heads, "new": new},
-                )
+            watched = Result(
+                name=f"watch:{name}",
+                kind="commit_watch",
+                status=status,
+                message=message,
+                started_at=started,
+                finished_at=datetime.now(UTC),
+                summary={"heads": heads, "new": new},
             )
+            self.record_result(context, watched, target=name)
             self.log.info("%s: %s; new: %s", name, message, new or "none")
         context["ti"].xcom_push(key="unreachable", value=redact(unreachable))
         return specs

@@ -13,6 +13,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from assay.config import DatasetConfig
 from assay.errors import AssayError, ConfigError
+from assay.results import error_result
 from assay.status import Status, worst
 from assay_airflow.hooks.sql import data_source
 from assay_airflow.operators.base import AssayOperator, raise_for, triggering_asset_extras
@@ -57,16 +58,7 @@ class DriftCheckOperator(_DatasetOperator):
                 raise ConfigError(f"dataset {self.dataset!r} needs 'reference' and 'drift' for a drift check")
             current, reference = data_source(ds.current), data_source(ds.reference)
             result = run_drift(reference, current, DriftConfig.from_mapping(ds.drift))
-        self.record_result(
-            context,
-            kind="drift",
-            name="data_drift",
-            result=result,
-            started_at=started,
-            checks=result.check_records(),
-            metrics=result.metric_records(),
-            dataset=self.dataset,
-        )
+        self.record_result(context, result, started_at=started, dataset=self.dataset)
         statuses = [result.status]
         if ds.concept is not None:
             started = datetime.now(UTC)
@@ -74,16 +66,7 @@ class DriftCheckOperator(_DatasetOperator):
                 context, kind="drift", name="concept_drift", started_at=started, dataset=self.dataset
             ):
                 decay = run_performance_decay(current, DecayConfig.from_mapping(ds.concept), reference=reference)
-            self.record_result(
-                context,
-                kind="drift",
-                name="concept_drift",
-                result=decay,
-                started_at=started,
-                checks=decay.check_records(),
-                metrics=decay.metric_records(),
-                dataset=self.dataset,
-            )
+            self.record_result(context, decay, started_at=started, dataset=self.dataset)
             statuses.append(decay.status)
         verdict = worst(statuses)
         self.log.info("drift of %s: %s — %s", self.dataset, verdict.value, result.message)
@@ -130,18 +113,9 @@ class DataQualityOperator(_DatasetOperator):
                 report_dir=report_dir,
                 suites_dir=dq.suites_dir,
             )
-        summary = result.describe_dict(include_outcomes=False)
-        reason = self.record_result(
-            context,
-            kind=result.kind,
-            name=f"data_quality:{result.suite_name}",
-            result=result,
-            started_at=started,
-            summary=summary,
-            dataset=self.dataset,
-        )
+        reason = self.record_result(context, result, started_at=started, dataset=self.dataset)
         raise_for(result.status, f"dataset {self.dataset!r} suite {result.suite_name!r}: {reason}")
-        return summary
+        return result.describe_dict()
 
 
 class GoldenDatasetsOperator(AssayOperator):
@@ -158,23 +132,12 @@ class GoldenDatasetsOperator(AssayOperator):
             try:
                 result = validate_golden(name, directory=dq.golden_dir)
             except AssayError as exc:  # recorded; the other golden datasets are still validated
-                self.record(
-                    self.error_record(
-                        context, exc, kind="data_quality", name=f"golden:{name}", started_at=started, dataset=name
-                    )
-                )
+                failed = error_result(exc, kind="data_quality", name=f"golden:{name}", started_at=started)
+                self.record_result(context, failed, dataset=name)
                 verdicts[name] = Status.ERROR.value
                 errors.append(exc)
                 continue
-            self.record_result(
-                context,
-                kind=result.kind,
-                name=f"golden:{name}",
-                result=result,
-                started_at=started,
-                summary=result.describe_dict(include_outcomes=False),
-                dataset=name,
-            )
+            self.record_result(context, result, started_at=started, dataset=name)
             verdicts[name] = result.status.value
         verdict = worst(verdicts.values(), empty=Status.SKIP)
         reasons = "".join(f"; {e}" for e in errors)

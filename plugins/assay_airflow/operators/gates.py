@@ -15,8 +15,9 @@ from assay.alerts.commit_status import post_commit_status
 from assay.alerts.rules import evaluate_alert_rules
 from assay.engines.per_commit import PreviousCoverage, evaluate_commit_gates, outcome_from_row, verdict
 from assay.redaction import strip_url_credentials
+from assay.results import Result
 from assay.status import Status
-from assay.store import StoreUnavailable, SuiteRunRecord
+from assay.store import StoreUnavailable
 from assay.store.repository import COVERAGE_METRIC
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.base import AssayOperator, run_key
@@ -105,22 +106,17 @@ class CommitGatesOperator(AssayOperator):
             "alert_rules_fired": fired,
         }
         message = "; ".join(f"{c.name}: {c.message}" for c in failed) or "all gates passed"
-        self.record(
-            SuiteRunRecord(
-                key=key,
-                kind="gate",
-                name=GATES,
-                status=result.value,
-                started_at=started,
-                finished_at=datetime.now(UTC),
-                target=target_name,
-                commit_sha=sha,
-                branch=branch,
-                message=message,
-                summary=summary,
-                checks=tuple(checks),
-            )
+        gates = Result(
+            name=GATES,
+            kind="gate",
+            status=result,
+            message=message,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            checks=checks,
+            summary=summary,
         )
+        self.record_result(context, gates, target=target_name, commit_sha=sha, branch=branch)
         if target is not None and target.commit_status is not None and sha:
             self._post_status(target.commit_status, sha, result, message, cfg.airflow_base_url, key)
         self.log.info("verdict %s for %s@%s: %s", result.value, target_name, sha, message)

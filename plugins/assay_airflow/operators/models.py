@@ -110,14 +110,7 @@ class ModelValidationOperator(AssayOperator):
             job = parse_job(job_data)
             result = run_model_validation(job, baseline_metrics=baseline_metrics, baseline_version=baseline_version)
         reason = self.record_result(
-            context,
-            kind=KIND,
-            name=SUITE,
-            result=result,
-            started_at=started,
-            target=self.model,
-            model_version=version,
-            dataset=result.dataset,
+            context, result, started_at=started, target=self.model, model_version=version, dataset=result.dataset
         )
         raise_for(result.status, f"model {self.model!r} version {version}: {result.status.value}: {reason}")
         return result.describe_dict()
@@ -149,13 +142,6 @@ class ABAnalysisOperator(AssayOperator):
             self.record_error(context, exc, **recorded)
         with self.recording_errors(context, **recorded):
             result = analyze_records(frame, parse_ab_config(exp.analysis), name=self.experiment)
-        reason = self.record_result(
-            context,
-            kind="ab_test",
-            name=f"ab:{self.experiment}",
-            result=result,
-            started_at=started,
-            dataset=self.experiment,
-        )
+        reason = self.record_result(context, result, started_at=started, dataset=self.experiment)
         raise_for(result.status, f"A/B experiment {self.experiment!r}: {result.decision}: {reason}")
         return result.describe_dict()

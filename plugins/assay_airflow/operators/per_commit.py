@@ -22,10 +22,9 @@ from assay.engines.per_commit import (
     validate_commit_request,
 )
 from assay.errors import AssayError, ConfigError
+from assay.results import Result
 from assay.status import Status
-from assay.store import MetricRecord, SuiteRunRecord, TestCaseRecord
-from assay.store.repository import COVERAGE_METRIC, FILE_COVERAGE_METRIC
-from assay_airflow.operators.base import AssayOperator, raise_for, run_key, task_work_dir
+from assay_airflow.operators.base import AssayOperator, raise_for, task_work_dir
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -96,19 +95,16 @@ class ResolveCommitOperator(AssayOperator):
         except AssayError as exc:
             self.record_error(context, exc, **ids, **recorded)
         suites = list(target.suites)
-        self.record(
-            SuiteRunRecord(
-                key=run_key(context),
-                kind=CHECKOUT,
-                name=CHECKOUT,
-                status=Status.PASS.value,
-                started_at=started,
-                finished_at=datetime.now(UTC),
-                message=f"checked out {sha} at {path}",
-                summary=summary,
-                **ids,
-            )
+        checked_out = Result(
+            name=CHECKOUT,
+            kind=CHECKOUT,
+            status=Status.PASS,
+            message=f"checked out {sha} at {path}",
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            summary=summary,
         )
+        self.record_result(context, checked_out, **ids)
         self.log.info(
             "target %s at %s (requested %s) in %s, python %s, suites %s",
             request.target,
@@ -157,7 +153,6 @@ class PytestSuiteOperator(AssayOperator):
             self.record_error(context, exc, kind="pytest", name=self.suite, started_at=started, **ids)
         if self.suite not in target.suites:
             raise AirflowSkipException(f"target {name!r} configures no suite {self.suite!r}")
-        key = run_key(context)
         out_dir = task_work_dir(context)
         workdir: Path | None = None
         try:
@@ -171,8 +166,14 @@ class PytestSuiteOperator(AssayOperator):
                 out_dir=out_dir,
             )
         except AssayError as exc:
-            now = datetime.now(UTC)
-            result = SuiteResult(self.suite, "pytest", Status.ERROR, started, now, str(exc), retryable=exc.retryable)
+            result = SuiteResult(
+                name=self.suite,
+                status=Status.ERROR,
+                message=str(exc),
+                started_at=started,
+                finished_at=datetime.now(UTC),
+                retryable=exc.retryable,
+            )
         except AirflowTaskTimeout:
             result = interrupted_suite_result(
                 name=self.suite,
@@ -181,47 +182,13 @@ class PytestSuiteOperator(AssayOperator):
                 started_at=started,
                 reason=f"was stopped by Airflow's execution_timeout ({self.execution_timeout})",
             )
-            self.record(suite_record(result, key=key, target=name, sha=sha, branch=branch))
+            self.record_result(context, result, **ids)
             raise
-        self.record(suite_record(result, key=key, target=name, sha=sha, branch=branch))
-        summary = result.describe_dict()
+        self.record_result(context, result, **ids)
         self.log.info("suite %s: %s — %s", self.suite, result.status.value, result.message)
         raise_for(
             result.status,
             f"suite {self.suite!r} on {name}@{sha[:12]}: {result.status.value}: {result.message}",
             retryable=result.retryable,
         )
-        return summary
-
-
-def suite_record(result: SuiteResult, *, key, target: str, sha: str, branch: str | None) -> SuiteRunRecord:
-    metrics = []
-    if result.coverage is not None:
-        metrics.append(MetricRecord(COVERAGE_METRIC, round(result.coverage.line_percent, 4), "percent"))
-        metrics += [
-            MetricRecord(
-                FILE_COVERAGE_METRIC,
-                round(f.percent, 4),
-                "percent",
-                {"file": f.path, "statements": f.statements, "covered": f.covered},
-            )
-            for f in result.coverage.files
-        ]
-    counts = result.counts
-    metrics += [MetricRecord(f"tests.{k}", float(v), "count") for k, v in counts.items()]
-    metrics.append(MetricRecord("suite.duration_s", round(result.duration_s, 3), "s"))
-    return SuiteRunRecord(
-        key=key,
-        kind=result.kind,
-        name=result.name,
-        status=result.status.value,
-        started_at=result.started_at,
-        finished_at=result.finished_at,
-        target=target,
-        commit_sha=sha,
-        branch=branch,
-        message=result.message,
-        summary=result.describe_dict() | {"log_path": result.log_path},
-        test_cases=tuple(TestCaseRecord(c.node_id, c.outcome, c.duration_s, c.message) for c in result.cases),
-        metrics=tuple(metrics),
-    )
+        return result.describe_dict()

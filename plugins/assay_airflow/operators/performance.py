@@ -14,16 +14,13 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from assay.config import TargetConfig
 from assay.errors import AssayError, ConfigError
-from assay.status import Status
-from assay.store import CheckRecord
 from assay_airflow.operators.base import AssayOperator, raise_for, task_work_dir
 from assay_airflow.operators.service import target_service
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-# the load test's checks against its baseline (assay.engines.performance.regression)
-REGRESSION_CHECKS = ("load.regression_p95", "load.regression_throughput")
+    from assay.results import Result
 
 
 class _TargetPerformanceOperator(AssayOperator):
@@ -60,10 +57,8 @@ class _TargetPerformanceOperator(AssayOperator):
             context, kind="performance", name=self.suite, started_at=started, target=self.target
         )
 
-    def finish(self, context: Context, result: Any, started: datetime) -> dict[str, Any]:
-        reason = self.record_result(
-            context, kind="performance", name=result.name, result=result, started_at=started, target=self.target
-        )
+    def finish(self, context: Context, result: Result, started: datetime) -> dict[str, Any]:
+        reason = self.record_result(context, result, started_at=started, target=self.target)
         raise_for(result.status, f"{result.name} of {self.target!r}: {result.status.value}: {reason}")
         return result.describe_dict()
 
@@ -76,13 +71,7 @@ class LoadTestOperator(_TargetPerformanceOperator):
     suite = "load_test"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from assay.engines.performance import (
-            ServerTimings,
-            add_server_comparison,
-            evaluate_regression,
-            figures_from_metrics,
-            run_load_test,
-        )
+        from assay.engines.performance import ServerTimings, add_regression, add_server_comparison, run_load_test
 
         started = datetime.now(UTC)
         with self.recording(context, started):
@@ -102,15 +91,10 @@ class LoadTestOperator(_TargetPerformanceOperator):
             try:
                 baseline_run, ref = self._baseline(context)
             except Exception as exc:  # noqa: BLE001 - DB down or broken: the run is still recorded (or parked)
-                result.checks.extend(
-                    CheckRecord(name, Status.ERROR, message=f"baseline not read: {exc}") for name in REGRESSION_CHECKS
-                )
+                add_regression(result, None, suites.regression, unreadable=str(exc))
             else:
-                baseline = figures_from_metrics(baseline_run.metrics) if baseline_run is not None else None
-                for check in evaluate_regression(
-                    figures_from_metrics(result.metrics), baseline, suites.regression, baseline_ref=ref
-                ):
-                    result.checks.append(check)
+                metrics = baseline_run.metrics if baseline_run is not None else None
+                add_regression(result, metrics, suites.regression, baseline_ref=ref)
         return self.finish(context, result, started)
 
     def _baseline(self, context: Context):
@@ -129,7 +113,7 @@ class LoadTestOperator(_TargetPerformanceOperator):
 class _EngineSuiteOperator(_TargetPerformanceOperator):
     """A suite that is one engine call on its config section: ``run(section, out_dir=...)``."""
 
-    def run(self, section: Any, out_dir: Any) -> Any:
+    def run(self, section: Any, out_dir: Any) -> Result:
         raise NotImplementedError
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -145,7 +129,7 @@ class PipelineLoadOperator(_EngineSuiteOperator):
 
     suite = "pipeline_load"
 
-    def run(self, section: Any, out_dir: Any) -> Any:
+    def run(self, section: Any, out_dir: Any) -> Result:
         from assay.engines.performance import run_pipeline_load
 
         return run_pipeline_load(section, out_dir=out_dir)
@@ -156,7 +140,7 @@ class MicrobenchmarkOperator(_EngineSuiteOperator):
 
     suite = "microbenchmark"
 
-    def run(self, section: Any, out_dir: Any) -> Any:
+    def run(self, section: Any, out_dir: Any) -> Result:
         from assay.engines.performance import run_microbenchmarks
 
         return run_microbenchmarks(section, out_dir=out_dir)
@@ -167,7 +151,7 @@ class MutationTestingOperator(_EngineSuiteOperator):
 
     suite = "mutation"
 
-    def run(self, section: Any, out_dir: Any) -> Any:
+    def run(self, section: Any, out_dir: Any) -> Result:
         from assay.engines.performance import run_mutation_testing
 
         return run_mutation_testing(section, out_dir=out_dir)
@@ -203,16 +187,15 @@ class ChaosExperimentOperator(AssayOperator):
                     "ASSAY_CHAOS_ADMIN_TOKEN": svc.admin_token or "",
                     "ASSAY_CHAOS_WORKERS": str(workers or (target.service.workers if target.service else 1)),
                 }
-                result = run_experiment(path, env=env, timeout_s=float(chaos.get("timeout_s", 300)), work_dir=work)
+                result = run_experiment(
+                    path,
+                    env=env,
+                    timeout_s=float(chaos.get("timeout_s", 300)),
+                    work_dir=work,
+                    name=f"chaos:{self.experiment}",
+                )
         except AssayError as exc:
             self.record_error(context, exc, **recorded)
-        reason = self.record_result(
-            context,
-            kind="chaos",
-            name=f"chaos:{self.experiment}",
-            result=result,
-            started_at=started,
-            target=self.target,
-        )
+        reason = self.record_result(context, result, started_at=started, target=self.target)
         raise_for(result.status, f"chaos {self.experiment!r} on {self.target!r}: {result.status.value}: {reason}")
         return result.describe_dict()

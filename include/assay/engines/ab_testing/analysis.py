@@ -34,6 +34,7 @@ from assay.engines.ab_testing.frequentist import (
 from assay.engines.ab_testing.outcomes import MetricCounts, VariantCounts, outcomes_from_records
 from assay.engines.ab_testing.power import cohens_h, power_two_proportions, sample_size_per_variant
 from assay.engines.ab_testing.sequential import SequentialLook, current_look
+from assay.results import Result
 from assay.status import Status, worst
 from assay.store.records import CheckRecord, MetricRecord
 
@@ -79,30 +80,24 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-@dataclass
-class ABTestResult:
-    name: str
-    started_at: datetime
-    finished_at: datetime
+@dataclass(kw_only=True)
+class ABTestResult(Result):
+    """The analysis of experiment ``experiment`` (suite ``ab:<experiment>``): its status is the worst of its
+    checks, ``decision`` what to do, ``analyses`` every metric's figures."""
+
+    kind: str = "ab_test"
+    experiment: str
     decision: Decision
-    checks: list[CheckRecord] = field(default_factory=list)
-    metrics: list[MetricRecord] = field(default_factory=list)
     analyses: list[MetricAnalysis] = field(default_factory=list)
-    message: str = ""
+    status: Status = field(init=False)
+    summary: dict[str, Any] = field(init=False)
 
-    @property
-    def status(self) -> Status:
-        return worst(c.status for c in self.checks)
-
-    def describe_dict(self) -> dict[str, Any]:
+    def derive(self) -> None:
+        self.status = worst(c.status for c in self.checks)
         bad = [c for c in self.checks if c.status in ("FAIL", "ERROR", "WARN")]
-        return {
-            "name": self.name,
-            "kind": "ab_test",
-            "status": self.status.value,
+        self.summary = {
+            "experiment": self.experiment,
             "decision": self.decision,
-            "message": self.message,
-            "duration_s": round((self.finished_at - self.started_at).total_seconds(), 3),
             "evaluated": len(self.checks),
             "successful": len(self.checks) - len(bad),
             "unsuccessful": len(bad),
@@ -149,7 +144,7 @@ def analyze_experiment(
     problems: Sequence[str] = (),
     name: str = "ab_test",
 ) -> ABTestResult:
-    """Analyse every metric of an experiment; input problems (from ``outcomes_from_records``) are ERROR."""
+    """Analyse every metric of experiment ``name``; input problems (from ``outcomes_from_records``) are ERROR."""
     cfg = config or ABTestConfig()
     started = datetime.now(UTC)
     checks = [CheckRecord("ab:input", Status.ERROR, message=p) for p in problems]
@@ -194,7 +189,15 @@ def analyze_experiment(
         ]
     decision = _decision(checks, primary, guardrails, cfg)
     return ABTestResult(
-        name, started, datetime.now(UTC), decision, checks, metrics, analyses, _message(decision, analyses, checks)
+        name=f"ab:{name}",
+        experiment=name,
+        message=_message(decision, analyses, checks),
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        decision=decision,
+        checks=checks,
+        metrics=metrics,
+        analyses=analyses,
     )
 
 

@@ -29,8 +29,9 @@ from assay.engines.chaos.journal import Journal, read_journal
 from assay.engines.chaos.verdict import evaluate
 from assay.errors import ConfigError, ToolError
 from assay.process import run_command, target_env
+from assay.results import Result
 from assay.status import Status, worst
-from assay.store.records import CheckRecord, MetricRecord
+from assay.store.records import CheckRecord
 
 __all__ = [
     "ChaosResult",
@@ -45,18 +46,14 @@ ROLLBACK_STRATEGY = "always"
 _ENGINE_PATH = str(Path(assay.__file__).resolve().parents[1])
 
 
-@dataclass
-class ChaosResult:
-    """One experiment run; ``describe_dict`` is the JSON-safe summary pushed to XCom."""
+@dataclass(kw_only=True)
+class ChaosResult(Result):
+    """One run of experiment ``experiment`` (suite ``chaos:<experiment>``); its summary is derived from the
+    journal and the fields below."""
 
-    name: str
-    title: str
-    status: Status
-    started_at: datetime
-    finished_at: datetime
-    message: str = ""
-    checks: tuple[CheckRecord, ...] = ()
-    metrics: tuple[MetricRecord, ...] = ()
+    kind: str = "chaos"
+    experiment: str
+    title: str = ""
     journal: Journal | None = None
     recovery_s: float | None = None
     resilience_score: float | None = None
@@ -64,26 +61,17 @@ class ChaosResult:
     journal_path: str | None = None
     log_path: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def duration_s(self) -> float:
-        return (self.finished_at - self.started_at).total_seconds()
+    summary: dict[str, Any] = field(init=False)
 
     @property
     def deviated(self) -> bool:
         return bool(self.journal and self.journal.after is not None and not self.journal.after.met)
 
-    def describe_dict(self) -> dict[str, Any]:
+    def derive(self) -> None:
         j = self.journal
-        return {
-            "name": self.name,
-            "kind": "chaos",
+        self.summary = {
+            "experiment": self.experiment,
             "title": self.title,
-            "status": self.status.value,
-            "message": self.message,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat(),
-            "duration_s": round(self.duration_s, 3),
             "deviated": self.deviated,
             "recovery_s": self.recovery_s,
             "resilience_score": self.resilience_score,
@@ -93,7 +81,6 @@ class ChaosResult:
             "method": [r.describe_dict() for r in j.method] if j else [],
             "rollbacks": [r.describe_dict() for r in j.rollbacks] if j else [],
             "rollbacks_declared": j.declared_rollbacks if j else None,
-            "checks": [{"name": c.name, "status": c.status, "message": c.message} for c in self.checks],
             "exit_code": self.exit_code,
             "journal_path": self.journal_path,
             "log_path": self.log_path,
@@ -151,9 +138,11 @@ def run_experiment(
     timeout_s: float,
     work_dir: str | Path,
     python: str | None = None,
+    name: str | None = None,
 ) -> ChaosResult:
     """Validate and run one experiment file; never raises for a problem of the experiment or the target
-    (those are FAIL or ERROR results). ``env`` holds the ``ASSAY_CHAOS_*`` variables the file reads."""
+    (those are FAIL or ERROR results). ``env`` holds the ``ASSAY_CHAOS_*`` variables the file reads; ``name``
+    is the suite run's name (default ``chaos:<file stem>``)."""
     experiment = Path(path).resolve()
     work = Path(work_dir).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -161,7 +150,16 @@ def run_experiment(
     child_env = chaos_process_env(env)
 
     def result(status: Status, message: str, title: str = "", **kw: Any) -> ChaosResult:
-        return ChaosResult(experiment.stem, title, status, started, datetime.now(UTC), message, **kw)
+        return ChaosResult(
+            name=name or f"chaos:{experiment.stem}",
+            experiment=experiment.stem,
+            title=title,
+            status=status,
+            message=message,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            **kw,
+        )
 
     try:
         loaded = load_experiment(experiment, child_env)

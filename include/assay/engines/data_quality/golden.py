@@ -410,6 +410,7 @@ def validate_golden(name: str, *, directory: str | Path) -> DataQualityResult:
         df = read_golden_frame(spec)
     except TargetError as exc:
         return DataQualityResult(
+            name=f"golden:{name}",
             suite_name=suite.name,
             data_name=f"golden:{spec.name}",
             started_at=started,
@@ -419,7 +420,7 @@ def validate_golden(name: str, *, directory: str | Path) -> DataQualityResult:
             suite_source=suite.source,
             error=f"golden dataset could not be loaded: {exc}",
         )
-    result = validate_dataframe(df, suite, data_name=f"golden:{spec.name}")
+    result = validate_dataframe(df, suite, data_name=f"golden:{spec.name}", name=f"golden:{name}")
     return result.with_outcomes(tuple(_exact_checks(spec, df)))
 
 

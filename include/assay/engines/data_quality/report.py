@@ -41,11 +41,13 @@ def render_report(result: DataQualityResult) -> str:
         (r for r in rows if r["o"].status in (Status.ERROR, Status.FAIL, Status.WARN)),
         key=lambda r: order[r["o"].status],
     )
-    return (
-        _environment()
-        .get_template(TEMPLATE)
-        .render(result=result, summary=result.describe_dict(include_outcomes=False), rows=rows, problems=problems)
-    )
+    summary = result.summary | {
+        "status": result.status.value,
+        "message": result.message,
+        "started_at": result.started_at.isoformat(),
+        "duration_s": round(result.duration_s, 3),
+    }
+    return _environment().get_template(TEMPLATE).render(result=result, summary=summary, rows=rows, problems=problems)
 
 
 def write_report(result: DataQualityResult, path: str | Path) -> Path:

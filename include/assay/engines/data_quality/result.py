@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from assay.engines.data_quality.outcomes import ExpectationOutcome
+from assay.results import Result
 from assay.status import Status, worst
 from assay.store.records import CheckRecord, MetricRecord
 
@@ -14,18 +14,18 @@ KIND = "data_quality"
 _NAME_MAX = 200
 
 
-@dataclass(frozen=True)
-class DataQualityResult:
-    """Every expectation's outcome for one (suite, dataset); ``describe_dict`` is the XCom summary.
+@dataclass(kw_only=True)
+class DataQualityResult(Result):
+    """Every expectation's outcome for one (suite, dataset), named ``data_quality:<suite>`` (``golden:<name>``
+    for a golden dataset). Status, message, checks, metrics and summary are derived from the outcomes.
 
     Counts are Assay's (after its status rules), so they agree with the checks: ``successful`` is
     PASS, ``unsuccessful`` is everything else, ``errored`` the ERROR part of it.
     """
 
+    kind: str = KIND
     suite_name: str
     data_name: str
-    started_at: datetime
-    finished_at: datetime
     outcomes: tuple[ExpectationOutcome, ...]
     row_count: int
     columns: tuple[str, ...] = ()
@@ -34,14 +34,29 @@ class DataQualityResult:
     ge_statistics: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # the validation as a whole could not run
     report_path: str | None = None
+    status: Status = field(init=False)
+    message: str = field(init=False)
+    checks: list[CheckRecord] = field(init=False)
+    metrics: list[MetricRecord] = field(init=False)
+    summary: dict[str, Any] = field(init=False)
 
-    kind = KIND
-
-    @property
-    def status(self) -> Status:
-        if self.error is not None:
-            return Status.ERROR
-        return worst(o.status for o in self.outcomes)
+    def derive(self) -> None:
+        self.status = Status.ERROR if self.error is not None else worst(o.status for o in self.outcomes)
+        self.message = self._message()
+        self.checks = self._checks()
+        self.metrics = self._metrics()
+        self.summary = {
+            "suite": self.suite_name,
+            "suite_source": self.suite_source,
+            "dataset": self.data_name,
+            "counts": self.counts,
+            "row_count": self.row_count,
+            "columns": list(self.columns),
+            "ge_version": self.ge_version,
+            "ge_statistics": self.ge_statistics,
+            "error": self.error,
+            "report_path": self.report_path,
+        }
 
     @property
     def counts(self) -> dict[str, Any]:
@@ -57,12 +72,7 @@ class DataQualityResult:
             "success_percent": round(100.0 * by[Status.PASS] / n, 4) if n else 0.0,
         }
 
-    @property
-    def duration_s(self) -> float:
-        return (self.finished_at - self.started_at).total_seconds()
-
-    @property
-    def message(self) -> str:
+    def _message(self) -> str:
         where = f"suite {self.suite_name!r} on {self.data_name!r} ({self.row_count} rows)"
         if self.error is not None:
             return f"{where}: {self.error}"
@@ -97,15 +107,13 @@ class DataQualityResult:
             names.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
         return names
 
-    @property
-    def checks(self) -> tuple[CheckRecord, ...]:
-        records = tuple(o.check_record(n) for o, n in zip(self.outcomes, self.check_names(), strict=True))
+    def _checks(self) -> list[CheckRecord]:
+        records = [o.check_record(n) for o, n in zip(self.outcomes, self.check_names(), strict=True)]
         if self.error is not None:
-            records += (CheckRecord("data_quality:validation", Status.ERROR, message=self.error),)
+            records.append(CheckRecord("data_quality:validation", Status.ERROR, message=self.error))
         return records
 
-    @property
-    def metrics(self) -> tuple[MetricRecord, ...]:
+    def _metrics(self) -> list[MetricRecord]:
         labels = {"suite": self.suite_name, "dataset": self.data_name}
         c = self.counts
         out = [
@@ -115,30 +123,7 @@ class DataQualityResult:
         out.append(MetricRecord("data_quality.success_percent", float(c["success_percent"]), "percent", dict(labels)))
         out.append(MetricRecord("data_quality.row_count", float(self.row_count), "rows", dict(labels)))
         out.append(MetricRecord("data_quality.duration_s", round(self.duration_s, 3), "s", dict(labels)))
-        return tuple(out)
+        return out
 
     def with_outcomes(self, extra: tuple[ExpectationOutcome, ...], **changes: Any) -> DataQualityResult:
         return replace(self, outcomes=self.outcomes + tuple(extra), **changes)
-
-    def describe_dict(self, *, include_outcomes: bool = True) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "kind": self.kind,
-            "suite": self.suite_name,
-            "suite_source": self.suite_source,
-            "dataset": self.data_name,
-            "status": self.status.value,
-            "message": self.message,
-            "counts": self.counts,
-            "row_count": self.row_count,
-            "columns": list(self.columns),
-            "duration_s": round(self.duration_s, 3),
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat(),
-            "ge_version": self.ge_version,
-            "ge_statistics": self.ge_statistics,
-            "error": self.error,
-            "report_path": self.report_path,
-        }
-        if include_outcomes:
-            data["outcomes"] = [o.describe_dict() for o in self.outcomes]
-        return data

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.engines.data_quality.report import write_report
-from assay.engines.data_quality.result import DataQualityResult
+from assay.engines.data_quality.result import KIND, DataQualityResult
 from assay.engines.data_quality.runner import validate_dataframe
 from assay.engines.data_quality.suites import SuiteRef, load_suite
 from assay.errors import TargetError
@@ -63,6 +63,7 @@ def run_data_quality(
         df = src.read()
     except TargetError as exc:
         result = DataQualityResult(
+            name=f"{KIND}:{spec.name}",
             suite_name=spec.name,
             data_name=name,
             started_at=started,

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from assay.engines.data_quality.outcomes import MAX_EXAMPLES, ExpectationOutcome, json_safe, outcome_from_ge
-from assay.engines.data_quality.result import DataQualityResult
+from assay.engines.data_quality.result import KIND, DataQualityResult
 from assay.engines.data_quality.suites import SuiteRef, SuiteSpec, load_suite
 from assay.errors import ConfigError
 from assay.status import Status
@@ -62,6 +62,7 @@ def validate_dataframe(
     data_name: str,
     partial_unexpected_count: int = MAX_EXAMPLES,
     suites_dir: str | Path | None = None,
+    name: str | None = None,
 ) -> DataQualityResult:
     """Run every expectation of ``suite`` on ``df`` and return each one's outcome.
 
@@ -70,6 +71,7 @@ def validate_dataframe(
         that format, a :class:`SuiteSpec` or a ``gx.ExpectationSuite`` (copied).
     :param data_name: what the data is, for results and reports (e.g. ``transactions@2025-01-01``).
     :param suites_dir: where suite names are looked up (``data_quality.suites_dir`` in ``assay.yaml``).
+    :param name: the suite run's name (default ``data_quality:<suite>``).
     Raises :class:`ConfigError` for a bad suite or a non-DataFrame; a failure inside GE is an ERROR result.
     """
     if not isinstance(df, pd.DataFrame):
@@ -80,6 +82,7 @@ def validate_dataframe(
 
     columns = tuple(str(c) for c in df.columns)
     base = dict(
+        name=name or f"{KIND}:{spec.name}",
         suite_name=spec.name,
         data_name=data_name,
         row_count=len(df),

@@ -9,7 +9,7 @@ Usage::
     result = run_drift("ref.parquet", current,  # a DataFrame, a path, or an assay.sources source
                        DriftConfig(prediction_column="score", exclude_columns=["id"],
                                    overrides={"amount": ColumnOverride(tests=["psi", "ks"], critical=True)}))
-    result.status, result.check_records(), result.metric_records(), result.describe_dict()
+    result.status, result.checks, result.metrics, result.describe_dict()
 
 Tests (names as Evidently's): ``psi``, ``kl_div``, ``jensenshannon`` (distance, natural log),
 ``wasserstein`` (normalised), ``ks``, ``chisquare``, ``anderson`` (k-sample, midrank). Distances drift when

@@ -20,12 +20,14 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from assay.errors import ConfigError
+from assay.results import Result
 from assay.sources import DataSourceError, as_source
 from assay.status import Status, worst
 from assay.store.records import CheckRecord, MetricRecord
@@ -137,10 +139,13 @@ class WindowCheck:
         }
 
 
-@dataclass(frozen=True)
-class PerformanceDecayResult:
-    status: Status
-    message: str
+@dataclass(kw_only=True)
+class PerformanceDecayResult(Result):
+    """Performance decay per window (suite ``concept_drift``): one check per (window, metric), the reference's
+    and each window's figures as metrics; checks, metrics and summary are derived from the windows."""
+
+    name: str = "concept_drift"
+    kind: str = "drift"
     windows: tuple[WindowCheck, ...] = ()
     reference: Mapping[str, float | None] = field(default_factory=dict)
     reference_rows: int = 0
@@ -148,31 +153,29 @@ class PerformanceDecayResult:
     unlabeled_rows: int = 0
     dropped_rows: int = 0
     error: str | None = None
+    checks: list[CheckRecord] = field(init=False)
+    metrics: list[MetricRecord] = field(init=False)
+    summary: dict[str, Any] = field(init=False)
 
-    def check_records(self) -> list[CheckRecord]:
+    def derive(self) -> None:
         if self.error:
-            return [CheckRecord("performance_decay", Status.ERROR, message=self.error)]
-        if not self.windows:
-            return [CheckRecord("performance_decay", self.status, message=self.message)]
-        return [w.check_record() for w in self.windows]
-
-    def metric_records(self) -> list[MetricRecord]:
-        out = [
+            self.checks = [CheckRecord("performance_decay", Status.ERROR, message=self.error)]
+        elif not self.windows:
+            self.checks = [CheckRecord("performance_decay", self.status, message=self.message)]
+        else:
+            self.checks = [w.check_record() for w in self.windows]
+        metrics = [
             MetricRecord(f"reference_{m}", v, "ratio", {"reference": self.reference_label})
             for m, v in self.reference.items()
             if v is not None
         ]
-        out += [
+        metrics += [
             MetricRecord(f"window_{w.metric}", w.value, "ratio", {"window": w.window, "rows": w.rows})
             for w in self.windows
             if w.value is not None
         ]
-        return out
-
-    def describe_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status.value,
-            "message": self.message,
+        self.metrics = metrics
+        self.summary = {
             "error": self.error,
             "reference": dict(self.reference),
             "reference_rows": self.reference_rows,
@@ -307,8 +310,15 @@ def run_performance_decay(data: Any, config: DecayConfig, reference: Any = None)
     :param reference: optional data with label and prediction columns; the whole of it is the reference.
     """
 
+    started = datetime.now(UTC)
+
+    def result(status: Status, message: str, **kw: Any) -> PerformanceDecayResult:
+        return PerformanceDecayResult(
+            status=status, message=message, started_at=started, finished_at=datetime.now(UTC), **kw
+        )
+
     def failed(message: str, **extra: Any) -> PerformanceDecayResult:
-        return PerformanceDecayResult(Status.ERROR, message, error=message, **extra)
+        return result(Status.ERROR, message, error=message, **extra)
 
     try:
         windows, unlabeled, dropped = _pairs(data, config, windowed=True)
@@ -337,12 +347,19 @@ def run_performance_decay(data: Any, config: DecayConfig, reference: Any = None)
                 dropped_rows=dropped,
             )
         ref_scores = _scores(ref_pairs, config)
+        outline = dict(
+            reference=ref_scores,
+            reference_rows=ref_rows,
+            reference_label=ref_label,
+            unlabeled_rows=unlabeled,
+            dropped_rows=dropped,
+        )
         if only_window:
             message = (
                 f"only one window holds labelled rows ({ref_label}, {ref_rows} rows); it is the reference, so "
                 "there is no later window to compare yet (give a reference dataset to check this window)"
             )
-            return PerformanceDecayResult(Status.SKIP, message, (), ref_scores, ref_rows, ref_label, unlabeled, dropped)
+            return result(Status.SKIP, message, **outline)
         checks = []
         for window in sorted(windows):
             pairs = windows[window]
@@ -362,4 +379,4 @@ def run_performance_decay(data: Any, config: DecayConfig, reference: Any = None)
     )
     if unlabeled:
         message += f"; {unlabeled} row(s) without a label yet were left out"
-    return PerformanceDecayResult(status, message, tuple(checks), ref_scores, ref_rows, ref_label, unlabeled, dropped)
+    return result(status, message, windows=tuple(checks), **outline)

@@ -6,10 +6,10 @@ array per side of the column being evaluated (per thread), released when its tes
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from assay.engines.drift.columns import DATETIME
@@ -51,7 +51,7 @@ def run_drift(reference: Any, current: Any, config: DriftConfig | None = None) -
     """
     config = config or DriftConfig()
     ref_source, cur_source = as_source(reference), as_source(current)
-    started = time.monotonic()
+    started = datetime.now(UTC)
     spool = make_spool(config.spool, config.spool_dir)
     threads = resolve_threads(config.threads)
     labels = {"reference_label": ref_source.label, "current_label": cur_source.label}
@@ -63,7 +63,8 @@ def run_drift(reference: Any, current: Any, config: DriftConfig | None = None) -
             dataset_status=Status.ERROR,
             error=message,
             drift_share_threshold=config.drift_share,
-            duration_s=time.monotonic() - started,
+            started_at=started,
+            finished_at=datetime.now(UTC),
             **labels,
             **extra,
         )
@@ -140,7 +141,7 @@ def _assemble(
     ref: Side,
     cur: Side,
     skipped: dict[str, str],
-    started: float,
+    started: datetime,
     labels: dict[str, str],
 ) -> DatasetDriftResult:
     everything = [r for rs in per_plan for r in rs]
@@ -171,7 +172,8 @@ def _assemble(
         rows_reference=ref.rows,
         rows_current=cur.rows,
         skipped_columns=skipped,
-        duration_s=time.monotonic() - started,
+        started_at=started,
+        finished_at=datetime.now(UTC),
         **labels,
     )
     return _with_message(result)

@@ -16,7 +16,7 @@ Record names (stable, the dashboard reads them):
 Which checks decide the verdict: a column's drift FAIL is severity ``warning`` (it is reported; the
 dataset verdict comes from the share), unless the column is ``critical`` or is the prediction column;
 ERROR checks, "too few rows to test" WARNs and the missing/unseen share checks always count.
-``DatasetDriftResult.status`` is the worst of the deciding checks.
+``DatasetDriftResult.status`` (an :class:`assay.results.Result`) is the worst of the deciding checks.
 
 The dataset verdict never rests on columns that could not be evaluated (ERROR) or tested (too few
 rows): it is given only when it would be the same whether those columns drifted or not; otherwise the
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assay.engines.drift.config import P_VALUE_TESTS, SHARE_CHECKS
+from assay.results import Result
 from assay.status import Status, worst
 from assay.store.records import CheckRecord, MetricRecord
 
@@ -131,12 +132,14 @@ class ColumnDriftResult:
         }
 
 
-@dataclass(frozen=True)
-class DatasetDriftResult:
-    """The whole comparison: per-column results, the dataset verdict, and a dataset-level error if any."""
+@dataclass(kw_only=True)
+class DatasetDriftResult(Result):
+    """The whole comparison (suite ``data_drift``): per-column results, the dataset verdict, and a
+    dataset-level error if any. Its checks (the dataset check, then every column's), metrics and summary
+    are derived from them."""
 
-    status: Status
-    message: str
+    name: str = "data_drift"
+    kind: str = "drift"
     dataset_status: Status
     drift_share_threshold: float
     columns: tuple[ColumnDriftResult, ...] = ()
@@ -154,7 +157,9 @@ class DatasetDriftResult:
     current_label: str = ""
     skipped_columns: dict[str, str] = field(default_factory=dict)
     error: str | None = None
-    duration_s: float = 0.0
+    checks: list[CheckRecord] = field(init=False)
+    metrics: list[MetricRecord] = field(init=False)
+    summary: dict[str, Any] = field(init=False)
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -200,29 +205,25 @@ class DatasetDriftResult:
             return f"{verdict}: {counts}; {unknown}, and the verdict holds whatever they show"
         return f"dataset drift undetermined: {counts}; {unknown}, and they could change the verdict"
 
-    def check_records(self) -> list[CheckRecord]:
-        return [self.dataset_check()] + [r.check_record() for r in self.all_results]
-
     @property
     def all_results(self) -> tuple[ColumnDriftResult, ...]:
         """Every column-level result: prediction tests, feature tests, then the share checks."""
         return (*self.predictions, *self.columns, *self.share_checks)
 
-    def metric_records(self) -> list[MetricRecord]:
-        out: list[MetricRecord] = []
+    def derive(self) -> None:
+        self.checks = [self.dataset_check()] + [r.check_record() for r in self.all_results]
+        metrics: list[MetricRecord] = []
         if self.share_drifted is not None:
-            out.append(MetricRecord("drift_share", self.share_drifted, "ratio"))
-            out.append(MetricRecord("drifted_columns", float(self.n_drifted), "columns", {"evaluated": self.n_columns}))
+            metrics.append(MetricRecord("drift_share", self.share_drifted, "ratio"))
+            metrics.append(
+                MetricRecord("drifted_columns", float(self.n_drifted), "columns", {"evaluated": self.n_columns})
+            )
         for r in self.all_results:
-            out.extend(r.metric_records())
-        return out
-
-    def describe_dict(self) -> dict[str, Any]:
+            metrics.extend(r.metric_records())
+        self.metrics = metrics
         statuses = [r.status for r in self.all_results]
-        return {
-            "status": self.status.value,
-            "message": self.message,
-            "dataset_status": self.dataset_status.value,
+        self.summary = {
+            "dataset_status": Status(self.dataset_status).value,
             "dataset_drift": self.dataset_drift,
             "share_drifted": _num(self.share_drifted),
             "drift_share_threshold": self.drift_share_threshold,
@@ -237,7 +238,6 @@ class DatasetDriftResult:
             "current": self.current_label,
             "skipped_columns": dict(self.skipped_columns),
             "error": self.error,
-            "duration_s": round(self.duration_s, 3),
             "counts": {
                 "evaluated": len(statuses),
                 "successful": sum(s is Status.PASS for s in statuses),

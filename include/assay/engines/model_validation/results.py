@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from assay.results import Result
 from assay.status import Status, worst
 from assay.store.records import CheckRecord, MetricRecord
 
@@ -97,42 +97,44 @@ def _counts(checks: Sequence[CheckRecord]) -> dict[str, int]:
     return {"evaluated": len(checks), "successful": len(checks) - len(failed), "unsuccessful": len(failed)}
 
 
-@dataclass
-class ModelValidationResult:
-    """One validation run of a model version; ``describe_dict`` is the JSON-safe XCom summary."""
+@dataclass(kw_only=True)
+class ModelValidationResult(Result):
+    """One validation run (suite ``model_validation``) of version ``model_version`` of ``model``: its checks
+    and metrics are its sections', its status the worst check (a run that evaluated nothing is ERROR), its
+    message the reason it could not run, else a summary of its checks, on one line."""
 
-    name: str
-    started_at: datetime
-    finished_at: datetime
+    name: str = "model_validation"
+    kind: str = "model_validation"
+    model: str = ""
     model_version: str | None = None
     baseline_version: str | None = None
     dataset: str | None = None
     sections: list[SectionResult] = field(default_factory=list)
     reason: str = ""  # set when validation could not run (the model would not load, the data is unusable)
+    status: Status = field(init=False)
+    message: str = field(init=False)
+    checks: list[CheckRecord] = field(init=False)
+    metrics: list[MetricRecord] = field(init=False)
+    summary: dict[str, Any] = field(init=False)
 
-    @property
-    def message(self) -> str:
-        """One line saying why the run has its status: the reason it could not run, else the summary of
-        its checks. Never empty: the task fails with "ERROR: <this>" and the suite run records it."""
-        return one_line(self.reason) or self.summary()
-
-    @property
-    def checks(self) -> list[CheckRecord]:
-        return [c for s in self.sections for c in s.checks]
-
-    @property
-    def metrics(self) -> list[MetricRecord]:
-        return [m for s in self.sections for m in s.metrics]
-
-    @property
-    def status(self) -> Status:
-        """The worst check; a run that evaluated nothing is ERROR."""
-        return worst(c.status for c in self.checks)
+    def derive(self) -> None:
+        self.checks = [c for s in self.sections for c in s.checks]
+        self.metrics = [m for s in self.sections for m in s.metrics]
+        self.status = worst(c.status for c in self.checks)
+        self.message = one_line(self.reason) or self._checks_line()
+        self.summary = {
+            "model": self.model,
+            "model_version": self.model_version,
+            "baseline_version": self.baseline_version,
+            "dataset": self.dataset,
+            **_counts(self.checks),
+            "sections": [s.describe_dict() for s in self.sections],
+        }
 
     def section(self, name: str) -> SectionResult:
         return next(s for s in self.sections if s.name == name)
 
-    def summary(self) -> str:
+    def _checks_line(self) -> str:
         """``k/n checks passed`` and the first five that did not, on one line."""
         bad = [c for c in self.checks if c.status != Status.PASS.value and c.status != Status.SKIP.value]
         if not self.checks:
@@ -141,17 +143,3 @@ class ModelValidationResult:
         details = [f"{c.name} {c.status}: {one_line(c.message) or 'no message'}" for c in bad[:5]]
         more = f"; and {len(bad) - 5} more" if len(bad) > 5 else ""
         return head + ("" if not bad else "; " + "; ".join(details) + more)
-
-    def describe_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": "model_validation",
-            "status": self.status.value,
-            "message": self.message,
-            "model_version": self.model_version,
-            "baseline_version": self.baseline_version,
-            "dataset": self.dataset,
-            "duration_s": round((self.finished_at - self.started_at).total_seconds(), 3),
-            **_counts(self.checks),
-            "sections": [s.describe_dict() for s in self.sections],
-        }

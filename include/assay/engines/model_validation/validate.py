@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 
@@ -31,11 +32,13 @@ from assay.errors import AssayError
 
 
 def _error_result(
-    name: str, started: datetime, section: str, check: str, message: str, **kw: object
+    model: str, started: datetime, section: str, check: str, message: str, **kw: Any
 ) -> ModelValidationResult:
     sec = SectionResult(section)
     sec.error(check, message)
-    return ModelValidationResult(name, started, datetime.now(UTC), sections=[sec], reason=message, **kw)  # type: ignore[arg-type]
+    return ModelValidationResult(
+        model=model, started_at=started, finished_at=datetime.now(UTC), sections=[sec], reason=message, **kw
+    )
 
 
 def validate_model(
@@ -46,11 +49,12 @@ def validate_model(
     baseline: Baseline | None = None,
     train_fn: TrainFn | None = None,
     training_frame: pd.DataFrame | None = None,
-    name: str = "model_validation",
+    model: str = "model",
     model_version: str | None = None,
     dataset: str | None = None,
 ) -> ModelValidationResult:
-    """Validate ``candidate`` on ``evaluation``; never raises for a failure of the model or the data.
+    """Validate ``candidate`` (a version of ``model``) on ``evaluation``; never raises for a failure of the
+    model or the data.
 
     ``training_frame`` (default: ``evaluation``) is what statistical validation splits and re-trains on.
     """
@@ -64,7 +68,7 @@ def validate_model(
         evaluation = evaluation.reset_index(drop=True)
         scored = score(candidate, evaluation, label)
     except AssayError as exc:
-        return _error_result(name, started, "evaluation", "data", f"cannot evaluate the model: {exc}", **meta)
+        return _error_result(model, started, "evaluation", "data", f"cannot evaluate the model: {exc}", **meta)
     sections: list[SectionResult] = []
     p99 = None
     if cfg.quality.enabled:
@@ -95,7 +99,9 @@ def validate_model(
             sections.append(
                 check_statistical(frame.reset_index(drop=True), label, train_fn, cfg.statistical, cfg.quality)
             )
-    return ModelValidationResult(name, started, datetime.now(UTC), sections=sections, **meta)  # type: ignore[arg-type]
+    return ModelValidationResult(
+        model=model, started_at=started, finished_at=datetime.now(UTC), sections=sections, **meta
+    )
 
 
 def _training_problems(frame: pd.DataFrame, label: str) -> list[str]:
@@ -147,7 +153,7 @@ def run_model_validation(
         job.validation,
         baseline=baseline,
         train_fn=train_fn,
-        name=job.name,
+        model=job.name,
         model_version=version,
         dataset=dataset,
     )

@@ -29,7 +29,7 @@ from assay.engines.per_commit.gates import (
 )
 from assay.engines.per_commit.pytest_suite import SuiteResult, interrupted_suite_result, run_pytest_suite
 from assay.engines.per_commit.python_env import TargetPython, prepare_python
-from assay.engines.per_commit.reportlog import PytestReport, TestCaseResult, parse_report_log
+from assay.engines.per_commit.reportlog import PytestReport, parse_report_log
 from assay.engines.per_commit.request import BRANCH_RE, SHA_RE, CommitRequest, validate_commit_request
 from assay.engines.per_commit.suite import per_commit_task_timeout_s, run_commit_suite
 from assay.engines.per_commit.workspace import GitError, GitWorkspace, ls_remote
@@ -47,7 +47,6 @@ __all__ = [
     "SuiteOutcome",
     "SuiteResult",
     "TargetPython",
-    "TestCaseResult",
     "coverage_drop_check",
     "evaluate_commit_gates",
     "interrupted_suite_result",

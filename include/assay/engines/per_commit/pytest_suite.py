@@ -26,7 +26,6 @@ from assay.engines.per_commit.reportlog import (
     FAILING,
     CollectionError,
     PytestReport,
-    TestCaseResult,
     conftest_error_from_output,
     empty_counts,
     parse_report_log,
@@ -34,7 +33,10 @@ from assay.engines.per_commit.reportlog import (
 )
 from assay.errors import ToolError
 from assay.process import run_command, target_env
+from assay.results import Result
 from assay.status import Status
+from assay.store.records import MetricRecord, TestCaseRecord
+from assay.store.repository import COVERAGE_METRIC, FILE_COVERAGE_METRIC
 
 PYTEST_INTERRUPTED = 2
 PYTEST_INTERNAL_ERROR = 3
@@ -43,21 +45,16 @@ PYTEST_NO_TESTS = 5
 REPORT_LOG = "reportlog.jsonl"
 
 
-@dataclass
-class SuiteResult:
-    """What one suite run produced; ``describe_dict`` is the JSON-safe summary pushed to XCom.
+@dataclass(kw_only=True)
+class SuiteResult(Result):
+    """One pytest suite run: its test cases are pytest's own rows; its metrics (line coverage overall and per
+    file, the outcome counts, the duration) and its summary are derived from the fields below.
 
-    ``counts`` are pytest's summary-line counts plus ``total`` (the rows in ``cases``); ``retryable`` says
+    ``counts`` are pytest's summary-line counts plus ``total`` (the rows in ``test_cases``); ``retryable`` says
     whether an ERROR could go away on a retry of the same commit (a crashed tool: yes; a SyntaxError, an
-    empty suite or a timeout: no)."""
+    empty suite or a timeout: no); ``details`` (argv, the Python and environment used) stay with the result."""
 
-    name: str
-    kind: str
-    status: Status
-    started_at: datetime
-    finished_at: datetime
-    message: str = ""
-    cases: tuple[TestCaseResult, ...] = ()
+    kind: str = "pytest"
     coverage: CoverageReport | None = None
     exit_code: int | None = None
     log_path: str | None = None
@@ -65,26 +62,35 @@ class SuiteResult:
     counts: dict[str, int] = field(default_factory=empty_counts)
     collection_errors: tuple[CollectionError, ...] = ()
     retryable: bool = True
-
-    @property
-    def duration_s(self) -> float:
-        return (self.finished_at - self.started_at).total_seconds()
+    metrics: list[MetricRecord] = field(init=False)
+    summary: dict[str, Any] = field(init=False)
 
     @property
     def import_errors(self) -> tuple[CollectionError, ...]:
         return PytestReport((), {}, self.collection_errors).import_errors
 
-    def describe_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "status": self.status.value,
-            "message": self.message,
-            "counts": self.counts,
-            "duration_s": round(self.duration_s, 3),
+    def derive(self) -> None:
+        metrics = []
+        if self.coverage is not None:
+            metrics.append(MetricRecord(COVERAGE_METRIC, round(self.coverage.line_percent, 4), "percent"))
+            metrics += [
+                MetricRecord(
+                    FILE_COVERAGE_METRIC,
+                    round(f.percent, 4),
+                    "percent",
+                    {"file": f.path, "statements": f.statements, "covered": f.covered},
+                )
+                for f in self.coverage.files
+            ]
+        metrics += [MetricRecord(f"tests.{k}", float(v), "count") for k, v in self.counts.items()]
+        metrics.append(MetricRecord("suite.duration_s", round(self.duration_s, 3), "s"))
+        self.metrics = metrics
+        self.summary = {
+            "counts": dict(self.counts),
             "coverage_percent": None if self.coverage is None else round(self.coverage.line_percent, 2),
             "exit_code": self.exit_code,
             "collection_errors": [e.describe() for e in self.collection_errors],
+            "log_path": self.log_path,
         }
 
 
@@ -124,7 +130,9 @@ def run_pytest_suite(
     started = datetime.now(UTC)
 
     def result(status: Status, message: str, **kw: Any) -> SuiteResult:
-        return SuiteResult(name, "pytest", status, started, datetime.now(UTC), message, **kw)
+        return SuiteResult(
+            name=name, status=status, message=message, started_at=started, finished_at=datetime.now(UTC), **kw
+        )
 
     try:
         cmd = run_command(
@@ -158,7 +166,7 @@ def run_pytest_suite(
         return result(Status.ERROR, _no_tests_message(name, suite), retryable=False, **common)
     if cmd.returncode == PYTEST_USAGE_ERROR and (conftest := conftest_error_from_output(cmd.output_tail, root)):
         report = PytestReport(
-            (TestCaseResult(conftest.node_id, "error", 0.0, f"collection error: {conftest.message}"),),
+            (TestCaseRecord(conftest.node_id, "error", 0.0, f"collection error: {conftest.message}"),),
             empty_counts() | {"error": 1, "total": 1},
             (conftest,),
         )
@@ -221,12 +229,11 @@ def interrupted_suite_result(
     report log holds so far, the test that was running, ERROR."""
     report = _partial_report(Path(out_dir) / REPORT_LOG, Path(workdir))
     return SuiteResult(
-        name,
-        "pytest",
-        Status.ERROR,
-        started_at,
-        datetime.now(UTC),
-        interrupted_message(name, report, reason),
+        name=name,
+        status=Status.ERROR,
+        message=interrupted_message(name, report, reason),
+        started_at=started_at,
+        finished_at=datetime.now(UTC),
         retryable=False,
         **_rows(report),
     )
@@ -256,7 +263,7 @@ def _partial_report(path: Path, root: Path) -> PytestReport:
 
 
 def _rows(report: PytestReport) -> dict[str, Any]:
-    return {"cases": report.cases, "counts": dict(report.counts), "collection_errors": report.collection_errors}
+    return {"test_cases": report.cases, "counts": dict(report.counts), "collection_errors": report.collection_errors}
 
 
 def _collection_message(report: PytestReport) -> str:

@@ -1,9 +1,9 @@
 """Read pytest's own report log (pytest-reportlog JSON lines) into one result per test.
 
 ``pytest --report-log=FILE`` writes every report pytest makes, as it makes it (line-buffered), so the file
-survives a run that is killed. Each test's setup, call and teardown reports become **one row** in pytest's
-own vocabulary, with pytest's own node id (``tests/test_x.py::TestA::test_b[param]``, pasteable into
-``pytest``):
+survives a run that is killed. Each test's setup, call and teardown reports become **one row** (the store's
+``TestCaseRecord``) in pytest's own vocabulary, with pytest's own node id (``tests/test_x.py::TestA::test_b[param]``,
+pasteable into ``pytest``):
 
 * ``passed`` / ``failed`` / ``skipped`` from the call (or from setup when it did not get that far);
 * ``xfailed`` / ``xpassed`` when the report carries ``wasxfail`` (a strict xfail that passes is reported
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import ToolError
+from assay.store.records import TestCaseRecord
 
 MESSAGE_CHARS = 2000
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
@@ -39,16 +40,6 @@ _E_EXCEPTION = re.compile(r"^E {3}(?P<exc>[A-Za-z_][\w.]*)(?::\s?(?P<msg>.*))?$"
 _E_FILE_LINE = re.compile(r'^E\s+File "(?P<path>[^"]+)", line (?P<line>\d+)')
 _TB_LOCATION = re.compile(r"^(?P<path>[^\s:][^:]*):(?P<line>\d+): in ")
 _CONFTEST = re.compile(r"ImportError while loading conftest '(?P<path>[^']+)'")
-
-
-@dataclass(frozen=True)
-class TestCaseResult:
-    __test__ = False  # not a pytest test class
-
-    node_id: str
-    outcome: str  # passed | failed | error | skipped | xfailed | xpassed
-    duration_s: float
-    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,14 +59,14 @@ class CollectionError:
 
 @dataclass(frozen=True)
 class PytestReport:
-    cases: tuple[TestCaseResult, ...]
+    cases: tuple[TestCaseRecord, ...]
     counts: dict[str, int]
     collection_errors: tuple[CollectionError, ...] = ()
     running: tuple[str, ...] = ()  # tests that started and had not finished when the log ended
     exitstatus: int | None = None  # None when the session never finished (killed)
 
     @property
-    def failed(self) -> tuple[TestCaseResult, ...]:
+    def failed(self) -> tuple[TestCaseRecord, ...]:
         return tuple(c for c in self.cases if c.outcome in FAILING)
 
     @property
@@ -90,7 +81,7 @@ class PytestReport:
         """The report with each still-running test as an ``error`` row saying why it never finished."""
         if not self.running:
             return self
-        extra = tuple(TestCaseResult(node, "error", 0.0, message) for node in self.running)
+        extra = tuple(TestCaseRecord(node, "error", 0.0, message) for node in self.running)
         counts = dict(self.counts)
         counts["error"] += len(extra)
         counts["total"] += len(extra)
@@ -241,7 +232,7 @@ def conftest_error_from_output(output: str, root: Path | None) -> CollectionErro
     return found
 
 
-def _row(test: _Test, root: Path | None) -> TestCaseResult:
+def _row(test: _Test, root: Path | None) -> TestCaseRecord:
     reps = test.reports
     setup, call, teardown = reps.get("setup"), reps.get("call"), reps.get("teardown")
     other = [r for w, r in reps.items() if w not in ("setup", "call", "teardown")]  # e.g. a crashed xdist worker
@@ -261,7 +252,7 @@ def _row(test: _Test, root: Path | None) -> TestCaseResult:
             outcome = "error"
         message = f"{message}\n{torn}" if message else torn
     duration = sum(float(r.get("duration") or 0.0) for r in reps.values())
-    return TestCaseResult(test.node_id, outcome, round(duration, 6), (message or None) and message[:MESSAGE_CHARS])
+    return TestCaseRecord(test.node_id, outcome, round(duration, 6), (message or None) and message[:MESSAGE_CHARS])
 
 
 def parse_report_log(path: str | Path, *, root: str | Path | None = None) -> PytestReport:
@@ -276,7 +267,7 @@ def parse_report_log(path: str | Path, *, root: str | Path | None = None) -> Pyt
         raise ToolError(f"the test run wrote no report log at {p}") from None
     tests: dict[str, _Test] = {}
     counts: Counter[str] = Counter()
-    collect_rows: list[TestCaseResult] = []
+    collect_rows: list[TestCaseRecord] = []
     errors: list[CollectionError] = []
     exitstatus: int | None = None
     for i, line in enumerate(raw):
@@ -299,10 +290,10 @@ def parse_report_log(path: str | Path, *, root: str | Path | None = None) -> Pyt
             if data.get("outcome") == "failed":
                 err = collection_error(node, data.get("longrepr"), base)
                 errors.append(err)
-                collect_rows.append(TestCaseResult(node or ".", "error", 0.0, f"collection error: {err.message}"))
+                collect_rows.append(TestCaseRecord(node or ".", "error", 0.0, f"collection error: {err.message}"))
                 counts["error"] += 1
             elif data.get("outcome") == "skipped":  # a module-level skip / importorskip
-                collect_rows.append(TestCaseResult(node, "skipped", 0.0, _longrepr_text(data.get("longrepr"), base)))
+                collect_rows.append(TestCaseRecord(node, "skipped", 0.0, _longrepr_text(data.get("longrepr"), base)))
                 counts["skipped"] += 1
         elif kind == "SessionFinish":
             exitstatus = data.get("exitstatus")

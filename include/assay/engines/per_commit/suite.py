@@ -11,6 +11,7 @@ is noted in the message and ``details``. A module that a fresh venv lacks too is
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -112,12 +113,21 @@ def run_commit_suite(
     result.details["project_layer"] = list(layer.projects)
     if rebuilt:
         result.details["environment_rebuilt"] = rebuilt
-        result.message += " (the cached environment was rebuilt first: " + rebuilt.split(":", 1)[0] + ")"
+        result = replace(
+            result, message=f"{result.message} (the cached environment was rebuilt first: {rebuilt.split(':', 1)[0]})"
+        )
     return result
 
 
 def _error(name: str, started: datetime, exc: TargetError) -> SuiteResult:
-    return SuiteResult(name, "pytest", Status.ERROR, started, datetime.now(UTC), str(exc), retryable=exc.retryable)
+    return SuiteResult(
+        name=name,
+        status=Status.ERROR,
+        message=str(exc),
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        retryable=exc.retryable,
+    )
 
 
 def suite_task_budget_s(target: TargetConfig, timeout_s: int) -> int:

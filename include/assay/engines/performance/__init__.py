@@ -8,7 +8,8 @@
 * :func:`run_mutation_testing`: mutmut 3 mutation score per module.
 
 Each returns or adds :class:`~assay.store.records.CheckRecord` and ``MetricRecord`` objects; the runners
-return a :class:`PerformanceResult` with ``describe_dict()``.
+return a :class:`PerformanceResult` (an :class:`assay.results.Result`); :func:`add_regression` adds the
+load test's regression checks to its result.
 """
 
 from __future__ import annotations
@@ -36,13 +37,20 @@ from assay.engines.performance.measurement import (
 from assay.engines.performance.microbench import run_microbenchmarks
 from assay.engines.performance.mutation import run_mutation_testing
 from assay.engines.performance.pipelines import run_pipeline_load
-from assay.engines.performance.regression import PerformanceFigures, evaluate_regression, figures_from_metrics
+from assay.engines.performance.regression import (
+    REGRESSION_CHECKS,
+    PerformanceFigures,
+    add_regression,
+    evaluate_regression,
+    figures_from_metrics,
+)
 from assay.engines.performance.result import PerformanceResult
 
 __all__ = [
     "PRODUCTION_INFERENCE_PROFILE",
     "PRODUCTION_INFERENCE_SLO",
     "PRODUCTION_PIPELINE_LOAD",
+    "REGRESSION_CHECKS",
     "LoadProfile",
     "LoadTestConfig",
     "LoadTestResult",
@@ -56,6 +64,7 @@ __all__ = [
     "ServerTimings",
     "SloConfig",
     "TimingComparison",
+    "add_regression",
     "add_server_comparison",
     "compare_client_server",
     "evaluate_regression",

@@ -49,7 +49,7 @@ ENV_CLIENT_STATS = "ASSAY_CLIENT_STATS_FILE"
 CLIENT_STATS_FILE = "client_stats.json"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LoadTestResult(PerformanceResult):
     """A :class:`PerformanceResult` that also keeps the parsed stats (for baselines and the
     client/server comparison); ``stats`` is None when Locust produced none, ``client`` when Assay's
@@ -135,7 +135,14 @@ def run_load_test(
 
     def result(checks: list[CheckRecord], message: str, **kw: Any) -> LoadTestResult:
         return LoadTestResult(
-            name, "load_test", started, datetime.now(UTC), checks=checks, message=message, details=details, **kw
+            name=name,
+            suite_kind="load_test",
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            checks=checks,
+            message=message,
+            details=details,
+            **kw,
         )
 
     probe = probe_target(config.host, config.health_path, timeout_s=config.probe_timeout_s)

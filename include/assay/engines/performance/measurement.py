@@ -392,13 +392,15 @@ def add_server_comparison(
         client=client,
         client_in_flight=client.in_flight(entry.method, entry.name) if client is not None else (),
     )
-    _add(result, comparison.check())
     result.metrics.extend(comparison.metrics())
     result.details["measurement"] = {"endpoint": comparison.where, "cause": comparison.cause, "ratio": comparison.ratio}
+    _add(result, comparison.check())
     return comparison
 
 
 def _add(result: LoadTestResult, check: CheckRecord) -> None:
-    result.checks.append(check)
+    """Add ``check`` (its status counts; the summary is derived again) and, unless it passed, its line to the
+    message."""
     if check.status != Status.PASS:
         result.message = f"{result.message}\n{check.status}: {check.name}: {check.message}".strip()
+    result.add_checks([check])

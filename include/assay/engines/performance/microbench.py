@@ -145,10 +145,10 @@ def run_microbenchmarks(
         "batches": per_batch,
     }
     return PerformanceResult(
-        name,
-        "microbenchmark",
-        started,
-        datetime.now(UTC),
+        name=name,
+        suite_kind="microbenchmark",
+        started_at=started,
+        finished_at=datetime.now(UTC),
         checks=checks,
         metrics=metrics,
         message=summarise(checks),

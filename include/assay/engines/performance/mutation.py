@@ -164,10 +164,10 @@ def run_mutation_testing(
         checks: list[CheckRecord], metrics: list[MetricRecord] | None = None, log: Path | None = None
     ) -> PerformanceResult:
         return PerformanceResult(
-            name,
-            "mutation",
-            started,
-            datetime.now(UTC),
+            name=name,
+            suite_kind="mutation",
+            started_at=started,
+            finished_at=datetime.now(UTC),
             checks=checks,
             metrics=metrics or [],
             message=summarise(checks),

@@ -188,10 +188,10 @@ def run_pipeline_load(
     checks += res_checks
     metrics += res_metrics
     return PerformanceResult(
-        name,
-        "pipeline_load",
-        started,
-        datetime.now(UTC),
+        name=name,
+        suite_kind="pipeline_load",
+        started_at=started,
+        finished_at=datetime.now(UTC),
         checks=checks,
         metrics=metrics,
         message=summarise(checks),

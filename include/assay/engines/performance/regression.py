@@ -13,13 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay.engines.performance.config import RegressionConfig
 from assay.engines.performance.locust_stats import AGGREGATED
 from assay.status import Status
 from assay.store.records import CheckRecord
 
+if TYPE_CHECKING:
+    from assay.engines.performance.load_test import LoadTestResult
+
+#: the load test's checks against its baseline (ERROR, all of them, when the baseline could not be read)
+REGRESSION_CHECKS = ("load.regression_p95", "load.regression_throughput")
 P95_METRIC = "load.latency_p95_ms"
 THROUGHPUT_METRIC = "load.throughput_steady_rps"
 RPS_METRIC = "load.rps"
@@ -165,3 +170,27 @@ def evaluate_regression(
         )
     )
     return checks
+
+
+def add_regression(
+    result: LoadTestResult,
+    baseline_metrics: Iterable[Any] | None,
+    config: RegressionConfig,
+    *,
+    baseline_ref: str = "accepted baseline",
+    unreadable: str | None = None,
+) -> None:
+    """Add the regression checks of a load test that produced numbers (a run without any is ERROR already):
+    against ``baseline_metrics`` (the baseline run's recorded metrics; None when there is no baseline yet), or,
+    when the baseline could not be read (``unreadable`` says why), an ERROR for each regression check."""
+    if result.stats is None:
+        return
+    if unreadable is not None:
+        result.add_checks(
+            CheckRecord(name, Status.ERROR, message=f"baseline not read: {unreadable}") for name in REGRESSION_CHECKS
+        )
+        return
+    baseline = figures_from_metrics(baseline_metrics) if baseline_metrics is not None else None
+    result.add_checks(
+        evaluate_regression(figures_from_metrics(result.metrics), baseline, config, baseline_ref=baseline_ref)
+    )

@@ -53,7 +53,7 @@ def test_clear_winner():
     assert analysis.z == pytest.approx(z_sm, abs=1e-9) and analysis.p_value == pytest.approx(p_sm, abs=1e-12)
     assert analysis.prob_better > 0.999 and analysis.difference == pytest.approx(0.015)
     assert "promote the challenger" in result.message
-    data = json.loads(json.dumps(result.describe_dict(), allow_nan=False))
+    data = json.loads(json.dumps(result.describe_dict(), allow_nan=False))["summary"]
     assert data["decision"] == "challenger_wins" and data["metrics"][0]["challenger_rate"] == 0.115
 
 

@@ -39,7 +39,7 @@ def column(result, name: str):
 def assert_dataset_error(result, fragment: str) -> None:
     assert result.status is Status.ERROR and result.dataset_status is Status.ERROR, result.message
     assert fragment in result.error and fragment in result.message
-    (check,) = [c for c in result.check_records() if c.name == "dataset_drift"]
+    (check,) = [c for c in result.checks if c.name == "dataset_drift"]
     assert check.status == "ERROR" and fragment in check.message
 
 
@@ -83,7 +83,7 @@ def test_missing_column_is_a_column_error_and_the_rest_is_evaluated(frames):
     named = run_drift(ref, cur, DriftConfig(columns=["amount", "income"]))
     income = column(named, "income")
     assert income.status is Status.ERROR and "not in the reference data" in income.message
-    check = next(c for c in named.check_records() if c.name == "drift:income")
+    check = next(c for c in named.checks if c.name == "drift:income")
     assert check.status == "ERROR" and check.severity == "error"
 
 

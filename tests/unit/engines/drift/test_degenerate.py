@@ -104,7 +104,7 @@ def test_a_jump_of_the_missing_share_fails():
     assert "0.0% in the reference (0 of 20000 rows), 99.0% in the current data (19800 of 20000)" in jump.message
     assert result.status is Status.FAIL and result.dataset_drift and result.drifted_columns == ["x"]
     assert "missing share jumped: x" in result.message
-    check = next(c for c in result.check_records() if c.name == "drift:x:missing_share")
+    check = next(c for c in result.checks if c.name == "drift:x:missing_share")
     assert (check.status, check.comparator, check.threshold, check.severity) == ("FAIL", "<=", 0.1, "error")
 
 
@@ -186,7 +186,7 @@ def test_samples_too_small_to_reject_are_warn_never_a_verdict(ref, cur, test):
     assert "too few rows to test" in r.message and "no outcome can reach p < 0.05" in r.message
     assert result.status is Status.WARN and result.dataset_status is Status.WARN
     assert "no feature column could be tested" in result.dataset_check().message
-    assert next(c for c in result.check_records() if c.name == r.check_name).severity == "error"
+    assert next(c for c in result.checks if c.name == r.check_name).severity == "error"
 
 
 def test_chisquare_on_four_rows_is_no_verdict_but_all_new_categories_are_a_fact():

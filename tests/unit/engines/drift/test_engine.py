@@ -102,7 +102,7 @@ def test_critical_column_fails_the_dataset_alone():
     ref, cur = make_pair(3000, numeric=3, categorical=1, shifted_numeric=(0,), shifted_categorical=())
     result = run_drift(ref, cur, DriftConfig(overrides={"num_00": ColumnOverride(critical=True)}))
     assert result.dataset_status is Status.PASS and result.status is Status.FAIL
-    check = next(c for c in result.check_records() if c.name == "drift:num_00:wasserstein")
+    check = next(c for c in result.checks if c.name == "drift:num_00:wasserstein")
     assert (check.status, check.severity) == ("FAIL", "error")
     assert "critical column(s) drifted: num_00" in result.message
 
@@ -114,7 +114,7 @@ def test_prediction_column_is_concept_drift_reported_apart():
     result = run_drift(ref, cur, DriftConfig(prediction_column="score"))
     assert [r.column for r in result.columns] == ["x"] and result.share_drifted == 0.0
     assert result.prediction_drift and result.status is Status.FAIL and result.dataset_status is Status.PASS
-    check = next(c for c in result.check_records() if c.name.startswith("prediction_drift:"))
+    check = next(c for c in result.checks if c.name.startswith("prediction_drift:"))
     assert (check.name, check.status, check.severity) == ("prediction_drift:score:wasserstein", "FAIL", "error")
     only = run_drift(ref, cur, DriftConfig(columns=[], prediction_column="score"))
     assert only.dataset_status is Status.SKIP and only.status is Status.FAIL and only.columns == ()
@@ -133,7 +133,7 @@ def test_warn_threshold_gives_warn_without_drift():
 def test_records_and_describe_dict():
     ref, cur = make_pair(2000, numeric=2, categorical=1, shifted_numeric=(0,), shifted_categorical=())
     result = run_drift(ref, cur, DriftConfig(overrides={"num_01": ColumnOverride(tests=["psi", "ks"])}))
-    checks = result.check_records()
+    checks = result.checks
     assert [c.name for c in checks] == [
         "dataset_drift",
         "drift:num_00:wasserstein",
@@ -154,10 +154,10 @@ def test_records_and_describe_dict():
     assert ks.comparator == ">=" and ks.threshold == 0.05 and ks.observed == result.columns[2].p_value
     psi = checks[2]
     assert psi.comparator == "<" and psi.observed == result.columns[1].statistic and psi.severity == "warning"
-    metrics = {(m.name, m.labels.get("column"), m.labels.get("test")) for m in result.metric_records()}
+    metrics = {(m.name, m.labels.get("column"), m.labels.get("test")) for m in result.metrics}
     assert ("drift_share", None, None) in metrics and ("drift_statistic", "num_01", "psi") in metrics
     assert ("drift_p_value", "num_01", "ks") in metrics and ("drift_p_value", "num_01", "psi") not in metrics
-    described = json.loads(json.dumps(result.describe_dict()))
+    described = json.loads(json.dumps(result.describe_dict()))["summary"]
     assert described["counts"] == {"evaluated": 8, "successful": 7, "unsuccessful": 1}
     assert [d["test"] for d in described["share_checks"]] == [
         "missing_share",

@@ -150,9 +150,10 @@ def test_predict_proba_raising_is_error():
 def test_describe_dict_is_json_and_counts(good_model, eval_df):
     result = validate_model(good_model, eval_df, quality_only(latency_calls=10), model_version="v7")
     data = json.loads(json.dumps(result.describe_dict()))
-    assert data["kind"] == "model_validation" and data["model_version"] == "v7"
-    assert data["evaluated"] == len(result.checks) == data["successful"] + data["unsuccessful"]
-    assert data["sections"][0]["name"] == "quality" and data["status"] == result.status.value
+    detail = data["summary"]
+    assert data["kind"] == "model_validation" and detail["model_version"] == "v7"
+    assert detail["evaluated"] == len(result.checks) == detail["successful"] + detail["unsuccessful"]
+    assert detail["sections"][0]["name"] == "quality" and data["status"] == result.status.value
 
 
 def test_fixed_model_metrics():

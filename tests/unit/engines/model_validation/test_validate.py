@@ -100,8 +100,8 @@ def test_full_validation_of_a_registered_version(registry):
     assert all(c.message for c in result.checks)
     assert result.status == max((Status(c.status) for c in result.checks), key=lambda s: s.severity)
     data = json.loads(json.dumps(result.describe_dict(), allow_nan=False))
-    assert data["status"] == result.status.value and data["evaluated"] == len(result.checks)
-    assert [s["name"] for s in data["sections"]] == [s.name for s in result.sections]
+    assert data["status"] == result.status.value and data["summary"]["evaluated"] == len(result.checks)
+    assert [s["name"] for s in data["summary"]["sections"]] == [s.name for s in result.sections]
     if result.status is not Status.PASS:
         assert "checks passed;" in data["message"]
 

@@ -134,12 +134,12 @@ def test_counts_match_pytest_own_summary_line(outcomes_suite, tmp_path, workers)
     expected = summary_counts(plain_pytest(outcomes_suite))
     assert {k: v for k, v in res.counts.items() if k != "total"} == expected
     assert res.message.startswith("4 failed, 13 passed, 2 skipped, 2 xfailed, 1 xpassed, 3 errors")
-    assert res.counts["total"] == len(res.cases) == 23
+    assert res.counts["total"] == len(res.test_cases) == 23
 
 
 def test_recorded_node_ids_select_exactly_that_test_when_pasted_into_pytest(outcomes_suite, tmp_path):
     res = run_pytest_suite(name="unit", suite=SuiteConfig(), workdir=outcomes_suite, out_dir=tmp_path / "out")
-    recorded = {c.node_id for c in res.cases}
+    recorded = {c.node_id for c in res.test_cases}
     assert set(ODD_IDS) <= recorded
     for node_id in ODD_IDS:
         out = plain_pytest(outcomes_suite, "--collect-only", "-q", node_id)
@@ -163,7 +163,7 @@ def test_collection_errors_are_rows_with_file_line_and_exception(broken_suite, t
     assert "SyntaxError in tests/test_syntax.py:2" in res.message
     assert "ModuleNotFoundError in tests/test_imports.py:1" in res.message
     assert "usage or internal error" not in res.message
-    rows = {c.node_id: c for c in res.cases}
+    rows = {c.node_id: c for c in res.test_cases}
     assert rows["tests/test_syntax.py"].outcome == "error"
     assert "SyntaxError" in rows["tests/test_syntax.py"].message
     assert rows["tests/test_imports.py"].outcome == "error"
@@ -176,7 +176,7 @@ def test_a_conftest_that_does_not_import_is_a_collection_error(broken_suite, tmp
     res = run_pytest_suite(name="unit", suite=SuiteConfig(), workdir=broken_suite, out_dir=tmp_path / "out")
     assert res.status is Status.ERROR and res.retryable is False and res.exit_code == 4
     assert res.message.startswith("collection failed: ModuleNotFoundError in conftest.py:2")
-    assert [c.outcome for c in res.cases] == ["error"]
+    assert [c.outcome for c in res.test_cases] == ["error"]
 
 
 HANGING = """
@@ -221,7 +221,7 @@ def test_timeout_keeps_finished_tests_and_names_the_running_one(tmp_path, monkey
     assert "exceeded its timeout of 20 s" in res.message
     assert "while running tests/test_hang.py::test_hangs" in res.message
     assert "3 test(s) finished before it (1 failed, 2 passed)" in res.message
-    rows = {c.node_id: c.outcome for c in res.cases}
+    rows = {c.node_id: c.outcome for c in res.test_cases}
     assert rows == {
         "tests/test_hang.py::test_one": "passed",
         "tests/test_hang.py::test_two": "passed",

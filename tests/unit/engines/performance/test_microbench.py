@@ -45,7 +45,7 @@ def test_demo_model_latency_throughput_and_memory_per_batch_size(tmp_path):
     rows = [result.metric("microbench.throughput_rows_per_s", batch_size=s) for s in (1, 32, 256)]
     assert rows[0] < rows[1] < rows[2]  # batching amortises the per-call cost
     assert result.check("microbench.p99_ms:batch=256").threshold == 100
-    assert result.describe_dict()["details"]["batches"]["32"]["p99_ms"] == pytest.approx(
+    assert result.describe_dict()["summary"]["details"]["batches"]["32"]["p99_ms"] == pytest.approx(
         result.metric("microbench.latency_p99_ms", batch_size=32), abs=1e-3
     )
 

@@ -74,7 +74,7 @@ def test_scores_per_module_and_gate(mutation_result):
     assert "no tests" in stats.message
     assert result.check("mutation.run").status == "PASS"
     assert result.status == "FAIL"
-    assert json.loads(json.dumps(result.describe_dict()))["counts"] == {
+    assert json.loads(json.dumps(result.describe_dict()))["summary"]["counts"] == {
         "evaluated": 4,
         "successful": 2,
         "unsuccessful": 2,

@@ -94,4 +94,4 @@ def test_demo_training_pipelines_run_concurrently(tmp_path):
     assert result.metric("pipeline.run_duration_p50_s") > 0.5  # really trained a model
     _consistent_resource_gates(result)
     summary = json.loads(json.dumps(result.describe_dict()))  # JSON-safe for XCom
-    assert summary["counts"]["evaluated"] == 4 and summary["status"] == result.status
+    assert summary["summary"]["counts"]["evaluated"] == 4 and summary["status"] == result.status
