@@ -44,7 +44,7 @@ help:
 	@echo "make stop   stop everything make run started (scheduler, API server, dag-processor, triggerer)"
 	@echo "make test   install what is missing and run the whole test suite"
 	@echo "make lint   ruff check and ruff format --check over $(LINT_PATHS)"
-	@echo "make bench  run the benchmarks (drift: 1M rows x 25 columns; per-commit overhead via the scheduler)"
+	@echo "make bench  run the benchmarks (DAG parse times; drift: 1M rows x 25 columns; per-commit overhead via the scheduler)"
 
 $(PYTHON):
 	$(PY) -m venv $(VENV)
@@ -84,6 +84,7 @@ lint: install
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 bench: install
+	$(PYTHON) benchmarks/dag_parse.py
 	$(PYTHON) benchmarks/drift.py
 	$(PYTHON) benchmarks/per_commit_overhead.py
 

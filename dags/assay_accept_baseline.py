@@ -6,14 +6,12 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
-from assay.config import load_config
+from assay_airflow.dag_config import load_dag_config, load_test_targets
 from assay_airflow.operators.baseline import AcceptBaselineOperator
 
-CONFIG = load_config()
+CONFIG = load_dag_config()
 # what can have a baseline: a configured model (kind "model"), a target with a load test ("performance")
-SUBJECTS = sorted(CONFIG.models) + sorted(
-    name for name, t in CONFIG.targets.items() if (t.performance or {}).get("load_test") and name not in CONFIG.models
-)
+SUBJECTS = sorted(CONFIG.models) + [name for name in load_test_targets(CONFIG) if name not in CONFIG.models]
 
 with DAG(
     dag_id="assay_accept_baseline",

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
-from assay.config import load_config
+from assay_airflow.dag_config import load_dag_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.datasets import DataQualityOperator, GoldenDatasetsOperator
 
-CONFIG = load_config()
+CONFIG = load_dag_config()
 DATASETS = {name: ds for name, ds in CONFIG.datasets.items() if ds.quality_suite}
 ASSETS = [Asset(ds.asset) for ds in DATASETS.values() if ds.asset]
 DAILY = CronTriggerTimetable(CONFIG.data_quality_schedule, timezone="UTC")

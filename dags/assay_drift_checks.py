@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, MultipleCronTriggerTimetable, Param
 
-from assay.config import load_config
+from assay_airflow.dag_config import load_dag_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.datasets import DriftCheckOperator
 
-CONFIG = load_config()
+CONFIG = load_dag_config()
 DATASETS = {name: ds for name, ds in CONFIG.datasets.items() if ds.drift is not None}
 ASSETS = [Asset(ds.asset) for ds in DATASETS.values() if ds.asset]
 CRONS = sorted({CONFIG.drift_cron(name) for name in DATASETS} or {CONFIG.drift_schedule})

@@ -6,12 +6,11 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, Param
 
-from assay.config import load_config
-from assay.params import json_schema_pattern
+from assay_airflow.dag_config import MODEL_VERSION_PATTERN, load_dag_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
-from assay_airflow.operators.models import VERSION_RE, ABAnalysisOperator, ModelValidationOperator
+from assay_airflow.operators.models import ABAnalysisOperator, ModelValidationOperator
 
-CONFIG = load_config()
+CONFIG = load_dag_config()
 MODELS = sorted(CONFIG.models)
 ASSETS = [Asset(m.asset) for m in CONFIG.models.values()]
 
@@ -29,7 +28,7 @@ with DAG(
         "model_version": Param(
             None,
             type=["null", "string"],
-            pattern=json_schema_pattern(VERSION_RE),
+            pattern=MODEL_VERSION_PATTERN,
             title="Model version",
             description="The version file <versions_dir>/<version>.pt to validate",
         ),

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
-from assay.config import load_config
+from assay_airflow.dag_config import load_dag_config, performance_targets
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.performance import (
     LoadTestOperator,
@@ -15,7 +15,7 @@ from assay_airflow.operators.performance import (
     PipelineLoadOperator,
 )
 
-TARGETS = sorted(name for name, t in load_config().targets.items() if t.performance)
+TARGETS = performance_targets(load_dag_config())
 SUITES = {
     "load_test": LoadTestOperator,
     "pipeline_load": PipelineLoadOperator,

@@ -6,18 +6,16 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
-from assay.config import load_config
-from assay.engines.per_commit import BRANCH_RE, SHA_RE, per_commit_task_timeout_s
-from assay.params import json_schema_pattern
+from assay_airflow.dag_config import BRANCH_PATTERN, SHA_PATTERN, load_dag_config, suite_task_timeout
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.gates import CommitGatesOperator
 from assay_airflow.operators.per_commit import PytestSuiteOperator, ResolveCommitOperator
 
-CONFIG = load_config()
+CONFIG = load_dag_config()
 TARGETS = sorted(CONFIG.targets)
 # Airflow's own timeout of a suite task is a backstop derived from the config: never below a suite's
 # timeout_s plus what the task needs around it (installing the commit's project, building its venv).
-SUITE_TASK_TIMEOUT = timedelta(seconds=per_commit_task_timeout_s(CONFIG))
+SUITE_TASK_TIMEOUT = suite_task_timeout(CONFIG)
 
 with DAG(
     dag_id="assay_per_commit",
@@ -40,14 +38,14 @@ with DAG(
         "sha": Param(
             None,
             type=["null", "string"],
-            pattern=json_schema_pattern(SHA_RE),
+            pattern=SHA_PATTERN,
             title="Commit sha",
             description="7 to 40 hex characters; leave empty to test the branch head",
         ),
         "branch": Param(
             "main",
             type=["null", "string"],
-            pattern=json_schema_pattern(BRANCH_RE),
+            pattern=BRANCH_PATTERN,
             title="Branch",
             description="Branch the commit belongs to (coverage is compared with its previous run)",
         ),

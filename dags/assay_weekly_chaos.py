@@ -6,16 +6,11 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
-from assay.config import load_config
+from assay_airflow.dag_config import chaos_experiments, load_dag_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.performance import ChaosExperimentOperator
 
-EXPERIMENTS = [
-    (name, exp)
-    for name, t in sorted(load_config().targets.items())
-    if t.chaos
-    for exp in t.chaos.get("experiments") or []
-]
+EXPERIMENTS = chaos_experiments(load_dag_config())
 
 with DAG(
     dag_id="assay_weekly_chaos",

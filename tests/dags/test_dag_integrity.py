@@ -1,15 +1,22 @@
-"""Every DAG file imports cleanly and declares its owner, tags, retries and documented schedule.
+"""Every DAG file imports cleanly and declares its owner, tags, retries and documented schedule; it talks to
+the Airflow layer only and parses cheaply (no engine library loads before a task runs).
 
 Parsing touches no database or network: connections would come from AIRFLOW_CONN_* variables.
 """
 
 from __future__ import annotations
 
+import ast
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-DAGS = Path(__file__).resolve().parents[2] / "dags"
+REPO = Path(__file__).resolve().parents[2]
+DAGS = REPO / "dags"
 SCHEDULES = {  # DESIGN.md / issues: the documented cadence of each DAG (cron, plus the Assets that trigger it)
     "assay_per_commit": (None, []),
     "assay_commit_watch": ("*/5 * * * *", []),
@@ -103,9 +110,82 @@ def test_airflow_timeout_of_a_suite_task_never_cuts_below_the_configured_timeout
     limit = dagbag.dags["assay_per_commit"].get_task("run_suite").partial_kwargs["execution_timeout"]
     cfg = load_config()
     longest = max(s.timeout_s for t in cfg.targets.values() for s in t.suites.values())
-    assert limit.total_seconds() == per_commit_task_timeout_s(cfg) > longest
+    assert limit.total_seconds() == per_commit_task_timeout_s(cfg.targets.values()) > longest
     # the limit follows the config: a target whose suite may run 5 hours gets a task that may run longer
     slow = {"targets": {"big": {"repo": "x", "suites": {"soak": {"timeout_s": 5 * 3600}}}}}
     (tmp_path / "assay.yaml").write_text(__import__("yaml").safe_dump(slow))
     monkeypatch.setenv("ASSAY_CONFIG", str(tmp_path / "assay.yaml"))
-    assert per_commit_task_timeout_s(load_config()) > 5 * 3600
+    assert per_commit_task_timeout_s(load_config().targets.values()) > 5 * 3600
+
+
+# -- DAG files talk to the Airflow layer only, and parse cheaply ------------------------------------------
+
+# what a DAG file's parse must never import: the engines' libraries load inside execute()
+HEAVY = ("numpy", "pandas", "scipy", "torch", "great_expectations", "sklearn", "statsmodels")
+
+
+def imported_modules(path: Path) -> list[str]:
+    """Every module ``path`` imports, at the top or anywhere else (``from a import b`` -> ``a``)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names.append("." * node.level + (node.module or ""))
+    return names
+
+
+def test_dag_files_import_airflow_and_the_airflow_layer_only():
+    files = sorted(DAGS.glob("*.py"))
+    assert len(files) == len(SCHEDULES)  # the scan really saw every DAG file
+    offenders = {
+        f.name: bad
+        for f in files
+        if (
+            bad := [
+                m
+                for m in imported_modules(f)
+                if m.split(".")[0] not in ("__future__", "datetime", "airflow", "assay_airflow")
+            ]
+        )
+    }
+    assert offenders == {}, "DAG files import airflow and assay_airflow only (give the Airflow layer what they need)"
+
+
+def test_the_import_scan_sees_every_kind_of_import(tmp_path):
+    dag = tmp_path / "d.py"
+    dag.write_text("import assay.config\nfrom assay.engines import drift\nif True:\n    from . import x\n")
+    assert imported_modules(dag) == ["assay.config", "assay.engines", "."]
+
+
+def test_parsing_a_dag_file_loads_no_engine_library():
+    """Each DAG file imported in a fresh interpreter, after what Airflow's DAG processor has loaded before
+    it parses a file (airflow.sdk, the processor, the airflow modules the file names), leaves none of the
+    engines' heavy libraries in sys.modules. What the code controls, so no timing: the parse time itself
+    is measured by benchmarks/dag_parse.py."""
+    code = f"""
+import importlib, importlib.util, json, sys
+import airflow.sdk, airflow.dag_processing.processor
+from airflow.utils.file import iter_airflow_imports
+heavy_before = sorted(m for m in {HEAVY!r} if m in sys.modules)
+found = {{}}
+for i, path in enumerate(sys.argv[1:]):
+    for name in iter_airflow_imports(path):
+        importlib.import_module(name)
+    spec = importlib.util.spec_from_file_location(f"dag_{{i}}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    loaded = sorted(m for m in {HEAVY!r} if m in sys.modules)
+    found[path.rsplit("/", 1)[-1]] = sorted(set(loaded) - {{m for ms in found.values() for m in ms}})
+print(json.dumps({{"before": heavy_before, "after": found}}))
+"""
+    files = [str(f) for f in sorted(DAGS.glob("*.py"))]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO / "plugins")])}
+    proc = subprocess.run([sys.executable, "-c", code, *files], capture_output=True, text=True, env=env, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["before"] == []  # the check can see a heavy module: Airflow itself loads none
+    assert set(seen["after"]) == {Path(f).name for f in files}
+    # per file, the heavy modules its import added (modules stay imported: a later file adds nothing new)
+    assert {name: heavy for name, heavy in seen["after"].items() if heavy} == {}

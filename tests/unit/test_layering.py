@@ -1,5 +1,8 @@
-"""Layering of the engine package: it never imports airflow (DESIGN.md; only plugins/assay_airflow does), and
-no module of it imports itself back through others (no import circle, top-level or inside functions)."""
+"""Layering of the engine package: it never imports airflow (DESIGN.md; only plugins/assay_airflow does), no
+module of it imports itself back through others (no import circle, top-level or inside functions), and the
+config is composed in one place: each engine owns its config model, ``assay.config`` composes them and
+nothing below it imports it back. In the Airflow layer, hooks own connections: operators never read one.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-ENGINE = Path(__file__).resolve().parents[2] / "include" / "assay"
+REPO = Path(__file__).resolve().parents[2]
+ENGINE = REPO / "include" / "assay"
+AIRFLOW_LAYER = REPO / "plugins" / "assay_airflow"
+HEAVY = ("numpy", "pandas", "scipy", "torch", "great_expectations", "sklearn", "statsmodels")
 
 
 def test_no_engine_module_mentions_airflow_imports():
@@ -176,3 +182,91 @@ def test_no_import_cycle_inside_the_engine_package():
     assert len(graph) > 50 and graph["assay.engines.per_commit.suite"]  # the scan really saw the package
     cycles = find_cycles(graph)
     assert cycles == [], "import circles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+# -- the config: each engine owns its model, assay.config composes them -------------------------------------
+
+COMPOSITION_ROOT = "assay.config"
+
+
+def importers_of(root: Path, target: str) -> list[str]:
+    """Modules of ``root``'s package that import ``target`` anywhere (top level, functions, TYPE_CHECKING)."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            else:
+                continue
+            if any(n == target or n.startswith(target + ".") for n in names):
+                found.append(module_name(path, root))
+                break
+    return found
+
+
+def test_nothing_below_the_composition_root_imports_the_config():
+    """Engines, alerts, the store... take their own config models; only assay.config composes them."""
+    assert len(importers_of(ENGINE, "assay.errors")) > 20  # the scan really sees the package's imports
+    assert importers_of(ENGINE, COMPOSITION_ROOT) == []
+
+
+def test_the_importer_scan_sees_every_kind_of_import(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "config.py").write_text("X = 1\n")
+    (pkg / "a.py").write_text("def f():\n    from pkg.config import X\n")
+    (pkg / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.config\n")
+    (pkg / "c.py").write_text("from pkg import config\n")
+    (pkg / "d.py").write_text("from pkg import a\n")
+    assert importers_of(pkg, "pkg.config") == ["pkg.a", "pkg.b", "pkg.c"]
+
+
+def test_loading_the_config_imports_no_engine_library():
+    """The config models are light (pydantic and the standard library): loading the shipped config, as every
+    DAG file does at parse time, imports none of the engines' heavy libraries."""
+    code = (
+        "import sys\n"
+        "from assay.config import load_config\n"
+        "cfg = load_config()\n"
+        "assert cfg.datasets and cfg.models and cfg.ab_experiments, 'the check needs every section'\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ENGINE.parent), "PATH": "/usr/bin:/bin", "ASSAY_HOME": "/nonexistent/assay-home"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+# -- the Airflow layer: hooks own connections ------------------------------------------------------------
+
+
+def connection_reads(path: Path) -> list[str]:
+    """Where ``path`` reads a connection itself: a ``get_connection`` call or a use of ``BaseHook``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and node.attr in ("get_connection", "get_connection_from_secrets"):
+            found.append(f"{path.name}:{node.lineno} {node.attr}")
+        elif isinstance(node, ast.Name) and node.id == "BaseHook":
+            found.append(f"{path.name}:{node.lineno} BaseHook")
+        elif isinstance(node, ast.ImportFrom) and any(a.name == "BaseHook" for a in node.names):
+            found.append(f"{path.name}:{node.lineno} imports BaseHook")
+    return found
+
+
+def test_operators_and_notifiers_read_connections_only_through_hooks():
+    modules = sorted([*(AIRFLOW_LAYER / "operators").glob("*.py"), *(AIRFLOW_LAYER / "notifiers").glob("*.py")])
+    assert len(modules) > 8  # the scan really saw the operators
+    assert [hit for path in modules for hit in connection_reads(path)] == []
+
+
+def test_the_connection_scan_sees_a_direct_read(tmp_path):
+    op = tmp_path / "op.py"
+    op.write_text("from airflow.sdk import BaseHook\n\ndef f(c):\n    return BaseHook.get_connection(c).host\n")
+    assert connection_reads(op) == ["op.py:1 imports BaseHook", "op.py:4 get_connection", "op.py:4 BaseHook"]

@@ -22,12 +22,12 @@ CONFIG = parse_config({"targets": {"demo": {"repo": "/tmp/x"}}})
 @pytest.mark.parametrize("sha", ["deadbeef\n", "deadbeef\nrm -rf /", "dead beef", "deadbeef\r"])
 def test_a_sha_with_a_newline_or_space_inside_is_refused(sha):
     with pytest.raises(ConfigError, match="7 to 40 hexadecimal"):
-        validate_commit_request(CONFIG, {"target": "demo", "sha": sha})
+        validate_commit_request(CONFIG.targets, {"target": "demo", "sha": sha})
 
 
 def test_a_branch_with_a_trailing_newline_is_refused():
     with pytest.raises(ConfigError, match="may only contain"):
-        validate_commit_request(CONFIG, {"target": "demo", "branch": "main\n"})
+        validate_commit_request(CONFIG.targets, {"target": "demo", "branch": "main\n"})
 
 
 @pytest.mark.parametrize(

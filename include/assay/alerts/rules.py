@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assay.config import AlertRulesConfig
+from assay.alerts.config import AlertRulesConfig
 from assay.engines.per_commit.gates import PreviousCoverage, SuiteOutcome, coverage_drop_check
 from assay.status import Status
 from assay.store.records import CheckRecord

@@ -1,5 +1,6 @@
-"""SQLAlchemy URLs and engines from Airflow connections (metrics DB, dataset and evaluation queries), and
-``data_source``: the one place a configured data source gets the engine of its connection."""
+"""SQL sources from Airflow connections: the hook of a dataset's or evaluation query's database, the
+SQLAlchemy URL of a connection (shared with the metrics DB hook), and ``data_source``: the one place a
+configured data source gets the engine of its connection."""
 
 from __future__ import annotations
 
@@ -44,11 +45,36 @@ def sqlalchemy_url(conn: Any, *, default_database: str | None = None) -> str:
     ).render_as_string(hide_password=False)
 
 
-def sql_engine(conn_id: str):
-    """A SQLAlchemy engine for the connection ``conn_id`` (for SQL dataset sources)."""
-    from sqlalchemy import create_engine
+class SqlSourceHook(BaseHook):
+    """The database a SQL data source queries (a source's ``conn_id``): connection of type ``postgres``,
+    ``mysql`` or ``sqlite`` (host = file path), or any type with extra ``{"sqlalchemy_url": "..."}``.
 
-    return create_engine(sqlalchemy_url(BaseHook.get_connection(conn_id)), pool_pre_ping=True)
+        engine = SqlSourceHook("features_db").get_sqlalchemy_engine()
+    """
+
+    conn_name_attr = "sql_conn_id"
+    default_conn_name = "assay_sql_source"
+    conn_type = "postgres"
+    hook_name = "Assay SQL data source"
+
+    def __init__(self, sql_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.sql_conn_id = sql_conn_id
+
+    def get_uri(self) -> str:
+        """The connection's SQLAlchemy URL (with its password: never log it)."""
+        return sqlalchemy_url(self.get_connection(self.sql_conn_id))
+
+    def get_sqlalchemy_engine(self):
+        """A SQLAlchemy engine on the connection (``pool_pre_ping``: a dropped connection is replaced)."""
+        from sqlalchemy import create_engine
+
+        return create_engine(self.get_uri(), pool_pre_ping=True)
+
+
+def sql_engine(conn_id: str):
+    """A SQLAlchemy engine for the connection ``conn_id`` (for SQL dataset sources): ``SqlSourceHook``'s."""
+    return SqlSourceHook(conn_id).get_sqlalchemy_engine()
 
 
 def data_source(spec: Mapping[str, Any] | DataSource) -> DataSource:
@@ -64,7 +90,7 @@ def data_source(spec: Mapping[str, Any] | DataSource) -> DataSource:
     if source.kind != "sql" or source.engine is not None:
         return source
     try:
-        sqlalchemy_url(BaseHook.get_connection(source.conn_id))
+        SqlSourceHook(source.conn_id).get_uri()
     except AirflowNotFoundException:
         raise ConfigError(
             f"dataset source: connection {source.conn_id!r} is not defined (add it as an Airflow "

@@ -8,10 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from assay.alerts.commit_status import post_commit_status
 from assay.alerts.rules import evaluate_alert_rules
 from assay.engines.per_commit import PreviousCoverage, evaluate_commit_gates, outcome_from_row, verdict
 from assay.redaction import strip_url_credentials
@@ -19,6 +17,7 @@ from assay.results import Result
 from assay.status import Status
 from assay.store import StoreUnavailable
 from assay.store.repository import COVERAGE_METRIC
+from assay_airflow.hooks.commit_status import CommitStatusHook
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.base import AssayOperator, run_key
 from assay_airflow.operators.per_commit import CHECKOUT, resolved_commit
@@ -133,14 +132,7 @@ class CommitGatesOperator(AssayOperator):
     def _post_status(self, cs, sha: str, result: Status, message: str, base_url: str, key) -> None:
         """Post the commit status; a failure is logged and never changes the verdict."""
         try:
-            conn = BaseHook.get_connection(cs.conn_id)
-            api_url = conn.host if "://" in (conn.host or "") else f"{conn.schema or 'https'}://{conn.host}"
-            if conn.port and "://" not in (conn.host or ""):
-                api_url += f":{conn.port}"
-            code = post_commit_status(
-                provider=cs.provider,
-                api_url=api_url,
-                token=conn.password,
+            code = CommitStatusHook(cs.conn_id, provider=cs.provider).post_status(
                 repository=cs.repository,
                 sha=sha,
                 verdict=result,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowSkipException
 
 from assay.config import ModelConfig
+from assay.engines.model_validation.config import VERSION_RE
 from assay.errors import AssayError, ConfigError
 from assay_airflow.hooks.sql import data_source
 from assay_airflow.operators.base import AssayOperator, raise_for, triggering_asset_extras
@@ -17,7 +17,6 @@ from assay_airflow.operators.base import AssayOperator, raise_for, triggering_as
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 SUITE = "model_validation"
 KIND = "model_validation"
 

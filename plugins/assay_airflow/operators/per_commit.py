@@ -80,7 +80,7 @@ class ResolveCommitOperator(AssayOperator):
         summary = {"params": {k: v for k, v in params.items() if isinstance(v, (str, int, float, type(None)))}}
         recorded = {"kind": CHECKOUT, "name": CHECKOUT, "started_at": started, "summary": summary}
         try:
-            request = validate_commit_request(self.assay_config, params)
+            request = validate_commit_request(self.assay_config.targets, params)
         except ConfigError as exc:
             self.record_error(context, exc, target=raw_target, **recorded)
         target = self.assay_config.target(request.target)

@@ -2,7 +2,8 @@
 
 ``target_service`` starts the configured command on a free loopback port with fresh per-run tokens and
 always stops it (process group) when the block ends, however it ends; with ``api_conn_id`` it reaches a
-user's own service instead (connection host = base URL, password = token, extra ``admin_token``).
+user's own service instead through :class:`~assay_airflow.hooks.target_service.TargetServiceHook`
+(connection host = base URL, password = token, extra ``admin_token``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowFailException
 
 from assay.config import TargetConfig
 from assay.errors import TargetError
+from assay_airflow.hooks.target_service import TargetServiceHook
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,8 @@ def target_service(
 ) -> Iterator[RunningService]:
     """Yield the target's service; a service started here is stopped when the block exits."""
     if target.api_conn_id:
-        conn = BaseHook.get_connection(target.api_conn_id)
-        host = conn.host or ""
-        base = host if "://" in host else f"{conn.schema or 'http'}://{host}" + (f":{conn.port}" if conn.port else "")
-        yield RunningService(base.rstrip("/"), conn.password, conn.extra_dejson.get("admin_token"), False)
+        api = TargetServiceHook(target.api_conn_id)
+        yield RunningService(api.base_url, api.token, api.admin_token, False)
         return
     if target.service is None:
         raise AirflowFailException(f"target {name!r} configures neither 'service' nor 'api_conn_id'")

@@ -20,33 +20,51 @@ The operator's one call is :func:`analyze_records` (rows in, :class:`ABTestResul
 
 from __future__ import annotations
 
-from assay.engines.ab_testing.analysis import (
-    ABTestResult,
-    Decision,
-    MetricAnalysis,
-    analyze_experiment,
-    analyze_records,
+from assay.lazy import lazy_exports
+
+# imported on first use: the config imports without the engine (assay.lazy)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "assay.engines.ab_testing.analysis": (
+            "ABTestResult",
+            "Decision",
+            "MetricAnalysis",
+            "analyze_experiment",
+            "analyze_records",
+        ),
+        "assay.engines.ab_testing.bayesian": ("BayesResult", "beta_binomial", "prob_b_greater"),
+        "assay.engines.ab_testing.config": ("ABMetricConfig", "ABTestConfig", "SequentialConfig", "parse_ab_config"),
+        "assay.engines.ab_testing.frequentist": (
+            "MIN_EXPECTED_COUNT",
+            "Alternative",
+            "adjust_pvalues",
+            "diff_confint",
+            "fisher_exact_test",
+            "min_expected_count",
+            "two_proportion_ztest",
+        ),
+        "assay.engines.ab_testing.outcomes": (
+            "MetricCounts",
+            "VariantCounts",
+            "outcomes_from_frame",
+            "outcomes_from_records",
+        ),
+        "assay.engines.ab_testing.power": (
+            "SampleSizePlan",
+            "cohens_h",
+            "plan_sample_size",
+            "power_two_proportions",
+            "sample_size_per_variant",
+        ),
+        "assay.engines.ab_testing.sequential": (
+            "SequentialLook",
+            "alpha_spent",
+            "current_look",
+            "group_sequential_bounds",
+        ),
+    },
 )
-from assay.engines.ab_testing.bayesian import BayesResult, beta_binomial, prob_b_greater
-from assay.engines.ab_testing.config import ABMetricConfig, ABTestConfig, SequentialConfig, parse_ab_config
-from assay.engines.ab_testing.frequentist import (
-    MIN_EXPECTED_COUNT,
-    Alternative,
-    adjust_pvalues,
-    diff_confint,
-    fisher_exact_test,
-    min_expected_count,
-    two_proportion_ztest,
-)
-from assay.engines.ab_testing.outcomes import MetricCounts, VariantCounts, outcomes_from_frame, outcomes_from_records
-from assay.engines.ab_testing.power import (
-    SampleSizePlan,
-    cohens_h,
-    plan_sample_size,
-    power_two_proportions,
-    sample_size_per_variant,
-)
-from assay.engines.ab_testing.sequential import SequentialLook, alpha_spent, current_look, group_sequential_bounds
 
 __all__ = [
     "MIN_EXPECTED_COUNT",

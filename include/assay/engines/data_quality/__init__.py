@@ -6,15 +6,25 @@ wherever the configuration says (``data_quality.suites_dir`` and ``golden_dir`` 
 
 from __future__ import annotations
 
-from assay.engines.data_quality.golden import list_golden, validate_golden, write_golden
-from assay.engines.data_quality.outcomes import ExpectationOutcome
-from assay.engines.data_quality.report import render_report, write_report
-from assay.engines.data_quality.result import DataQualityResult
-from assay.engines.data_quality.run import attach_report, run_data_quality
-from assay.engines.data_quality.runner import validate_dataframe
-from assay.engines.data_quality.suites import SuiteSpec, load_suite
+from assay.lazy import lazy_exports
+
+# imported on first use: the config imports without the engine (assay.lazy)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "assay.engines.data_quality.config": ("DataQualityConfig",),
+        "assay.engines.data_quality.golden": ("list_golden", "validate_golden", "write_golden"),
+        "assay.engines.data_quality.outcomes": ("ExpectationOutcome",),
+        "assay.engines.data_quality.report": ("render_report", "write_report"),
+        "assay.engines.data_quality.result": ("DataQualityResult",),
+        "assay.engines.data_quality.run": ("attach_report", "run_data_quality"),
+        "assay.engines.data_quality.runner": ("validate_dataframe",),
+        "assay.engines.data_quality.suites": ("SuiteSpec", "load_suite"),
+    },
+)
 
 __all__ = [
+    "DataQualityConfig",
     "DataQualityResult",
     "ExpectationOutcome",
     "SuiteSpec",

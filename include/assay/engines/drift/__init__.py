@@ -76,10 +76,18 @@ arrived.
 
 from __future__ import annotations
 
-from assay.engines.drift.config import DEFAULT_THRESHOLDS, TEST_NAMES, ColumnOverride, DriftConfig
-from assay.engines.drift.decay import DecayConfig, PerformanceDecayResult, WindowCheck, run_performance_decay
-from assay.engines.drift.engine import run_drift
-from assay.engines.drift.results import ColumnDriftResult, DatasetDriftResult
+from assay.lazy import lazy_exports
+
+# imported on first use: the config imports without the engine (assay.lazy)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "assay.engines.drift.config": ("DEFAULT_THRESHOLDS", "TEST_NAMES", "ColumnOverride", "DriftConfig"),
+        "assay.engines.drift.decay": ("DecayConfig", "PerformanceDecayResult", "WindowCheck", "run_performance_decay"),
+        "assay.engines.drift.engine": ("run_drift",),
+        "assay.engines.drift.results": ("ColumnDriftResult", "DatasetDriftResult"),
+    },
+)
 
 __all__ = [
     "DEFAULT_THRESHOLDS",

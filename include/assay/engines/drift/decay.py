@@ -19,86 +19,18 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from assay.errors import ConfigError
+from assay.engines.drift.config import DecayConfig
 from assay.results import Result
 from assay.sources import DataSourceError, as_source
 from assay.status import Status, worst
 from assay.store.records import CheckRecord, MetricRecord
-
-METRICS = ("accuracy", "precision", "recall")
-AVERAGES = ("binary", "macro", "micro", "weighted")
-
-
-@dataclass(frozen=True)
-class DecayConfig:
-    """Which columns hold time, label and prediction, how to window, and when a drop fails.
-
-    :param prediction_threshold: set when the prediction column holds scores: a score >= it predicts
-        class 1 (labels must then be 0/1 or booleans).
-    """
-
-    timestamp_column: str
-    label_column: str
-    prediction_column: str
-    window: str = "D"
-    metrics: tuple[str, ...] = METRICS
-    pos_label: Any = 1
-    average: str = "binary"
-    prediction_threshold: float | None = None
-    fail_drop: float = 0.05
-    warn_drop: float | None = 0.02
-    relative: bool = False
-    min_window_rows: int = 30
-
-    def __post_init__(self) -> None:
-        for name in ("timestamp_column", "label_column", "prediction_column"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ConfigError(f"decay.{name}: must be a column name, got {getattr(self, name)!r}")
-        try:
-            pd.Period("2024-01-01", freq=self.window)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"decay.window: {self.window!r} is not a pandas period such as 'D', 'W' or 'h'") from exc
-        metrics = (self.metrics,) if isinstance(self.metrics, str) else tuple(self.metrics)
-        unknown = [m for m in metrics if m not in METRICS]
-        if unknown or not metrics:
-            raise ConfigError(
-                f"decay.metrics: unknown metric {unknown[0] if unknown else None!r}; choose from {list(METRICS)}"
-            )
-        object.__setattr__(self, "metrics", metrics)
-        if self.average not in AVERAGES:
-            raise ConfigError(f"decay.average: must be one of {list(AVERAGES)}, got {self.average!r}")
-        for name in ("fail_drop", "warn_drop", "prediction_threshold"):
-            value = getattr(self, name)
-            if value is None and name != "fail_drop":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise ConfigError(f"decay.{name}: must be a finite number >= 0, got {value!r}")
-        if self.warn_drop is not None and self.warn_drop >= self.fail_drop:
-            raise ConfigError(f"decay.warn_drop ({self.warn_drop}) must be below fail_drop ({self.fail_drop})")
-        if (
-            isinstance(self.min_window_rows, bool)
-            or not isinstance(self.min_window_rows, int)
-            or self.min_window_rows < 1
-        ):
-            raise ConfigError(f"decay.min_window_rows: must be a positive integer, got {self.min_window_rows!r}")
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> DecayConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"decay: unknown key {unknown[0]!r}; known keys: {sorted(known)}")
-        missing = sorted(k for k in ("timestamp_column", "label_column", "prediction_column") if k not in data)
-        if missing:
-            raise ConfigError(f"decay: missing key {missing[0]!r}")
-        return cls(**dict(data))
 
 
 @dataclass(frozen=True)

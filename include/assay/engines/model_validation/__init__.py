@@ -9,34 +9,44 @@ re-training (k-fold, holdout, temporal). The operator calls :func:`run_model_val
 
 from __future__ import annotations
 
-from assay.engines.model_validation.config import (
-    EvaluationDataSpec,
-    FairnessConfig,
-    ModelSpec,
-    ModelValidationConfig,
-    ModelValidationJob,
-    ProtectedAttribute,
-    QualityConfig,
-    RegressionConfig,
-    RobustnessConfig,
-    StatisticalConfig,
-    parse_job,
+from assay.lazy import lazy_exports
+
+# imported on first use: the config imports without the engine (assay.lazy)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "assay.engines.model_validation.config": (
+            "ModelConfig",
+            "EvaluationDataSpec",
+            "FairnessConfig",
+            "ModelSpec",
+            "ModelValidationConfig",
+            "ModelValidationJob",
+            "ProtectedAttribute",
+            "QualityConfig",
+            "RegressionConfig",
+            "RobustnessConfig",
+            "StatisticalConfig",
+            "parse_job",
+        ),
+        "assay.engines.model_validation.loading": (
+            "EvaluationDataError",
+            "ModelLoadError",
+            "PipelineAdapter",
+            "ValidatableModel",
+            "as_validatable",
+            "load_callable",
+            "load_evaluation_frame",
+            "load_model",
+        ),
+        "assay.engines.model_validation.regression": ("Baseline",),
+        "assay.engines.model_validation.results": ("ModelValidationResult", "SectionResult"),
+        "assay.engines.model_validation.validate": ("run_model_validation", "validate_model"),
+    },
 )
-from assay.engines.model_validation.loading import (
-    EvaluationDataError,
-    ModelLoadError,
-    PipelineAdapter,
-    ValidatableModel,
-    as_validatable,
-    load_callable,
-    load_evaluation_frame,
-    load_model,
-)
-from assay.engines.model_validation.regression import Baseline
-from assay.engines.model_validation.results import ModelValidationResult, SectionResult
-from assay.engines.model_validation.validate import run_model_validation, validate_model
 
 __all__ = [
+    "ModelConfig",
     "Baseline",
     "EvaluationDataError",
     "EvaluationDataSpec",

@@ -1,7 +1,8 @@
 """Config of a model validation: what to load, which thresholds apply, which sections run.
 
 Plain pydantic models with unknown keys forbidden (like ``assay.config``), so the operator can nest
-:class:`ModelValidationJob` in ``assay.yaml`` and a typo fails loudly. :func:`parse_job` turns a
+:class:`ModelValidationJob` in ``assay.yaml`` and a typo fails loudly; :class:`ModelConfig` is a configured
+model (``models`` in ``assay.yaml``). :func:`parse_job` turns a
 mapping into a job and reports a bad key as :class:`~assay.errors.ConfigError`.
 """
 
@@ -16,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from assay.errors import ConfigError
 
 _CALLABLE_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+#: a model version: the name of its file in ``versions_dir`` without the suffix (the UI form checks it too)
+VERSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 METRIC_NAMES = ("accuracy", "precision", "recall", "f1")
 Metric = Literal["accuracy", "precision", "recall", "f1"]
 
@@ -185,3 +188,18 @@ def parse_job(data: Mapping[str, Any]) -> ModelValidationJob:
     except ValidationError as exc:
         lines = [f"{'.'.join(str(p) for p in err['loc']) or '<job>'}: {err['msg']}" for err in exc.errors()]
         raise ConfigError("invalid model validation job:\n  " + "\n  ".join(lines)) from None
+
+
+class ModelConfig(_Strict):
+    """A model whose new versions must earn their place (assay_model_validation).
+
+    A version ``V`` is the file ``<versions_dir>/<V>.pt`` loaded by ``loader``; ``job`` holds the rest of
+    a :class:`ModelValidationJob` (evaluation data, thresholds, sections), validated when the job runs.
+    """
+
+    asset: str
+    versions_dir: str
+    loader: str  # "module:function" called with a version's path, returning the model
+    sys_path: list[str] = Field(default_factory=list)
+    file_suffix: str = ".pt"
+    job: dict[str, Any] = Field(default_factory=dict)

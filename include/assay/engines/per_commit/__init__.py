@@ -2,6 +2,8 @@
 
 The flow, one module per step:
 
+* :mod:`.config` holds what per-commit testing needs of a target (repository, Python, suites, gates), and
+  :mod:`.budget` how long a suite task may take;
 * :mod:`.request` validates what was asked (target, sha or branch) before anything runs;
 * :mod:`.workspace` fetches the repository and checks the commit out in its own git worktree;
 * :mod:`.python_env` prepares the Python the suites run on (a cached venv of third-party dependencies and a
@@ -18,32 +20,45 @@ other by module.
 
 from __future__ import annotations
 
-from assay.engines.per_commit.coverage import CoverageReport, FileCoverage, parse_coverage_json
-from assay.engines.per_commit.gates import (
-    PreviousCoverage,
-    SuiteOutcome,
-    coverage_drop_check,
-    evaluate_commit_gates,
-    outcome_from_row,
-    verdict,
+from assay.lazy import lazy_exports
+
+# imported on first use: the config imports without the engine (assay.lazy)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "assay.engines.per_commit.budget": ("per_commit_task_timeout_s",),
+        "assay.engines.per_commit.config": ("CommitTargetConfig", "GateConfig", "SuiteConfig"),
+        "assay.engines.per_commit.coverage": ("CoverageReport", "FileCoverage", "parse_coverage_json"),
+        "assay.engines.per_commit.gates": (
+            "PreviousCoverage",
+            "SuiteOutcome",
+            "coverage_drop_check",
+            "evaluate_commit_gates",
+            "outcome_from_row",
+            "verdict",
+        ),
+        "assay.engines.per_commit.pytest_suite": ("SuiteResult", "interrupted_suite_result", "run_pytest_suite"),
+        "assay.engines.per_commit.python_env": ("TargetPython", "prepare_python"),
+        "assay.engines.per_commit.reportlog": ("PytestReport", "parse_report_log"),
+        "assay.engines.per_commit.request": ("BRANCH_RE", "SHA_RE", "CommitRequest", "validate_commit_request"),
+        "assay.engines.per_commit.suite": ("run_commit_suite",),
+        "assay.engines.per_commit.workspace": ("GitError", "GitWorkspace", "ls_remote"),
+    },
 )
-from assay.engines.per_commit.pytest_suite import SuiteResult, interrupted_suite_result, run_pytest_suite
-from assay.engines.per_commit.python_env import TargetPython, prepare_python
-from assay.engines.per_commit.reportlog import PytestReport, parse_report_log
-from assay.engines.per_commit.request import BRANCH_RE, SHA_RE, CommitRequest, validate_commit_request
-from assay.engines.per_commit.suite import per_commit_task_timeout_s, run_commit_suite
-from assay.engines.per_commit.workspace import GitError, GitWorkspace, ls_remote
 
 __all__ = [
     "BRANCH_RE",
     "SHA_RE",
     "CommitRequest",
+    "CommitTargetConfig",
     "CoverageReport",
     "FileCoverage",
+    "GateConfig",
     "GitError",
     "GitWorkspace",
     "PreviousCoverage",
     "PytestReport",
+    "SuiteConfig",
     "SuiteOutcome",
     "SuiteResult",
     "TargetPython",

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 
-from assay.config import GateConfig
+from assay.engines.per_commit.config import GateConfig
 from assay.status import Status, worst
 from assay.store.records import CheckRecord
 

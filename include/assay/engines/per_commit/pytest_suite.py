@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assay.config import SuiteConfig
+from assay.engines.per_commit.config import SuiteConfig
 from assay.engines.per_commit.coverage import CoverageReport, parse_coverage_json
 from assay.engines.per_commit.reportlog import (
     FAILING,

@@ -37,14 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assay.config import TargetConfig
+from assay.engines.per_commit.budget import BUILD_TIMEOUT_S, PROJECT_INSTALL_TIMEOUT_S
+from assay.engines.per_commit.config import CommitTargetConfig
 from assay.errors import TargetError
 from assay.process import run_command, target_env
 
 RUNNER_PACKAGES = ("pytest", "pytest-cov", "pytest-xdist", "pytest-reportlog")
 RUNNER_MODULES = ("pytest", "pytest_cov", "xdist", "pytest_reportlog")
-BUILD_TIMEOUT_S = 1800
-PROJECT_INSTALL_TIMEOUT_S = 300
 PROBE_TIMEOUT_S = 120
 LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pylock.toml")
 READY = ".assay-env.json"
@@ -248,7 +247,7 @@ def _build_requires(root: Path, projects: list[LocalProject]) -> list[str]:
     return reqs
 
 
-def dependency_plan(name: str, target: TargetConfig, worktree: Path) -> DependencyPlan:
+def dependency_plan(name: str, target: CommitTargetConfig, worktree: Path) -> DependencyPlan:
     """What the commit's dependencies are and the cache key they define (nothing is installed)."""
     root = Path(worktree).resolve()
     pyproject = read_pyproject(root)
@@ -559,7 +558,7 @@ class _Lock:
         self._fh.close()
 
 
-def prepare_python(name: str, target: TargetConfig, worktree: Path, envs_root: Path) -> TargetPython:
+def prepare_python(name: str, target: CommitTargetConfig, worktree: Path, envs_root: Path) -> TargetPython:
     """The interpreter for the commit in ``worktree``: the worker's, or the cached venv of its dependencies
     (built now, under a lock, when no venv has that key yet)."""
     plan = dependency_plan(name, target, Path(worktree))

@@ -8,11 +8,10 @@ one ConfigError so the person fixing the trigger sees all of them at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from assay.config import AssayConfig
 from assay.errors import ConfigError
 
 SHA_RE = re.compile(r"[0-9a-fA-F]{7,40}")
@@ -49,16 +48,18 @@ def _text(params: Mapping[str, Any], key: str) -> str | None:
     return value.strip(" \t") or None
 
 
-def validate_commit_request(config: AssayConfig, params: Mapping[str, Any]) -> CommitRequest:
+def validate_commit_request(targets: Collection[str], params: Mapping[str, Any]) -> CommitRequest:
+    """The request in ``params`` (target, sha, branch), or one ConfigError listing every problem;
+    ``targets``: the configured target names (the config's ``targets`` mapping will do)."""
     problems: list[str] = []
     try:
         target, sha, branch = _text(params, "target"), _text(params, "sha"), _text(params, "branch")
     except ConfigError as exc:
         raise ConfigError(f"invalid run parameters: {exc}") from None
     if target is None:
-        problems.append("'target' is required: one of " + ", ".join(sorted(config.targets)))
-    elif target not in config.targets:
-        problems.append(f"target {target!r} is not configured; configured targets: {', '.join(sorted(config.targets))}")
+        problems.append("'target' is required: one of " + ", ".join(sorted(targets)))
+    elif target not in targets:
+        problems.append(f"target {target!r} is not configured; configured targets: {', '.join(sorted(targets))}")
     if sha is not None and not SHA_RE.fullmatch(sha):
         problems.append(f"sha {sha!r} must be 7 to 40 hexadecimal characters")
     if branch is not None and (why := branch_problem(branch)):

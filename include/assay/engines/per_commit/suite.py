@@ -15,11 +15,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from assay.config import AssayConfig, TargetConfig
+from assay.engines.per_commit.config import CommitTargetConfig
 from assay.engines.per_commit.pytest_suite import SuiteResult, run_pytest_suite
 from assay.engines.per_commit.python_env import (
-    BUILD_TIMEOUT_S,
-    PROJECT_INSTALL_TIMEOUT_S,
     TargetPython,
     install_project_layer,
     note_missing_modules,
@@ -29,7 +27,6 @@ from assay.engines.per_commit.python_env import (
 from assay.errors import TargetError
 from assay.status import Status
 
-KILL_MARGIN_S = 60  # the process group's SIGTERM grace, parsing and recording
 _NO_MODULE = re.compile(r"No module named '([^']+)'")
 _CANNOT_IMPORT = re.compile(r"cannot import name '[^']+' from '([^']+)'")
 _SOURCE_ROOTS = (".", "src", "lib", "python")
@@ -58,7 +55,7 @@ def venv_suspects(result: SuiteResult, env: TargetPython, worktree: Path) -> set
 def run_commit_suite(
     *,
     target_name: str,
-    target: TargetConfig,
+    target: CommitTargetConfig,
     suite_name: str,
     worktree: Path,
     envs_root: Path,
@@ -128,19 +125,3 @@ def _error(name: str, started: datetime, exc: TargetError) -> SuiteResult:
         finished_at=datetime.now(UTC),
         retryable=exc.retryable,
     )
-
-
-def suite_task_budget_s(target: TargetConfig, timeout_s: int) -> int:
-    """The longest one suite task may take: the project install, the suite's own ``timeout_s`` and the kill
-    of its process group; for a venv target also building the venv and, when the cached venv turns out
-    broken, rebuilding it and running again. Airflow's execution_timeout is set from this, so it can never
-    cut a suite short of its configured ``timeout_s``."""
-    once = timeout_s + 2 * PROJECT_INSTALL_TIMEOUT_S + KILL_MARGIN_S
-    if target.python == "worker":
-        return once + KILL_MARGIN_S
-    return 2 * once + 2 * BUILD_TIMEOUT_S + KILL_MARGIN_S
-
-
-def per_commit_task_timeout_s(config: AssayConfig) -> int:
-    """Airflow's execution_timeout for the (mapped) suite task: the largest budget of any configured suite."""
-    return max(suite_task_budget_s(t, s.timeout_s) for t in config.targets.values() for s in t.suites.values())

@@ -14,37 +14,45 @@ load test's regression checks to its result.
 
 from __future__ import annotations
 
-from assay.engines.performance.config import (
-    PRODUCTION_INFERENCE_PROFILE,
-    PRODUCTION_INFERENCE_SLO,
-    PRODUCTION_PIPELINE_LOAD,
-    LoadProfile,
-    LoadTestConfig,
-    MicrobenchConfig,
-    MutationConfig,
-    PerformanceSuitesConfig,
-    PipelineLoadConfig,
-    RegressionConfig,
-    SloConfig,
+from assay.lazy import lazy_exports
+
+# imported on first use: the config imports without the engine (assay.lazy)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "assay.engines.performance.config": (
+            "PRODUCTION_INFERENCE_PROFILE",
+            "PRODUCTION_INFERENCE_SLO",
+            "PRODUCTION_PIPELINE_LOAD",
+            "LoadProfile",
+            "LoadTestConfig",
+            "MicrobenchConfig",
+            "MutationConfig",
+            "PerformanceSuitesConfig",
+            "PipelineLoadConfig",
+            "RegressionConfig",
+            "SloConfig",
+        ),
+        "assay.engines.performance.load_test": ("LoadTestResult", "run_load_test"),
+        "assay.engines.performance.measurement": (
+            "ServerTimings",
+            "TimingComparison",
+            "add_server_comparison",
+            "compare_client_server",
+        ),
+        "assay.engines.performance.microbench": ("run_microbenchmarks",),
+        "assay.engines.performance.mutation": ("run_mutation_testing",),
+        "assay.engines.performance.pipelines": ("run_pipeline_load",),
+        "assay.engines.performance.regression": (
+            "REGRESSION_CHECKS",
+            "PerformanceFigures",
+            "add_regression",
+            "evaluate_regression",
+            "figures_from_metrics",
+        ),
+        "assay.engines.performance.result": ("PerformanceResult",),
+    },
 )
-from assay.engines.performance.load_test import LoadTestResult, run_load_test
-from assay.engines.performance.measurement import (
-    ServerTimings,
-    TimingComparison,
-    add_server_comparison,
-    compare_client_server,
-)
-from assay.engines.performance.microbench import run_microbenchmarks
-from assay.engines.performance.mutation import run_mutation_testing
-from assay.engines.performance.pipelines import run_pipeline_load
-from assay.engines.performance.regression import (
-    REGRESSION_CHECKS,
-    PerformanceFigures,
-    add_regression,
-    evaluate_regression,
-    figures_from_metrics,
-)
-from assay.engines.performance.result import PerformanceResult
 
 __all__ = [
     "PRODUCTION_INFERENCE_PROFILE",

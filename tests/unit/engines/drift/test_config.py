@@ -142,6 +142,34 @@ def test_decay_config_validation():
         DecayConfig.from_mapping({"timestamp_column": "ts", "prediction_column": "p"})
 
 
+@pytest.mark.parametrize("unit", ["D", "W", "h", "min", "s", "ms", "us", "ns", "M", "Q", "Y"])
+@pytest.mark.parametrize("count", ["", "1", "2", "15"])
+def test_every_window_the_config_accepts_without_pandas_is_a_pandas_period(count, unit):
+    """The common windows are checked without importing pandas (the config loads at DAG parse time): each
+    one must be a period pandas accepts, or the shortcut would let a bad window through."""
+    import warnings
+
+    import pandas as pd
+
+    from assay.engines.drift.config import _PLAIN_WINDOW
+
+    assert _PLAIN_WINDOW.fullmatch(count + unit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a deprecated alias would be refused by a later pandas
+        pd.Period("2024-01-01", freq=count + unit)
+
+
+@pytest.mark.parametrize("window", ["W-MON", "Q-JAN", "3W-SUN"])
+def test_any_other_window_is_asked_of_pandas(window):
+    from assay.engines.drift.config import _PLAIN_WINDOW
+
+    assert not _PLAIN_WINDOW.fullmatch(window)
+    assert DecayConfig("ts", "label", "pred", window=window).window == window
+    for bad in ("0D", "H", "ME", "fortnight", "1"):
+        with pytest.raises(ConfigError, match="decay.window"):
+            DecayConfig("ts", "label", "pred", window=bad)
+
+
 def test_overrides_must_name_checked_columns():
     with pytest.raises(ConfigError, match="column 'agee' is not in drift.columns"):
         DriftConfig(columns=["age"], overrides={"agee": {"tests": ["ks"]}})

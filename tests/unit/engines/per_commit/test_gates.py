@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from assay.alerts.config import AlertRulesConfig
 from assay.alerts.rules import evaluate_alert_rules
-from assay.config import AlertRulesConfig, GateConfig, parse_config
+from assay.config import parse_config
+from assay.engines.per_commit.config import GateConfig
 from assay.engines.per_commit.gates import PreviousCoverage, SuiteOutcome, evaluate_commit_gates, verdict
 from assay.errors import ConfigError
 from assay.status import Status

@@ -4,8 +4,9 @@ failure rate is over the tests that were expected to pass."""
 
 from __future__ import annotations
 
+from assay.alerts.config import AlertRulesConfig
 from assay.alerts.rules import evaluate_alert_rules
-from assay.config import AlertRulesConfig, GateConfig
+from assay.engines.per_commit.config import GateConfig
 from assay.engines.per_commit.gates import SuiteOutcome, evaluate_commit_gates
 from assay.engines.per_commit.reportlog import parse_report_log
 from assay.status import Status

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from support.pytest_summary import summary_counts
 
-from assay.config import SuiteConfig
+from assay.engines.per_commit.config import SuiteConfig
 from assay.engines.per_commit.pytest_suite import run_pytest_suite
 from assay.engines.per_commit.reportlog import parse_report_log
 from assay.status import Status

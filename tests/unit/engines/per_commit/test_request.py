@@ -10,12 +10,12 @@ CFG = parse_config({"targets": {"demo": {"repo": "/srv/demo"}, "other": {"repo":
 
 
 def test_valid_request_is_normalised():
-    req = validate_commit_request(CFG, {"target": "demo", "sha": " ABCDEF1 ", "branch": "feature/x-1.2"})
+    req = validate_commit_request(CFG.targets, {"target": "demo", "sha": " ABCDEF1 ", "branch": "feature/x-1.2"})
     assert req.as_dict() == {"target": "demo", "sha": "abcdef1", "branch": "feature/x-1.2"}
 
 
 def test_branch_only_and_empty_sha():
-    assert validate_commit_request(CFG, {"target": "demo", "sha": "", "branch": "main"}).sha is None
+    assert validate_commit_request(CFG.targets, {"target": "demo", "sha": "", "branch": "main"}).sha is None
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,7 @@ def test_branch_only_and_empty_sha():
 )
 def test_bad_params_say_what_is_wrong(params, fragment):
     with pytest.raises(ConfigError) as err:
-        validate_commit_request(CFG, params)
+        validate_commit_request(CFG.targets, params)
     assert fragment in str(err.value)
 
 
@@ -63,15 +63,15 @@ def test_bad_params_say_what_is_wrong(params, fragment):
 )
 def test_shell_metacharacters_and_unsafe_refs_are_rejected(evil):
     with pytest.raises(ConfigError, match="branch"):
-        validate_commit_request(CFG, {"target": "demo", "branch": evil})
+        validate_commit_request(CFG.targets, {"target": "demo", "branch": evil})
     with pytest.raises(ConfigError, match="sha"):
-        validate_commit_request(CFG, {"target": "demo", "sha": evil})
+        validate_commit_request(CFG.targets, {"target": "demo", "sha": evil})
     with pytest.raises(ConfigError, match="target"):
-        validate_commit_request(CFG, {"target": evil, "branch": "main"})
+        validate_commit_request(CFG.targets, {"target": evil, "branch": "main"})
 
 
 def test_every_problem_is_reported_at_once():
     with pytest.raises(ConfigError) as err:
-        validate_commit_request(CFG, {"target": "x;y", "sha": "zz", "branch": "a..b"})
+        validate_commit_request(CFG.targets, {"target": "x;y", "sha": "zz", "branch": "a..b"})
     text = str(err.value)
     assert "target" in text and "sha" in text and "branch" in text

@@ -1,0 +1,162 @@
+"""What per-commit testing needs of a target: its repository, the Python its suites run on, the suites
+and the gates. Plain pydantic models (unknown keys forbidden); ``assay.config`` composes them into a
+target's config with what the other engines need of it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_SUITE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+_DIST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")  # an extra or dependency-group name
+_RESERVED_PYTEST_ARGS = ("--report-log", "--cov-report", "-p no:pytest_reportlog", "-p no:reportlog")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _relative_path(p: str, what: str) -> str:
+    if not p or p.startswith(("/", "~")) or ".." in Path(p).parts:
+        raise ValueError(f"{what} {p!r} must be a path relative to the repository root")
+    return p
+
+
+class SuiteConfig(_Strict):
+    """One pytest suite of a target: which tests, how long it may take, how parallel."""
+
+    paths: list[str] = Field(default_factory=lambda: ["tests"])
+    source: str | None = None  # what coverage measures for this suite (default: the target's source)
+    marker: str | None = None
+    timeout_s: int = Field(600, gt=0, le=24 * 3600)
+    workers: int | Literal["auto"] = 0
+    extra_args: list[str] = Field(default_factory=list)
+
+    @field_validator("paths")
+    @classmethod
+    def _relative_paths(cls, paths: list[str]) -> list[str]:
+        for p in paths:
+            if p.startswith("/") or ".." in Path(p).parts:
+                raise ValueError(f"suite path {p!r} must be relative to the repository root")
+        return paths
+
+    @field_validator("extra_args")
+    @classmethod
+    def _not_ours(cls, args: list[str]) -> list[str]:
+        joined = " ".join(args)
+        for reserved in _RESERVED_PYTEST_ARGS:
+            if reserved in joined:
+                raise ValueError(
+                    f"extra_args must not contain {reserved!r}: Assay reads pytest's report log "
+                    "and coverage JSON itself"
+                )
+        return args
+
+
+class GateConfig(_Strict):
+    """The per-commit gates of a target (``assay.engines.per_commit.gates``).
+
+    ``module_coverage_min`` is the line coverage every measured file of the coverage suite must reach
+    (default: ``coverage_min``, so a module at 40% cannot pass behind a high total; 0 turns it off);
+    ``module_coverage_exclude`` lists glob patterns (fnmatch, ``*`` also crosses ``/``) of files it skips.
+    """
+
+    all_tests_pass: bool = True
+    coverage_min: float = Field(80.0, ge=0, le=100)
+    coverage_suite: str = "unit"
+    critical_paths: list[str] = Field(default_factory=list)
+    coverage_drop_max: float = Field(5.0, ge=0, le=100)
+    module_coverage_min: float | None = Field(None, ge=0, le=100)
+    module_coverage_exclude: list[str] = Field(default_factory=list)
+
+    @property
+    def module_minimum(self) -> float:
+        """The per-module minimum in force (``coverage_min`` unless set)."""
+        return self.coverage_min if self.module_coverage_min is None else self.module_coverage_min
+
+
+class CommitTargetConfig(_Strict):
+    """A repository Assay tests, as per-commit testing sees it.
+
+    ``python: venv`` runs its suites in a virtualenv that holds only third-party dependencies, cached by
+    everything that defines them; the commit's own project is installed into a per-run layer from the
+    checked-out commit (assay.engines.per_commit.python_env). Test dependencies come from any mix of
+    ``requirements`` files, the project's ``extras`` (``.[test]``), PEP 735 ``dependency_groups``
+    (``pip install --group``) and an explicit ``install_command``. ``python: worker`` uses the worker's
+    own interpreter (for a target whose dependencies the worker already has).
+    """
+
+    repo: str
+    watch_branches: list[str] = Field(default_factory=lambda: ["main"])
+    python: Literal["worker", "venv"] = "venv"
+    # None: requirements.txt when the commit has one (and nothing else is declared)
+    requirements: list[str] | None = None
+    extras: list[str] = Field(default_factory=list)  # optional-dependencies of the project: pip install ".[x]"
+    dependency_groups: list[str] = Field(default_factory=list)  # PEP 735 groups: pip install --group x
+    install_command: list[str] | None = None  # argv run in the checkout; {python} is the venv's interpreter
+    dependency_files: list[str] = Field(default_factory=list)  # more files that define the deps (cache key)
+    install_project: bool | None = None  # None: when the commit has a pyproject.toml/setup.py to install
+    source: str | None = None  # package or directory measured by coverage
+    suites: dict[str, SuiteConfig] = Field(
+        default_factory=lambda: {
+            "unit": SuiteConfig(marker="unit", timeout_s=600, workers="auto"),
+            "integration": SuiteConfig(marker="integration", timeout_s=1800),
+        }
+    )
+    gates: GateConfig = Field(default_factory=GateConfig)
+
+    @field_validator("requirements", mode="before")
+    @classmethod
+    def _requirements_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("requirements", "dependency_files")
+    @classmethod
+    def _dependency_paths(cls, paths: list[str] | None) -> list[str] | None:
+        for p in paths or []:
+            _relative_path(p, "file")
+        return paths
+
+    @field_validator("extras", "dependency_groups")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not _DIST_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a valid extra or dependency-group name")
+        return names
+
+    @field_validator("install_command")
+    @classmethod
+    def _command(cls, argv: list[str] | None) -> list[str] | None:
+        if argv is not None and (not argv or not argv[0].strip()):
+            raise ValueError(
+                "install_command must be a non-empty argv list, e.g. "
+                '["{python}", "-m", "pip", "install", "-r", "ci/test-requirements.txt"]'
+            )
+        return argv
+
+    @field_validator("suites")
+    @classmethod
+    def _suite_names(cls, suites: dict[str, SuiteConfig]) -> dict[str, SuiteConfig]:
+        if not suites:
+            raise ValueError("at least one suite must be configured")
+        for name in suites:
+            if not _SUITE_NAME.fullmatch(name):
+                raise ValueError(f"suite name {name!r} must match {_SUITE_NAME.pattern}")
+        return suites
+
+    @model_validator(mode="after")
+    def _install_options(self) -> CommitTargetConfig:
+        if self.python == "worker" and (self.extras or self.dependency_groups or self.install_command):
+            raise ValueError(
+                "extras, dependency_groups and install_command need python: venv (python: worker "
+                "runs on the worker's own interpreter and installs nothing into it)"
+            )
+        if self.extras and self.install_project is False:
+            raise ValueError(
+                "extras are optional dependencies of the project: they need install_project true (or unset)"
+            )
+        return self

@@ -1,0 +1,56 @@
+"""What DAG files read at parse time: the config, and the lists, param patterns and timeouts derived from it.
+
+DAG files import airflow and this layer only (tests/dags/test_dag_integrity.py), and parse in well under
+0.5 s (benchmarks/dag_parse.py): everything imported here is config models, regular expressions and
+arithmetic on the config; no engine code (numpy, pandas, Great Expectations...) loads before a task runs.
+
+    CONFIG = load_dag_config()
+    Param(None, type=["null", "string"], pattern=SHA_PATTERN)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from assay.config import AssayConfig, load_config
+from assay.engines.model_validation.config import VERSION_RE
+from assay.engines.per_commit.budget import per_commit_task_timeout_s
+from assay.engines.per_commit.request import BRANCH_RE, SHA_RE
+from assay.params import json_schema_pattern
+
+#: JSON-schema patterns of the UI forms' params, the same expressions the operators check server-side
+SHA_PATTERN = json_schema_pattern(SHA_RE)
+BRANCH_PATTERN = json_schema_pattern(BRANCH_RE)
+MODEL_VERSION_PATTERN = json_schema_pattern(VERSION_RE)
+
+
+def load_dag_config() -> AssayConfig:
+    """The Assay config (``$ASSAY_CONFIG`` or ``include/config/assay.yaml``); a bad config is the DAG file's
+    import error, which the UI shows with the dotted path of every bad key."""
+    return load_config()
+
+
+def suite_task_timeout(config: AssayConfig) -> timedelta:
+    """Airflow's timeout of a per-commit suite task: a backstop never below a suite's ``timeout_s`` plus
+    what the task needs around it (installing the commit's project, building its venv)."""
+    return timedelta(seconds=per_commit_task_timeout_s(config.targets.values()))
+
+
+def performance_targets(config: AssayConfig) -> list[str]:
+    """The targets with a ``performance`` section, sorted."""
+    return sorted(name for name, t in config.targets.items() if t.performance)
+
+
+def load_test_targets(config: AssayConfig) -> list[str]:
+    """The targets whose ``performance`` section has a load test (they can have a performance baseline)."""
+    return sorted(name for name, t in config.targets.items() if (t.performance or {}).get("load_test"))
+
+
+def chaos_experiments(config: AssayConfig) -> list[tuple[str, str]]:
+    """(target, experiment) for every experiment a target's ``chaos.experiments`` names, by target."""
+    return [
+        (name, experiment)
+        for name, t in sorted(config.targets.items())
+        if t.chaos
+        for experiment in t.chaos.get("experiments") or []
+    ]
