@@ -71,11 +71,14 @@ USER airflow
 # Python dependencies. apache-airflow is pinned to the base image's version
 # (AIRFLOW_VERSION is set by the official image) so requirements cannot
 # up/downgrade Airflow itself. The PyTorch index provides CPU-only torch wheels.
-COPY --chown=airflow:0 requirements.txt /tmp/assay-requirements.txt
+# Only the runtime (requirements.txt): the demo platform and Assay's test tools stay out of the image;
+# constraints.txt holds every transitive version to what make test passed with.
+COPY --chown=airflow:0 requirements.txt constraints.txt /tmp/assay/
 RUN pip install --no-cache-dir \
         --extra-index-url https://download.pytorch.org/whl/cpu \
         "apache-airflow==${AIRFLOW_VERSION}" \
-        -r /tmp/assay-requirements.txt
+        -r /tmp/assay/requirements.txt \
+        -c /tmp/assay/constraints.txt
 
 ENV PYTHONPATH=/opt/airflow/include \
     ASSAY_CONFIG=/opt/airflow/include/config/assay.yaml

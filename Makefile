@@ -44,14 +44,16 @@ help:
 	@echo "make stop   stop everything make run started (scheduler, API server, dag-processor, triggerer)"
 	@echo "make test   install what is missing and run the whole test suite"
 	@echo "make lint   ruff check and ruff format --check over $(LINT_PATHS)"
-	@echo "make bench  run the benchmarks (DAG parse times; drift: 1M rows x 25 columns; per-commit overhead via the scheduler)"
+	@echo "make bench  run the benchmarks/ (DAG parse; drift, A/B, fairness at 1M rows; demo data; serving CPU; load agreement; per-commit overhead)"
 
 $(PYTHON):
 	$(PY) -m venv $(VENV)
 
-$(STAMP): requirements.txt | $(PYTHON)
+# runtime + demo platform + test tools, every transitive version held by constraints.txt
+REQUIREMENTS := requirements.txt requirements-dev.txt include/demo_platform/requirements.txt constraints.txt
+$(STAMP): $(REQUIREMENTS) | $(PYTHON)
 	$(PYTHON) -m pip install -q --upgrade pip
-	$(PYTHON) -m pip install -q -r requirements.txt
+	$(PYTHON) -m pip install -q -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 install: $(STAMP)
@@ -86,6 +88,10 @@ lint: install
 bench: install
 	$(PYTHON) benchmarks/dag_parse.py
 	$(PYTHON) benchmarks/drift.py
+	$(PYTHON) benchmarks/ab_fairness.py
+	$(PYTHON) benchmarks/synthetic_data.py
+	$(PYTHON) benchmarks/serving_cpu.py
+	$(PYTHON) benchmarks/load_agreement.py
 	$(PYTHON) benchmarks/per_commit_overhead.py
 
 clean:

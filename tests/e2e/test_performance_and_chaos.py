@@ -155,19 +155,19 @@ def test_injected_latency_breaks_the_p95_gate_against_a_running_service(perf_env
         assert s.connect_ex(("127.0.0.1", port)) != 0  # and our own service is gone too
 
 
-def test_weekly_chaos_kills_a_worker_and_injects_latency_then_stops_the_api(dags, perf_env):
+def test_weekly_chaos_kills_a_worker_then_stops_the_api(dags, perf_env):
     before = serving_processes()
-    # two of the four experiments here (the other two run in tests/unit/engines/chaos/test_runner.py)
-    dr = dags["assay_weekly_chaos"].test(mark_success_pattern="inject_errors|cut_registry_db")
+    # one of the four experiments through the DAG: the other three run against the same demo API, each once,
+    # in tests/unit/engines/chaos/test_runner.py (an expensive real tool runs at one layer only)
+    dr = dags["assay_weekly_chaos"].test(mark_success_pattern="inject_errors|cut_registry_db|inject_latency")
     assert dr.state == "success"
     recorded = rows(perf_env, "assay_weekly_chaos", dr.run_id)
-    for name in ("chaos:inject-latency", "chaos:kill-serving-worker"):
-        chaos = recorded[name]
-        checks = {c.name: c.status for c in chaos.checks}
-        assert chaos.status == "PASS", chaos.message
-        assert checks["steady_state_before"] == "PASS" and checks["steady_state_after"] == "PASS"
-        assert any(m.name == "chaos.resilience_score" for m in chaos.metrics)
-    assert {c.name: c.status for c in recorded["chaos:inject-latency"].checks}["rollbacks"] == "PASS"
+    assert not {"chaos:inject-latency", "chaos:inject-errors", "chaos:cut-registry-db"} & set(recorded)
+    chaos = recorded["chaos:kill-serving-worker"]
+    checks = {c.name: c.status for c in chaos.checks}
+    assert chaos.status == "PASS", chaos.message
+    assert checks["steady_state_before"] == "PASS" and checks["steady_state_after"] == "PASS"
+    assert any(m.name == "chaos.resilience_score" for m in chaos.metrics)
     assert serving_processes() == before
 
 
@@ -191,35 +191,3 @@ def test_a_failed_load_test_still_stops_the_service_it_started(perf_env, tmp_pat
     load = rows(perf_env, "assay_nightly_performance", "manual__broken_locustfile")["load_test"]
     assert load.status == "ERROR" and "SyntaxError" in load.message
     assert serving_processes() == before
-
-
-def test_pipeline_microbenchmark_and_mutation_suites_record_their_figures(perf_env, tmp_path, monkeypatch):
-    from assay_airflow.operators.performance import (
-        MicrobenchmarkOperator,
-        MutationTestingOperator,
-        PipelineLoadOperator,
-    )
-
-    cfg = yaml.safe_load(open("include/config/assay.yaml"))
-    perf = cfg["targets"]["demo-platform"]["performance"]
-    perf["pipeline_load"] |= {"duration_s": 8, "concurrency": 1}
-    perf["microbenchmark"] |= {"iterations": 30, "batch_sizes": [1, 64]}
-    (tmp_path / "suites.yaml").write_text(yaml.safe_dump(cfg))
-    monkeypatch.setenv("ASSAY_CONFIG", str(tmp_path / "suites.yaml"))
-    ti = TaskInstanceStub(dag_id="assay_nightly_performance", run_id="manual__suites")
-    for op in (PipelineLoadOperator, MicrobenchmarkOperator, MutationTestingOperator):
-        task_id = f"{op.suite}__demo-platform"
-        try:
-            op(task_id=task_id, target="demo-platform").execute(make_context(task_id, ti=ti))
-        except Exception as exc:  # noqa: BLE001 - a FAIL is a verdict; what matters is what was recorded
-            assert "FAIL" in str(exc), exc
-    recorded = rows(perf_env, "assay_nightly_performance", "manual__suites")
-    assert set(recorded) == {"pipeline_load", "microbenchmark", "mutation"}
-    assert all(r.status in ("PASS", "WARN", "FAIL") for r in recorded.values()), {
-        k: (r.status, r.message) for k, r in recorded.items()
-    }
-    metrics = {(m.name, tuple(sorted((m.labels or {}).items()))) for r in recorded.values() for m in r.metrics}
-    names = {name for name, _ in metrics}
-    assert any(n.startswith("pipeline.") for n in names) and any(n.startswith("microbench.") for n in names)
-    score = [m for m in recorded["mutation"].metrics if m.name.startswith("mutation.score")]
-    assert score and 0 < score[0].value <= 1
