@@ -78,8 +78,9 @@ stop:
 	@if [ -x $(PYTHON) ]; then $(PYTHON) scripts/standalone.py stop --pid-file $(PID_FILE) --airflow-home $(AIRFLOW_HOME) --grace $(STOP_GRACE_S); \
 	else echo "nothing to stop ($(PYTHON) does not exist: make run never ran here)"; fi
 
+# every core (pytest-xdist; each worker has its own Airflow home, metrics DBs and free ports)
 test: install
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n auto
 
 lint: install
 	$(VENV)/bin/ruff check $(LINT_PATHS)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -21,6 +23,7 @@ def bench(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_dag_file_is_timed_and_a_heavy_import_is_named(tmp_path):
     heavy = tmp_path / "heavy_dag.py"
     heavy.write_text("import numpy\nfrom airflow.sdk import DAG\n")

@@ -93,6 +93,7 @@ def assert_all_stopped(started: dict[str, int]) -> None:
     }
 
 
+@pytest.mark.slow
 def test_make_stop_stops_every_process_make_run_started(stack):
     run, started = start(stack)
     stop = make(stack, "stop")
@@ -105,6 +106,7 @@ def test_make_stop_stops_every_process_make_run_started(stack):
     assert "nothing was running" in again.communicate(timeout=120)[0]
 
 
+@pytest.mark.slow
 def test_sigterm_on_make_run_stops_them_all(stack):
     run, started = start(stack)
     run.send_signal(signal.SIGTERM)  # make passes it on to the supervisor
@@ -112,6 +114,7 @@ def test_sigterm_on_make_run_stops_them_all(stack):
     assert_all_stopped(started)
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_make_run_stops_them_all(stack):
     run, started = start(stack, start_new_session=True)  # make leads a process group, as in a terminal
     os.killpg(run.pid, signal.SIGINT)  # what the terminal does on Ctrl-C: the whole foreground group
@@ -120,6 +123,7 @@ def test_ctrl_c_on_make_run_stops_them_all(stack):
     assert_all_stopped(started)
 
 
+@pytest.mark.slow
 def test_make_stop_also_stops_what_an_unsupervised_run_orphaned(stack):
     """The defect as reported: standalone killed by its PID leaves its components running."""
     env = {**os.environ, "AIRFLOW_HOME": str(stack["home"] / "airflow")}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from functools import cache
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -84,8 +85,13 @@ def _third_party(roots: list[Path]) -> dict[str, set[str]]:
     }
 
 
+@cache
+def _installed() -> dict[str, list[str]]:
+    return packages_distributions()
+
+
 def _distributions(module: str) -> set[str]:
-    dists = packages_distributions().get(module)
+    dists = _installed().get(module)
     assert dists, f"{module} is imported but no installed distribution provides it"
     return {_norm(d) for d in dists}
 

@@ -133,6 +133,7 @@ def test_hanging_suite_is_error_and_empty_suite_is_error(sample_target, monkeypa
         assert row.status == "ERROR"
 
 
+@pytest.mark.slow
 def test_gates_read_what_was_recorded_and_name_the_failures(sample_target, monkeypatch, tmp_path):
     monkeypatch.setenv("SAMPLE_HANG", "1")
     monkeypatch.setenv("SAMPLE_HANG_PIDFILE", str(tmp_path / "pid"))
@@ -251,6 +252,7 @@ def test_a_broken_slack_or_smtp_is_logged_and_never_raises(sample_target, monkey
     assert "Slack alert through 'assay_slack' failed" in text and "e-mail alert through 'assay_smtp' failed" in text
 
 
+@pytest.mark.slow
 def test_airflow_own_timeout_still_records_the_suite_before_it_propagates(sample_target, monkeypatch, tmp_path):
     """Airflow's execution_timeout (SIGALRM → AirflowTaskTimeout inside execute, as the task runner does it)."""
     from datetime import timedelta

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 ENGINE = REPO / "include" / "assay"
 AIRFLOW_LAYER = REPO / "plugins" / "assay_airflow"
@@ -33,6 +35,7 @@ def test_no_engine_module_mentions_airflow_imports():
     assert len(list(ENGINE.rglob("*.py"))) > 15  # the scan really saw the package
 
 
+@pytest.mark.slow
 def test_importing_every_engine_module_loads_no_airflow():
     modules = sorted(
         ".".join(("assay", *p.relative_to(ENGINE).with_suffix("").parts)).removesuffix(".__init__")

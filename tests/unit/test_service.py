@@ -146,6 +146,7 @@ def test_the_dags_target_service_passes_no_worker_secret_and_fills_the_configure
 # -- the service helper always stops what it started ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_failed_run_still_stops_the_service_and_its_workers(tmp_path):
     port = None
     with pytest.raises(RuntimeError, match="boom"):

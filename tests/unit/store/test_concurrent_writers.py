@@ -66,6 +66,7 @@ def lost_and_duplicated(expected: list[SuiteRunRecord], url: str) -> tuple[int, 
     return lost, duplicated
 
 
+@pytest.mark.slow
 def test_four_tasks_flushing_one_outbox_at_once_lose_and_duplicate_nothing(metrics_url, tmp_path):
     outbox = Outbox(tmp_path / "outbox")
     parked = [parked_record(i) for i in range(40)]
@@ -87,6 +88,7 @@ def test_four_tasks_flushing_one_outbox_at_once_lose_and_duplicate_nothing(metri
     assert outbox.pending() == [] and outbox.dead_letters() == []
 
 
+@pytest.mark.slow
 def test_four_processes_writing_the_same_records_at_once_keep_one_copy_each(metrics_url):
     records = [make_record(run_id=f"same-{i:02d}") for i in range(30)]
     payload = [r.to_dict() for r in records]

@@ -198,6 +198,7 @@ def test_a_fault_that_cannot_be_injected_is_error_not_pass(clean_target, tmp_pat
     assert check(res, "rollbacks").status == "ERROR"
 
 
+@pytest.mark.slow
 def test_timeout_interrupts_chaos_which_still_plays_its_rollbacks(clean_target, tmp_path):
     doc = json.loads((EXPERIMENTS_DIR / "inject-latency.json").read_text())
     doc["method"][0]["pauses"] = {"after": 60}  # the fault outlives the run's timeout
@@ -410,6 +411,7 @@ def demo_api(tmp_path_factory):
         yield svc, tokens
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("experiment", ["cut-registry-db", "inject-errors", "inject-latency"])
 def test_real_experiment_against_the_demo_serving_api(demo_api, experiment, tmp_path):
     svc, tokens = demo_api

@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[4]
 
 
+@pytest.mark.slow
 def test_benchmark_runs_and_decisions_equal_scipy():
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "drift.py"), "--rows", "5000"],

@@ -43,6 +43,7 @@ def test_failing_suite_is_fail_with_every_case_recorded(sample, tmp_path, fixtur
     assert not (sample / ".coverage").exists()  # coverage data kept out of the worktree
 
 
+@pytest.mark.slow
 def test_passing_suite_in_parallel_is_pass(sample, tmp_path):
     suite = SuiteConfig(marker="unit and not slow", workers=2, extra_args=["-k", "add or divide"])
     res = run_pytest_suite(name="unit", suite=suite, workdir=sample, out_dir=tmp_path / "out", source="calc")
@@ -137,6 +138,7 @@ def test_counts_match_pytest_own_summary_line(outcomes_suite, tmp_path, workers)
     assert res.counts["total"] == len(res.test_cases) == 23
 
 
+@pytest.mark.slow
 def test_recorded_node_ids_select_exactly_that_test_when_pasted_into_pytest(outcomes_suite, tmp_path):
     res = run_pytest_suite(name="unit", suite=SuiteConfig(), workdir=outcomes_suite, out_dir=tmp_path / "out")
     recorded = {c.node_id for c in res.test_cases}
@@ -210,6 +212,7 @@ def test_never_reached():
 """
 
 
+@pytest.mark.slow
 def test_timeout_keeps_finished_tests_and_names_the_running_one(tmp_path, monkeypatch):
     work = tmp_path / "hang"
     (work / "tests").mkdir(parents=True)

@@ -94,6 +94,7 @@ def side_by_side(tmp_path_factory):
     return runs
 
 
+@pytest.mark.slow
 def test_poisson_arrivals_are_not_bunched_like_lockstep_users(side_by_side):
     lockstep, poisson = side_by_side["lockstep"][2], side_by_side["poisson"][2]
     assert len(lockstep) > 50 and len(poisson) > 50
@@ -120,6 +121,7 @@ def test_lockstep_users_inflate_the_client_p95_and_poisson_arrivals_do_not(side_
     assert poi_result.client.arrival == "poisson" and lock_result.client.arrival == "locustfile"
 
 
+@pytest.mark.slow
 def test_an_added_20_ms_shows_in_the_client_p50_as_it_does_at_the_server(tmp_path):
     """Two endpoints in one run, one with 20 ms more server latency: the client's p50 difference equals
     the server's within 5 ms (the load generator adds the same to both)."""

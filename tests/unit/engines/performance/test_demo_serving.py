@@ -85,6 +85,7 @@ def demo_api(tmp_path_factory):
         log.close()
 
 
+@pytest.mark.slow
 def test_inference_load_passes_the_demo_slos_and_agrees_with_server_timing(demo_api, tmp_path):
     timings = ServerTimings(demo_api, ADMIN_TOKEN)
     mark = timings.mark()

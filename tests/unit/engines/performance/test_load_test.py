@@ -57,6 +57,7 @@ def healthy(tmp_path_factory):
     return result, comparison, server
 
 
+@pytest.mark.slow
 def test_healthy_run_records_metrics_per_endpoint_and_gates_them_separately(healthy):
     result, _, _ = healthy
     assert result.details["exit_code"] == 0
@@ -116,6 +117,7 @@ def test_the_token_is_sent_but_never_recorded(healthy):
     assert TOKEN not in Path(result.details["artefacts"]["html"]).read_text()
 
 
+@pytest.mark.slow
 def test_injected_errors_fail_the_error_rate_gate(tmp_path):
     server = PerfServer(latency_ms=5, error_rate=0.3, token=TOKEN, seed=1)
     profile = LoadProfile(users=10, ramp_up_s=0, duration_s=3, target_rps=10)
@@ -206,6 +208,7 @@ def test_task_exceptions_are_error(tmp_path):
     assert "raised exceptions" in result.message and "payload-field" in result.message
 
 
+@pytest.mark.slow
 def test_hung_locust_is_killed_with_its_whole_process_group(tmp_path):
     server = PerfServer()
     pid_file = tmp_path / "child.pid"

@@ -33,6 +33,7 @@ def subject_dir(tmp_path):
     return str(tmp_path)
 
 
+@pytest.mark.slow
 def test_demo_model_latency_throughput_and_memory_per_batch_size(tmp_path):
     config = demo_performance().microbenchmark.model_copy(update={"iterations": 50})  # as configured
     result = run_microbenchmarks(config, out_dir=tmp_path)

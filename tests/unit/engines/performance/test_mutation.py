@@ -66,6 +66,7 @@ def mutation_result(tmp_path_factory):
     return project, run_mutation_testing(config, out_dir=tmp_path_factory.mktemp("out"))
 
 
+@pytest.mark.slow
 def test_scores_per_module_and_gate(mutation_result):
     project, result = mutation_result
     ops, stats = result.check("mutation.score:calc.ops"), result.check("mutation.score:calc.stats")
@@ -134,6 +135,7 @@ def test_unchecked_mutants_make_the_run_incomplete():
     assert checks[0].name == "mutation.run" and checks[0].status == "ERROR"
 
 
+@pytest.mark.slow
 def test_inline_settings_for_a_target_without_mutmut_config(tmp_path):
     files = {k: v for k, v in FILES.items() if k != "pyproject.toml"}
     project = make_project(tmp_path / "project", files)
@@ -152,6 +154,7 @@ def test_inline_settings_conflicting_with_the_targets_own_are_rejected(tmp_path)
         run_mutation_testing(MutationConfig(project_dir=str(project), source_paths=["calc"]), out_dir=tmp_path / "o")
 
 
+@pytest.mark.slow
 def test_demo_feature_transformer_mutation_score(tmp_path):
     """The real demo target as configured: mutmut on fraud/features.py against its unit tests."""
     result = run_mutation_testing(demo_performance().mutation, out_dir=tmp_path)

@@ -82,6 +82,7 @@ def test_no_command_and_no_callable_is_a_config_error(tmp_path):
         run_pipeline_load(_config(), out_dir=tmp_path)
 
 
+@pytest.mark.slow
 def test_demo_training_pipelines_run_concurrently(tmp_path):
     """The demo's configured pipeline job, cut further for the test: 2 concurrent real fraud
     TrainingPipeline runs."""
