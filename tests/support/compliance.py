@@ -1,10 +1,9 @@
-"""Test-local compliance checks and catalog builders (the real checks belong to the checks package)."""
+"""Catalog and waiver-file builders for the compliance tests (test-local checks; the real checks are elsewhere)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
 
 
@@ -33,8 +32,3 @@ def write_framework(directory: Path, name: str, controls, **top) -> Path:
 def write_waivers(path: Path, waivers) -> Path:
     path.write_text(yaml.safe_dump({"version": 1, "waivers": list(waivers)}, sort_keys=False))
     return path
-
-
-@pytest.fixture
-def catalog_dir(tmp_path) -> Path:
-    return tmp_path / "catalog"
