@@ -5,7 +5,7 @@ at parse time)::
       catalog_dir: ${ASSAY_REPO}/include/compliance      # one <framework>.yaml per framework
       waivers: ${ASSAY_REPO}/include/config/compliance_waivers.yaml   # optional
       frameworks: [gdpr, hipaa, sox]                     # default: every file of catalog_dir
-      inventory: ${ASSAY_REPO}/include/demo_platform/assay/personal_data.yaml
+      inventory: ${ASSAY_REPO}/include/config/personal_data.yaml   # assay.inventory
       stores:                                            # name -> SQLAlchemy URL (${VAR} allowed)
         main_db: ${MAIN_DB_URL:-sqlite:////tmp/main.db}
       evidence_days: 2557                                # evidence kept 7 years (SOX §802)
