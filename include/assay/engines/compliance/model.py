@@ -14,7 +14,6 @@ when the target is unreachable, so the control is ERROR and the audit is retried
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import ConfigError, TargetError
+from assay.store.records import evidence_content, evidence_sha256
 
 if TYPE_CHECKING:
     import requests
@@ -89,7 +89,9 @@ class Evidence:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(canonical_json(self.content).encode()).hexdigest()
+        """Of the canonical JSON of the content as stored (:func:`assay.store.records.evidence_content`: the
+        content itself when it is plain JSON without credentials), so the report and the DB row agree."""
+        return evidence_sha256(evidence_content(self.content))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: content as collected (canonicalised through JSON), times as ISO strings, the hash."""
@@ -100,7 +102,7 @@ class Evidence:
             "collected_at": self.collected_at.isoformat(),
             "expires_at": self.expires_at.isoformat(),
             "sha256": self.sha256,
-            "content": json.loads(canonical_json(self.content)),
+            "content": evidence_content(self.content),
         }
 
 
