@@ -59,6 +59,11 @@ class Outcome(StrEnum):
 RESOURCE_OUTCOMES = frozenset({Outcome.PASS, Outcome.FAIL, Outcome.ERROR, Outcome.NOT_APPLICABLE})
 
 
+#: The usual evidence methods (others allowed, at most METHOD_MAX characters: the store's column).
+METHODS = ("sql", "http", "file", "computed")
+METHOD_MAX = 40
+
+
 def canonical_json(content: Any) -> str:
     """The text an evidence hash is taken of: sorted keys, no spaces, unknown types as ``str``."""
     return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
@@ -84,6 +89,10 @@ class Evidence:
     def __post_init__(self) -> None:
         object.__setattr__(self, "collected_at", _utc(self.collected_at, "Evidence.collected_at"))
         object.__setattr__(self, "expires_at", _utc(self.expires_at, "Evidence.expires_at"))
+        if not isinstance(self.method, str) or not 0 < len(self.method) <= METHOD_MAX:
+            raise ValueError(
+                f"evidence {self.name!r}: method must be a short word such as {', '.join(METHODS)}, got {self.method!r}"
+            )
         if self.expires_at < self.collected_at:
             raise ValueError(f"evidence {self.name!r} expires before it was collected")
 

@@ -60,6 +60,8 @@ def test_evidence_refuses_naive_times_and_expiry_before_collection():
         Evidence("x", "sql", "q", 1, NOW, NOW - timedelta(seconds=1))
     with pytest.raises(ValueError, match="timezone-aware"):
         context(None, now=datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="method must be a short word such as sql, http, file, computed"):
+        Evidence("x", "m" * 41, "q", 1, NOW, NOW)
 
 
 def test_a_check_cannot_say_manual_or_waived_and_outcomes_parse_from_text():
