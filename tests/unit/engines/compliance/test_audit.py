@@ -355,3 +355,33 @@ def test_audit_from_config_takes_everything_from_the_section(catalog_dir, tmp_pa
     )
     assert result.controls[0].outcome is Outcome.WAIVED and result.status is Status.PASS
     assert {e.expires_at for e in result.evidence} == {NOW + timedelta(days=10)}
+
+
+def test_a_check_returning_the_wrong_thing_is_error_and_errors_are_never_waived(catalog_dir, tmp_path, main_db, checks):
+    @registry.check("t.wrong", title="returns a dict")
+    def wrong(ctx):
+        return {"resource": "x", "status": "PASS"}
+
+    @registry.check("t.mixed_types", title="one good, one bad item")
+    def mixed(ctx):
+        return [ResourceResult("user:a", "PASS", "ok"), "PASS"]
+
+    try:
+        write_framework(
+            catalog_dir,
+            "fw",
+            [control("wrong", ["t.wrong"]), control("mixed", ["t.mixed_types"]), control("err", ["t.boom"])],
+        )
+        waivers = write_waivers(
+            tmp_path / "w.yaml",
+            [{"id": "W", "control": "err", "justification": "j", "approver": "a", "expires": "2027-01-01"}],
+        )
+        result = audit(catalog_dir, tmp_path, main_db, waivers=waivers)
+    finally:
+        registry.unregister("t.wrong")
+        registry.unregister("t.mixed_types")
+    assert [c.outcome for c in result.controls] == [Outcome.ERROR, Outcome.ERROR, Outcome.ERROR]
+    assert "returned dict, not a list of results" in result.check("wrong").message
+    assert "returned a str, not a ResourceResult" in result.check("mixed").message
+    assert not any(f.evidence["waived"] for f in result.findings) and result.status is Status.ERROR
+    assert not result.retryable  # a bug in a check is not cured by a retry
