@@ -54,3 +54,17 @@ def chaos_experiments(config: AssayConfig) -> list[tuple[str, str]]:
         if t.chaos
         for experiment in t.chaos.get("experiments") or []
     ]
+
+
+def compliance_frameworks(config: AssayConfig) -> list[str]:
+    """The frameworks the weekly audit runs: ``compliance.frameworks``, else every file of the catalog
+    directory (a directory listing, no catalog parsing: the task validates its framework file)."""
+    section = config.compliance
+    if section is None:
+        return []
+    if section.frameworks is not None:
+        return list(section.frameworks)
+    from pathlib import Path
+
+    directory = Path(section.catalog_dir)
+    return sorted(p.stem for p in directory.glob("*.yaml")) if directory.is_dir() else []

@@ -26,6 +26,7 @@ SCHEDULES = {  # DESIGN.md / issues: the documented cadence of each DAG (cron, p
     "assay_model_validation": (None, ["assay://models/fraud-detector"]),
     "assay_nightly_performance": ("0 2 * * *", []),
     "assay_weekly_chaos": ("0 5 * * 0", []),
+    "assay_weekly_compliance": ("0 6 * * 1", []),
 }
 
 

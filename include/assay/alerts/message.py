@@ -50,6 +50,21 @@ class FailedCheck:
 
 
 @dataclass(frozen=True)
+class FailedFinding:
+    """A security or compliance finding of the failed run: which rule (control, CVE...), on which resource,
+    why, and the evidence behind it (method, what was queried, the content's SHA-256)."""
+
+    rule_id: str
+    severity: str
+    resource: str | None
+    message: str | None
+    evidence: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        _redact_fields(self)
+
+
+@dataclass(frozen=True)
 class Alert:
     dag_id: str
     run_id: str
@@ -62,6 +77,7 @@ class Alert:
     fired_rules: list[FailedCheck] = field(default_factory=list)
     failed_tests: list[FailedTest] = field(default_factory=list)
     failed_tests_total: int = 0
+    findings: list[FailedFinding] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name in ("dag_id", "run_id", "target", "commit_sha", "branch", "verdict", "run_url"):

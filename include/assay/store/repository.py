@@ -400,7 +400,10 @@ class MetricsStore:
                 )
                 .where(SuiteRun.dag_id == dag_id, SuiteRun.run_id == run_id)
                 .options(
-                    selectinload(SuiteRun.test_cases), selectinload(SuiteRun.checks), selectinload(SuiteRun.metrics)
+                    selectinload(SuiteRun.test_cases),
+                    selectinload(SuiteRun.checks),
+                    selectinload(SuiteRun.metrics),
+                    selectinload(SuiteRun.findings).selectinload(Finding.evidence_rows),
                 )
                 .order_by(SuiteRun.started_at, SuiteRun.id)
             )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseNotifier
 
-from assay.alerts.message import Alert, FailedCheck, FailedTest
+from assay.alerts.message import Alert, FailedCheck, FailedFinding, FailedTest
 from assay.config import load_config
 from assay.redaction import strip_url_credentials
 from assay.status import Status, worst
@@ -89,6 +89,18 @@ class AssayAlertNotifier(BaseNotifier):
             for t in r.test_cases
             if t.outcome in ("failed", "error")
         ]
+        findings = [
+            FailedFinding(
+                f.rule_id,
+                f.severity,
+                f.resource,
+                (f.evidence or {}).get("message") or f.title,
+                [f"{e.method}: {e.source} (sha256 {e.sha256[:16]}…)" for e in f.evidence_rows[:3]],
+            )
+            for r in relevant
+            for f in r.findings
+            if (f.evidence or {}).get("outcome", "FAIL") in ("FAIL", "ERROR")
+        ]
         verdict = worst((r.status for r in relevant), empty=Status.ERROR)
         exc = context.get("exception")
         if exc is not None and not verdict.is_failure:
@@ -107,6 +119,7 @@ class AssayAlertNotifier(BaseNotifier):
             fired_rules=fired,
             failed_tests=failed_tests[: cfg.alerts.max_failed_tests],
             failed_tests_total=len(failed_tests),
+            findings=findings[:20],
         )
 
     def notify(self, context: Context) -> None:

@@ -13,7 +13,7 @@ import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from airflow.sdk.exceptions import AirflowFailException
@@ -30,6 +30,10 @@ class RunningService:
     admin_token: str | None
     started_here: bool
     pid: int | None = None
+    #: role -> token of a service started here (fresh per run); a reached service has only the two above
+    tokens: dict[str, str] = field(default_factory=dict)
+    #: placeholders of the started service's argv, e.g. ``{work_dir}`` (for URLs of its stores)
+    fill: dict[str, str] = field(default_factory=dict)
 
 
 def _free_port() -> int:
@@ -42,9 +46,17 @@ def _free_port() -> int:
 
 @contextmanager
 def target_service(
-    name: str, target: TargetConfig, work_dir: Path, *, workers: int | None = None
+    name: str,
+    target: TargetConfig,
+    work_dir: Path,
+    *,
+    workers: int | None = None,
+    extra_env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
 ) -> Iterator[RunningService]:
-    """Yield the target's service; a service started here is stopped when the block exits."""
+    """Yield the target's service; a service started here is stopped when the block exits. ``extra_env`` and
+    ``extra_args`` are added to the configured environment and argv of a service started here (a run's own
+    settings, e.g. the compliance audit's low rate limit)."""
     if target.api_conn_id:
         api = TargetServiceHook(target.api_conn_id)
         yield RunningService(api.base_url, api.token, api.admin_token, False)
@@ -69,8 +81,8 @@ def target_service(
         "tokens_file": str(tokens_file),
         "work_dir": str(work_dir),
     }
-    argv = [part.format(**fill) for part in svc.argv]
-    env = {key: value.format(**fill) for key, value in svc.env.items()}  # added to the scrubbed worker env
+    argv = [part.format(**fill) for part in [*svc.argv, *(extra_args or [])]]
+    env = {key: value.format(**fill) for key, value in {**svc.env, **(extra_env or {})}.items()}  # + scrubbed env
     try:
         handle = start_service(
             argv,
@@ -84,6 +96,6 @@ def target_service(
     except TargetError as exc:
         raise TargetError(f"target {name!r}: its service did not start: {exc}") from None
     try:
-        yield RunningService(handle.base_url, tokens["reader"], tokens["admin"], True, handle.pid)
+        yield RunningService(handle.base_url, tokens["reader"], tokens["admin"], True, handle.pid, tokens, fill)
     finally:
         handle.stop()

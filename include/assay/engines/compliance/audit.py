@@ -494,13 +494,15 @@ def run_audit(
     builtin_checks: bool = True,
     report: bool = True,
     lookup: Callable[[str], CheckSpec] = get_check,
+    check_params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> AuditResult:
     """Audit ``framework`` (a file of ``catalog_dir``) and return its Result; reports go under ``work_dir``.
 
     Checks get a :class:`CheckContext` from ``context_factory(spec, params)`` when given, else one built from
     ``stores`` (a resolver, or name -> SQLAlchemy URL), ``api``, ``inventory`` (a model or a path),
     ``metrics_url``, ``evidence_days`` and ``now`` (default: the current UTC time). ``builtin_checks`` imports
-    the shipped checks first. A bad catalog, waiver file or inventory raises ConfigError (final)."""
+    the shipped checks first. ``check_params``: a deployment's own values per check id, merged over the
+    catalog's (:func:`~assay.engines.compliance.catalog.load_check_params`). A bad catalog, waiver file or inventory raises ConfigError (final)."""
     started = datetime.now(UTC)
     now = (now or started).astimezone(UTC)
     catalog_dir = Path(catalog_dir)
@@ -515,7 +517,7 @@ def run_audit(
             f"framework {framework!r} has no catalog file {path.name} in {catalog_dir} "
             f"(frameworks: {', '.join(framework_names(catalog_dir)) or 'none'})"
         )
-    fw = load_framework(path, lookup=lookup)
+    fw = load_framework(path, lookup=lookup, check_params=check_params)
     waivers = load_waivers(waivers_path)
     waivers.check_controls(all_control_ids(catalog_dir), Path(waivers_path).name if waivers_path else "waivers")
 
@@ -560,29 +562,37 @@ def audit_from_config(
     *,
     work_dir: str | Path,
     api_base_url: str | None = None,
+    api_tokens: Mapping[str, str] | None = None,
+    stores: Mapping[str, str] | None = None,
     metrics_url: str | None = None,
     now: datetime | None = None,
     environ: Mapping[str, str] | None = None,
     builtin_checks: bool = True,
 ) -> AuditResult:
     """:func:`run_audit` with everything taken from the ``compliance:`` section: catalog, waivers, inventory,
-    stores, evidence days, and the API (``api_base_url`` — the service started for the audit — unless
-    ``compliance.api.base_url`` names one; role tokens from their environment variables or tokens file)."""
+    stores (or ``stores``: the config's URLs with the started service's placeholders filled), evidence days, the
+    checks' params, and the API (``api_base_url`` and ``api_tokens`` — the service started for the audit and
+    its per-run tokens — unless ``compliance.api.base_url`` names one; configured role tokens from their
+    environment variables or tokens file win)."""
+    from assay.engines.compliance.catalog import load_check_params
+
     base_url = config.api.base_url or api_base_url
-    api = ApiClient(base_url, config.api.tokens(environ), timeout_s=config.api.timeout_s) if base_url else None
+    tokens = {**(api_tokens or {}), **config.api.tokens(environ)} if base_url else {}
+    api = ApiClient(base_url, tokens, timeout_s=config.api.timeout_s) if base_url else None
     try:
         return run_audit(
             framework,
             catalog_dir=config.catalog_dir,
             work_dir=work_dir,
             waivers_path=config.waivers,
-            stores=config.stores,
+            stores=dict(stores) if stores is not None else config.stores,
             api=api,
             inventory=config.inventory,
             metrics_url=metrics_url,
             evidence_days=config.evidence_days,
             now=now,
             builtin_checks=builtin_checks,
+            check_params=load_check_params(config.check_params),
         )
     finally:
         if api is not None:

@@ -25,7 +25,7 @@ Loading validates everything and fails with a ConfigError naming the file and th
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -164,14 +164,46 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
 
 
-def load_framework(path: str | Path, *, lookup: Callable[[str], CheckSpec] = get_check) -> Framework:
+def load_check_params(path: str | Path | None) -> dict[str, dict[str, Any]]:
+    """A deployment's own values for the checks' params: a YAML mapping check id -> params, merged over the
+    catalog's params of that check wherever a control maps it (its table and column names, say). Unknown
+    check ids are named when a framework is loaded with them."""
+    if path is None:
+        return {}
+    path = Path(path)
+    data = _read_yaml(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict | None) for v in data.values()):
+        raise ConfigError(f"{path.name}: must map check ids to their params (check id: {{param: value}})")
+    return {str(k): dict(v or {}) for k, v in data.items()}
+
+
+def load_framework(
+    path: str | Path,
+    *,
+    lookup: Callable[[str], CheckSpec] = get_check,
+    check_params: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Framework:
     """Read and validate one framework file: the schema, unique control ids, every check id registered
-    (``lookup``, the registry by default) and its params valid for the check's params model."""
+    (``lookup``, the registry by default) and its params valid for the check's params model, after
+    ``check_params[check id]`` (a deployment's own values, :func:`load_check_params`) is merged over them."""
     path = Path(path)
     data = _read_yaml(path)
     where = path.name
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: the top level must be a mapping with 'framework' and 'controls'")
+    for check_id in check_params or {}:
+        try:
+            lookup(check_id)
+        except KeyError as exc:
+            raise ConfigError(f"check params: {exc.args[0] if exc.args else exc}") from None
+    if check_params:
+        for control in data.get("controls") or []:
+            if isinstance(control, dict):
+                for chk in control.get("checks") or []:
+                    if isinstance(chk, dict) and chk.get("id") in check_params:
+                        chk["params"] = {**(chk.get("params") or {}), **check_params[chk["id"]]}
     try:
         framework = Framework.model_validate(data)
     except ValidationError as exc:

@@ -14,6 +14,10 @@ at parse time)::
         roles: {admin: ASSAY_API_ADMIN_TOKEN}            # role -> name of the env var holding its token
         tokens_file: null                                # or a JSON file {role: token}
       schedule: "0 6 * * 1"                              # Monday 06:00 UTC
+      check_params: ${ASSAY_REPO}/include/config/compliance_params.yaml   # check id -> params (optional)
+      target: my-platform                                # start this target's service for the audit
+      service_env: {MY_SERVICE_SEED: "1"}                # ... with this added to its environment
+      service_args: ["--rate-limit", "1"]                # ... and these to its argv
 
 ``${VAR}`` strings are expanded by :func:`assay.config.parse_config` before this model validates them.
 """
@@ -109,6 +113,14 @@ class ComplianceConfig(_Strict):
     evidence_days: int = Field(default=2557, ge=1)
     api: ComplianceApiConfig = Field(default_factory=ComplianceApiConfig)
     schedule: str = "0 6 * * 1"
+    #: a YAML file mapping check id -> params, merged over the catalog's (this deployment's table names...)
+    check_params: str | None = None
+    #: the target whose service the audit starts (and always stops) when ``api.base_url`` is not set; store
+    #: URLs may use the started service's ``{work_dir}`` (as its own argv does)
+    target: str | None = None
+    #: added to the started service's environment and argv for the audit (e.g. a low rate limit)
+    service_env: dict[str, str] = Field(default_factory=dict)
+    service_args: list[str] = Field(default_factory=list)
 
     @field_validator("frameworks")
     @classmethod
