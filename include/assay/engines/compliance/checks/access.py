@@ -90,7 +90,7 @@ def unique_accounts(ctx: CheckContext) -> list[ResourceResult]:
     results = []
     for row in shared:
         token = str(row[t_token.name])
-        owners_stmt = select(distinct(t_user)).where(t_token == row[t_token.name]).order_by(t_user)
+        owners_stmt = select(t_user).where(t_token == row[t_token.name]).distinct().order_by(t_user)
         owners = [r[t_user.name] for r in fetch(engine, owners_stmt, where)]
         ev = [
             sql_evidence(ctx, "tokens held by more than one user", engine, shared_stmt, shared),

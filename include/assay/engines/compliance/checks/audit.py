@@ -258,13 +258,15 @@ def hash_chain(ctx: CheckContext) -> list[ResourceResult]:
                 m = row._mapping
                 n = m[seq.name]
                 count += 1
+                gap = False
                 if n != expected_seq:
+                    gap = True
                     if n > expected_seq:
-                        gap = f"{expected_seq}" if n - expected_seq == 1 else f"{expected_seq}..{n - 1}"
-                        problems.append((expected_seq, f"seq {gap} missing (deleted) before seq {n}"))
+                        lost = f"{expected_seq}" if n - expected_seq == 1 else f"{expected_seq}..{n - 1}"
+                        problems.append((expected_seq, f"seq {lost} missing (deleted) before seq {n}"))
                     else:
                         problems.append((n, f"seq {n} out of order or duplicated (after seq {last_seq})"))
-                if m[prev_col.name] != prev_hash:
+                if m[prev_col.name] != prev_hash and not gap:  # after a gap the link is broken by the deletion
                     problems.append((n, f"seq {n}: prev_hash does not match the hash of the record before it"))
                 recomputed = chain_hash(m[prev_col.name] or "", [m[f.name] for f in fields])
                 if recomputed != m[hash_col.name]:

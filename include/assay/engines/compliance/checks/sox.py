@@ -304,7 +304,7 @@ class AccessReviewParams(Params):
     "sox.access_review", title="Access reviewed within the last quarter, revocations applied", params=AccessReviewParams
 )
 def access_review(ctx: CheckContext) -> list[ResourceResult]:
-    from sqlalchemy import distinct, select
+    from sqlalchemy import select
 
     p = ctx.params if isinstance(ctx.params, AccessReviewParams) else AccessReviewParams()
     name = connection_name(ctx, p.connection)
@@ -322,7 +322,7 @@ def access_review(ctx: CheckContext) -> list[ResourceResult]:
     if not systems:
         if "system" not in g_cols:
             raise ConfigError("sox.access_review: set 'systems' (the grants table has no system column)")
-        sys_stmt = select(distinct(g_cols["system"])).order_by(g_cols["system"])
+        sys_stmt = select(g_cols["system"]).distinct().order_by(g_cols["system"])
         systems = [r[g_cols["system"].name] for r in fetch(engine, sys_stmt, where)]
     if not systems:
         return [ResourceResult(f"store:{name}", Outcome.NOT_APPLICABLE, "no system with access grants is in scope")]
