@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from assay.alerts.config import AlertRulesConfig, AlertsConfig, CommitStatusConfig
 from assay.engines.ab_testing.config import parse_ab_config
 from assay.engines.chaos.config import experiment_path, validate_chaos_section
+from assay.engines.compliance.config import ComplianceConfig
 from assay.engines.data_quality.config import DataQualityConfig
 from assay.engines.drift.config import DecayConfig, DriftConfig
 from assay.engines.model_validation.config import ModelConfig
@@ -178,6 +179,14 @@ class AssayConfig(_Strict):
     data_quality_schedule: str = "0 4 * * *"
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     ab_experiments: dict[str, ABExperimentConfig] = Field(default_factory=dict)
+    compliance: ComplianceConfig | None = None  # the weekly GDPR / HIPAA / SOX audit (assay.engines.compliance)
+
+    @field_validator("compliance")
+    @classmethod
+    def _compliance_schedule(cls, value: ComplianceConfig | None) -> ComplianceConfig | None:
+        if value is not None and not croniter.is_valid(value.schedule):
+            raise ValueError(f"schedule {value.schedule!r} is not a valid cron expression")
+        return value
 
     @field_validator("targets")
     @classmethod

@@ -6,8 +6,9 @@ A :class:`Result` is one run of one suite (a pytest suite, a drift check, a load
 * ``status`` (:class:`~assay.status.Status`) and ``message``: the verdict and its one-line reason, never empty
   (a producer that gives none gets a summary of its checks);
 * ``started_at`` / ``finished_at``: when the engine ran;
-* ``checks``, ``metrics``, ``findings``, ``test_cases``: the store's own records
-  (:mod:`assay.store.records`), built by the engine directly, never mirrored;
+* ``checks``, ``metrics``, ``findings``, ``test_cases``, ``evidence``: the store's own records
+  (:mod:`assay.store.records`), built by the engine directly, never mirrored (``evidence``: what a compliance
+  audit collected, each row linked to the finding it supports; empty for every other engine);
 * ``summary``: the engine's JSON-safe detail (counts, artefact paths, per-column figures...). It never repeats
   what the fields above already hold; it is the suite run's ``summary`` column and goes to XCom under
   ``describe_dict()["summary"]``.
@@ -34,7 +35,15 @@ from typing import Any
 
 from assay.errors import AssayError
 from assay.status import Status, worst
-from assay.store.records import CheckRecord, FindingRecord, MetricRecord, RunKey, SuiteRunRecord, TestCaseRecord
+from assay.store.records import (
+    CheckRecord,
+    EvidenceRecord,
+    FindingRecord,
+    MetricRecord,
+    RunKey,
+    SuiteRunRecord,
+    TestCaseRecord,
+)
 
 __all__ = ["Result", "check_counts", "checks_reason", "error_result", "json_safe", "suite_run_record"]
 
@@ -53,6 +62,7 @@ class Result:
     metrics: list[MetricRecord] = field(default_factory=list)
     findings: list[FindingRecord] = field(default_factory=list)
     test_cases: list[TestCaseRecord] = field(default_factory=list)
+    evidence: list[EvidenceRecord] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -69,6 +79,7 @@ class Result:
         self.metrics = list(self.metrics)
         self.findings = list(self.findings)
         self.test_cases = list(self.test_cases)
+        self.evidence = list(self.evidence)
         self.summary = json_safe(dict(self.summary))
         self.message = (self.message or "").strip() or checks_reason(self.status, self.checks)
 
@@ -112,7 +123,8 @@ class Result:
                 "metrics": len(self.metrics),
                 "findings": len(self.findings),
                 "test_cases": len(self.test_cases),
-            },
+            }
+            | ({"evidence": len(self.evidence)} if self.evidence else {}),
             "summary": self.summary,
         }
 
@@ -150,6 +162,7 @@ def suite_run_record(
         checks=tuple(result.checks),
         metrics=tuple(result.metrics),
         findings=tuple(result.findings),
+        evidence=tuple(result.evidence),
     )
 
 

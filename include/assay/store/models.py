@@ -55,6 +55,7 @@ class SuiteRun(Base):
     checks: Mapped[list[Check]] = relationship(back_populates="suite_run", cascade="all, delete-orphan")
     metrics: Mapped[list[Metric]] = relationship(back_populates="suite_run", cascade="all, delete-orphan")
     findings: Mapped[list[Finding]] = relationship(back_populates="suite_run", cascade="all, delete-orphan")
+    evidence: Mapped[list[Evidence]] = relationship(back_populates="suite_run", cascade="all, delete-orphan")
 
 
 class TestCase(Base):
@@ -117,6 +118,38 @@ class Finding(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     suite_run: Mapped[SuiteRun] = relationship(back_populates="findings")
+    # the assay_evidence rows that support this finding (its JSON ``evidence`` lists their sha256s)
+    evidence_rows: Mapped[list[Evidence]] = relationship(back_populates="finding")
+
+
+class Evidence(Base):
+    """What a compliance check collected: by which method from which source (the query text, the API call),
+    when, until when it is kept, and the SHA-256 of the content; linked to the finding it supports (none for
+    the evidence of a passing resource) and to the control and check it was collected for."""
+
+    __tablename__ = "assay_evidence"
+    __table_args__ = (
+        Index("ix_assay_evidence_control", "control_id", "collected_at"),
+        Index("ix_assay_evidence_sha256", "sha256"),
+        Index("ix_assay_evidence_expires_at", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    suite_run_id: Mapped[int] = mapped_column(ForeignKey("assay_suite_run.id", ondelete="CASCADE"), index=True)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("assay_finding.id", ondelete="CASCADE"), index=True)
+    check_id: Mapped[str] = mapped_column(String(200))
+    control_id: Mapped[str] = mapped_column(String(200))
+    resource: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(Text)
+    collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+    suite_run: Mapped[SuiteRun] = relationship(back_populates="evidence")
+    finding: Mapped[Finding | None] = relationship(back_populates="evidence_rows")
 
 
 class Baseline(Base):

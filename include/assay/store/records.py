@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -82,6 +83,52 @@ class FindingRecord:
         _redacted(self, "resource", "title", "evidence")
 
 
+def evidence_sha256(content: Any) -> str:
+    """SHA-256 of evidence content as canonical JSON (sorted keys, no spaces, unknown types as ``str``)."""
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """What a compliance check collected for one resource of one control (table ``assay_evidence``).
+
+    ``finding_index`` is the index, in the same suite run's ``findings``, of the finding this evidence
+    supports (None: evidence of a passing resource); the store turns it into ``assay_evidence.finding_id``.
+    ``sha256`` is always the hash of ``content`` as stored (computed here, after redaction), so anyone can
+    verify the row; the finding's ``evidence["evidence_sha256s"]`` lists the same hashes.
+    """
+
+    check_id: str
+    control_id: str
+    resource: str
+    name: str
+    method: str
+    source: str
+    collected_at: datetime
+    expires_at: datetime
+    content: Any = None
+    finding_index: int | None = None
+    sha256: str = ""
+
+    def __post_init__(self) -> None:
+        _redacted(self, "resource", "name", "source", "content")
+        object.__setattr__(self, "content", json.loads(json.dumps(self.content, default=str)))
+        object.__setattr__(self, "sha256", evidence_sha256(self.content))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["collected_at"] = self.collected_at.isoformat()
+        data["expires_at"] = self.expires_at.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvidenceRecord:
+        d = dict(data)
+        d["collected_at"] = datetime.fromisoformat(d["collected_at"])
+        d["expires_at"] = datetime.fromisoformat(d["expires_at"])
+        return cls(**d)
+
+
 @dataclass(frozen=True)
 class SuiteRunRecord:
     key: RunKey
@@ -101,9 +148,16 @@ class SuiteRunRecord:
     checks: tuple[CheckRecord, ...] = ()
     metrics: tuple[MetricRecord, ...] = ()
     findings: tuple[FindingRecord, ...] = ()
+    evidence: tuple[EvidenceRecord, ...] = ()
 
     def __post_init__(self) -> None:
         _status_value(self)
+        for i, ev in enumerate(self.evidence):
+            if ev.finding_index is not None and not 0 <= ev.finding_index < len(self.findings):
+                raise ValueError(
+                    f"evidence [{i}] {ev.name!r} refers to finding {ev.finding_index}, but the run has "
+                    f"{len(self.findings)} findings"
+                )
         _redacted(self, "message", "summary")
 
     @property
@@ -116,6 +170,7 @@ class SuiteRunRecord:
         data = asdict(self)
         data["started_at"] = self.started_at.isoformat()
         data["finished_at"] = self.finished_at.isoformat()
+        data["evidence"] = [e.to_dict() for e in self.evidence]
         return data
 
     @classmethod
@@ -128,4 +183,5 @@ class SuiteRunRecord:
         d["checks"] = tuple(CheckRecord(**c) for c in d.get("checks", ()))
         d["metrics"] = tuple(MetricRecord(**m) for m in d.get("metrics", ()))
         d["findings"] = tuple(FindingRecord(**f) for f in d.get("findings", ()))
+        d["evidence"] = tuple(EvidenceRecord.from_dict(e) for e in d.get("evidence", ()))
         return cls(**d)

@@ -19,14 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, String, Table, create_engine, delete, event, func, insert, select
+from sqlalchemy import Engine, String, Table, create_engine, delete, event, func, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from assay.errors import AssayError, ConfigError
-from assay.store.models import Baseline, Check, Finding, Metric, SuiteRun, TestCase, WatchedCommit
+from assay.store.models import Baseline, Check, Evidence, Finding, Metric, SuiteRun, TestCase, WatchedCommit
 from assay.store.records import SuiteRunRecord
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,9 @@ def _bounded_columns(table: Table) -> dict[str, int]:
     return {c.key: c.type.length for c in table.columns if isinstance(c.type, String) and c.type.length}
 
 
-_BOUNDED = {m.__table__.name: _bounded_columns(m.__table__) for m in (SuiteRun, TestCase, Check, Metric, Finding)}
+_BOUNDED = {
+    m.__table__.name: _bounded_columns(m.__table__) for m in (SuiteRun, TestCase, Check, Metric, Finding, Evidence)
+}
 
 
 def check_lengths(table: str, values: dict[str, Any]) -> None:
@@ -184,7 +186,13 @@ def _suite_run_values(rec: SuiteRunRecord) -> dict[str, Any]:
 
 
 _KEY_COLUMNS = ("dag_id", "run_id", "task_id", "map_index", "try_number", "name")
-_CHILDREN = ((TestCase, "test_cases"), (Check, "checks"), (Metric, "metrics"), (Finding, "findings"))
+_CHILDREN = ((TestCase, "test_cases"), (Check, "checks"), (Metric, "metrics"))
+
+
+def _evidence_values(ev: Any) -> dict[str, Any]:
+    """An evidence row's columns; ``finding_index`` becomes ``finding_id`` once the findings are written."""
+    values = {k: v for k, v in vars(ev).items() if k != "finding_index"}
+    return _storable(values)
 
 
 class MetricsStore:
@@ -207,6 +215,7 @@ class MetricsStore:
         self.max_backoff_s = max_backoff_s
         self.sleep = sleep
         self._schema_ready = False
+        self._evidence_table = False
 
     def __repr__(self) -> str:
         return f"MetricsStore({self.engine.url.render_as_string(hide_password=True)})"
@@ -263,7 +272,8 @@ class MetricsStore:
 
     # -- writes --------------------------------------------------------------------------------
     def record_suite_run(self, record: SuiteRunRecord) -> int:
-        """Write one suite run with its test cases, checks, metrics and findings; return its id.
+        """Write one suite run with its test cases, checks, metrics, findings and evidence (each evidence row
+        linked to its finding); return its id.
 
         Raises ``StoreUnavailable`` when the database stays unreachable and ``RecordRejected`` when it
         refuses the record itself (the message names the column or constraint)."""
@@ -282,7 +292,9 @@ class MetricsStore:
         values = _suite_run_values(rec)
         check_lengths(SuiteRun.__tablename__, values)
         children = {model: [_storable(vars(item)) for item in getattr(rec, attr)] for model, attr in _CHILDREN}
-        for model, rows in children.items():
+        findings = [_storable(vars(item)) for item in rec.findings]
+        evidence = [(ev.finding_index, _evidence_values(ev)) for ev in rec.evidence]
+        for model, rows in [*children.items(), (Finding, findings), (Evidence, [row for _, row in evidence])]:
             for row in rows:
                 check_lengths(model.__tablename__, row)
         dialect_insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
@@ -295,11 +307,37 @@ class MetricsStore:
             # The upsert locks the suite run's row (or waits for a concurrent writer of the same key to
             # commit), so replacing its children below is never interleaved with another writer's.
             run_id = s.execute(upsert).scalar_one()
-            for model, rows in children.items():
+            # evidence first: it refers to findings (a schema before 0003 has none to replace)
+            replaced = (
+                (Evidence, Finding, *children) if rec.evidence or self._has_evidence_table(s) else (Finding, *children)
+            )
+            for model in replaced:
                 s.execute(delete(model.__table__).where(model.__table__.c.suite_run_id == run_id))
+            for model, rows in children.items():
                 if rows:
                     s.execute(insert(model.__table__), [row | {"suite_run_id": run_id} for row in rows])
+            finding_ids: list[int] = []
+            if findings:
+                table = Finding.__table__
+                finding_ids = list(
+                    s.execute(
+                        insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                        [row | {"suite_run_id": run_id} for row in findings],
+                    ).scalars()
+                )
+            if evidence:
+                rows = [
+                    row | {"suite_run_id": run_id, "finding_id": None if index is None else finding_ids[index]}
+                    for index, row in evidence
+                ]
+                s.execute(insert(Evidence.__table__), rows)
             return run_id
+
+    def _has_evidence_table(self, session: Session) -> bool:
+        """Whether the schema has ``assay_evidence`` (revision 0003); remembered once it has."""
+        if not self._evidence_table:
+            self._evidence_table = inspect(session.connection()).has_table(Evidence.__tablename__)
+        return self._evidence_table
 
     def claim_commit(self, *, target: str, branch: str, sha: str, run_id: str) -> bool:
         """Remember that ``sha`` of ``target`` was handed to a run; False if it already was."""

@@ -39,6 +39,7 @@ RUN_FUNCTIONS = {
     "assay.engines.performance.microbench": ("run_microbenchmarks",),
     "assay.engines.performance.mutation": ("run_mutation_testing",),
     "assay.engines.chaos.runner": ("run_experiment",),
+    "assay.engines.compliance.audit": ("run_audit",),
 }
 
 
@@ -235,3 +236,31 @@ def test_chaos_experiment_that_is_not_valid(tmp_path):
     assert result.status is Status.ERROR and result.check("experiment_valid").status == "ERROR"
     named = run_experiment(tmp_path / "broken.json", env={}, timeout_s=30, work_dir=tmp_path / "w", name="chaos:x")
     assert named.name == "chaos:x"
+
+
+# ------------------------------------------------------------------------------------------------ compliance
+
+
+def test_compliance_audit(tmp_path):
+    from support.compliance import control, write_framework
+
+    from assay.engines.compliance import ResourceResult, check
+    from assay.engines.compliance.audit import run_audit
+    from assay.engines.compliance.registry import unregister
+
+    @check("every_engine.fine", title="fine")
+    def fine(ctx):
+        return [ResourceResult("user:alice", "PASS", "unique", [ctx.evidence("accounts", "computed", "x", ["alice"])])]
+
+    try:
+        write_framework(tmp_path / "catalog", "sox", [control("c-1", ["every_engine.fine"]), control("c-2")])
+        result = run_audit("sox", catalog_dir=tmp_path / "catalog", work_dir=tmp_path / "out", builtin_checks=False)
+    finally:
+        unregister("every_engine.fine")
+    assert_recordable(result, name="sox", kind="compliance")
+    assert (
+        result.status is Status.PASS
+        and result.check("c-2").status == "WARN"
+        and result.metric("compliance.score") == 50
+    )
+    assert suite_run_record(result, KEY).evidence == tuple(result.evidence) and len(result.evidence) == 1
