@@ -318,16 +318,19 @@ class AuditMiddleware:
             nonlocal recorded
             recorded = True
             route = scope.get("route")
+            subject_id = state.get("subject_id")
+            hidden = subject_id or state.get("redact")  # a subject id in the path is never kept in the trail
             entry = AuditEntry(
                 occurred_at=utcnow(),
                 actor=state.get("actor", ANONYMOUS),
                 action=getattr(route, "name", None) or "unknown-route",
-                resource=resource,
+                # the subject is referenced only by subject_id (which erasure clears), never inside the path
+                resource=resource.replace(hidden, "{subject_id}") if hidden else resource,
                 outcome=outcome_for(status_code),
                 status_code=status_code,
                 method=scope["method"],
                 request_id=request_id,
-                subject_id=state.get("subject_id"),
+                subject_id=subject_id,
             )
             if entry.outcome in self._skip_outcomes and status_code in (401, 403):
                 return

@@ -40,7 +40,6 @@ class FeatureRecord(_Strict):
     distance_km: float = Field(ge=0)
     account_age_days: int = Field(ge=0)
     n_tx_24h: int = Field(ge=0)
-    customer_id: str | None = Field(default=None, max_length=128, description="the customer, if identified")
 
     @field_validator("amount", "distance_km")
     @classmethod

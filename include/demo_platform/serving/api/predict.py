@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
@@ -39,7 +39,6 @@ def feature_values(records: Sequence[FeatureRecord], columns: Sequence[str]) -> 
 @router.post("/models/predict", response_model=PredictResponse, name="model.predict")
 async def predict(
     body: PredictBody,
-    request: Request,
     _principal: Principal = Depends(reader),  # noqa: B008
     services: Services = Depends(get_services),  # noqa: B008
 ) -> PredictResponse:
@@ -58,19 +57,22 @@ async def predict(
     else:
         proba = await run_in_threadpool(pipeline.predict_proba_values, values)
     predictions = [Prediction(fraud_probability=float(p[1]), label=int(p[1] > p[0])) for p in proba]
-    await _log_identified(services, request, records, predictions, str(pipeline.model_id))
     return PredictResponse(model_id=str(pipeline.model_id), count=len(predictions), predictions=predictions)
 
 
-async def _log_identified(
-    services: Services, request: Request, records: Sequence[FeatureRecord], predictions: list[Prediction], model_id: str
-) -> None:
-    """Predictions for identified customers go to the prediction log and cache (personal data)."""
-    by_subject: dict[str, list[float]] = {}
-    for record, prediction in zip(records, predictions, strict=True):
-        if record.customer_id is not None:
-            by_subject.setdefault(record.customer_id, []).append(prediction.fraud_probability)
-    if len(by_subject) == 1:
-        request.state.subject_id = next(iter(by_subject))
-    for subject_id, probabilities in by_subject.items():
-        await run_in_threadpool(services.compliance.log_predictions, subject_id, model_id, probabilities)
+@router.post("/customers/{customer_id}/score", response_model=PredictResponse, name="model.score_customer")
+async def score_customer(
+    customer_id: Annotated[str, Path(min_length=1, max_length=128)],
+    body: FeatureRecord,
+    request: Request,
+    principal: Principal = Depends(reader),  # noqa: B008
+    services: Services = Depends(get_services),  # noqa: B008
+) -> PredictResponse:
+    """Score one transaction of an identified customer (demo code): unlike ``/models/predict``, which refuses
+    personal data, this is personal-data processing, so the prediction is kept in the prediction log and the
+    prediction cache and the audit record names the customer (the stores an erasure request must reach)."""
+    request.state.subject_id = customer_id
+    response = await predict(body, principal, services)
+    probabilities = [p.fraud_probability for p in response.predictions]
+    await run_in_threadpool(services.compliance.log_predictions, customer_id, response.model_id, probabilities)
+    return response

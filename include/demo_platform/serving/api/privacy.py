@@ -103,8 +103,12 @@ def export_subject(
 @router.get("/admin/cache/subjects/{subject_id}", name="admin.cache.read")
 def cached_predictions(
     subject_id: str,
+    request: Request,
     _principal: Principal = Depends(admin),  # noqa: B008
     services: Services = Depends(get_services),  # noqa: B008
 ) -> dict[str, Any]:
-    """The prediction cache's entries for one subject (an in-memory personal-data store)."""
+    """The prediction cache's entries for one subject (an in-memory personal-data store). An operator's
+    diagnostic look-up: the subject id is kept out of the audit record's path, and the record is not linked to
+    the subject (so an auditor verifying an erasure does not re-create the link by looking)."""
+    request.state.redact = subject_id
     return {"subject_id": subject_id, "rows": services.compliance.cache.get(subject_id)}

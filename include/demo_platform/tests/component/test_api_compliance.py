@@ -51,9 +51,7 @@ def test_records_are_numbered_and_hash_chained(api: Api) -> None:
 def test_erasure_removes_the_subject_and_closes_the_request(start_api) -> None:
     api: Api = start_api(compliance_seed=True)
     admin = api.client("admin")
-    assert (
-        api.client("reader").post("/models/predict", json=RECORD | {"customer_id": "CUST00000001"}).status_code == 200
-    )
+    assert api.client("reader").post("/customers/CUST00000001/score", json=RECORD).status_code == 200
     export = admin.get("/privacy/subjects/CUST00000001/export").json()
     assert set(export["profile"]) == {"name", "email", "phone", "address", "postcode", "city", "date_of_birth"}
     filed = admin.post("/privacy/erasure-requests", json={"subject_id": "CUST00000001"})
@@ -71,4 +69,5 @@ def test_erasure_removes_the_subject_and_closes_the_request(start_api) -> None:
         assert (
             session.scalars(select(PredictionLogRow).where(PredictionLogRow.customer_id == "CUST00000001")).all() == []
         )
+    assert not [r for r in _records(api) if "CUST00000001" in (r.resource or "") or r.subject_id == "CUST00000001"]
     assert admin.get("/privacy/subjects/CUST00000001/export").status_code == 404
