@@ -218,6 +218,10 @@ class ChainParams(Params):
     genesis_hash: str = "0" * 64
     first_seq: int = 1
     max_listed: int = Field(default=100, ge=1)
+    # Optional: where the platform keeps the chain's last seq and hash, so a truncated tail is found too.
+    head_table: str | None = None
+    head_seq_column: str = "seq"
+    head_hash_column: str = "row_hash"
 
 
 def canonical(value: Any) -> Any:
@@ -249,11 +253,15 @@ def hash_chain(ctx: CheckContext) -> list[ResourceResult]:
     stmt = select(seq, prev_col, hash_col, *[f for f in fields if f.name != seq.name]).order_by(seq)
     unsequenced_stmt = select(func.count()).select_from(table).where(seq.is_(None))
     problems: list[tuple[int | None, str]] = []
+    head = _chain_head(engine, p, name) if p.head_table else None  # read first: the log may grow meanwhile
     count, expected_seq, prev_hash, last_seq = 0, p.first_seq, p.genesis_hash, None
     try:
         with engine.connect() as conn:
             unsequenced = conn.execute(unsequenced_stmt).scalar_one()
-            result = conn.execution_options(stream_results=True, yield_per=10_000).execute(stmt.where(seq.is_not(None)))
+            chained = stmt.where(seq.is_not(None))
+            if head is not None:  # records appended while the audit reads are the next audit's
+                chained = chained.where(seq <= head["seq"])
+            result = conn.execution_options(stream_results=True, yield_per=10_000).execute(chained)
             for row in result:
                 m = row._mapping
                 n = m[seq.name]
@@ -274,6 +282,16 @@ def hash_chain(ctx: CheckContext) -> list[ResourceResult]:
                 prev_hash, last_seq, expected_seq = m[hash_col.name], n, max(expected_seq, n) + 1
     except SQLAlchemyError as exc:
         raise TargetError(f"store {name!r}: reading {p.table!r} failed: {type(exc).__name__}: {exc}") from None
+    if head is not None and (head["seq"], head["hash"]) != (last_seq or 0, prev_hash):
+        if last_seq is not None and head["seq"] > last_seq:
+            lost = f"{last_seq + 1}" if head["seq"] == last_seq + 1 else f"{last_seq + 1}..{head['seq']}"
+            problems.append(
+                (last_seq + 1, f"seq {lost} missing (deleted) at the end: the chain head is seq {head['seq']}")
+            )
+        else:
+            problems.append(
+                (last_seq, f"the chain head (seq {head['seq']}) does not match the last record (seq {last_seq})")
+            )
     source = query_text(engine, stmt)
     summary = {
         "rows": count,
@@ -284,6 +302,7 @@ def hash_chain(ctx: CheckContext) -> list[ResourceResult]:
         "problems": [msg for _, msg in problems[: p.max_listed]],
         "problem_count": len(problems),
         "hash": "sha256 of JSON [prev_hash, " + ", ".join(p.fields) + "]",
+        "chain_head": head,
     }
     evidence = [ctx.evidence(f"hash-chain verification of {p.table}", "sql", source, summary)]
     if unsequenced:
@@ -301,6 +320,15 @@ def hash_chain(ctx: CheckContext) -> list[ResourceResult]:
         more = f"{len(problems) - p.max_listed} more chain problems (first ones listed: {listed([m for _, m in problems], 3)})"
         results.append(ResourceResult(f"audit_log:{p.table}", Outcome.FAIL, more, evidence))
     return results
+
+
+def _chain_head(engine: Any, p: ChainParams, name: str) -> dict[str, Any] | None:
+    from sqlalchemy import select
+
+    table = reflect(engine, p.head_table or "", f"store {name!r}")
+    seq, hsh = column(table, p.head_seq_column, name), column(table, p.head_hash_column, name)
+    rows = fetch(engine, select(seq, hsh).order_by(seq.desc()).limit(1), f"store {name!r}")
+    return {"seq": rows[0][seq.name], "hash": rows[0][hsh.name]} if rows else None
 
 
 __all__ = [

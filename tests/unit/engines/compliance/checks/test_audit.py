@@ -65,3 +65,15 @@ def test_a_row_edited_together_with_its_hash_breaks_the_next_link(start_demo):
     assert [(r.resource, r.message) for r in bad] == [
         ("audit_log:seq 3", "seq 3: prev_hash does not match the hash of the record before it")
     ]
+
+
+def test_a_deleted_last_row_is_found_through_the_chain_head(start_demo, demo_db_url):
+    demo = start_demo(demo_db_url)
+    engine = create_engine(demo.db_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)"))
+    engine.dispose()
+    bad = failed(demo.run("audit.hash_chain"))
+    assert [(r.resource, r.message) for r in bad] == [
+        ("audit_log:seq 3", "seq 3 missing (deleted) at the end: the chain head is seq 3")
+    ]
