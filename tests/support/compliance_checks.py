@@ -74,7 +74,7 @@ class Demo:
 
     def context(self, check_id: str, **overrides: Any) -> CheckContext:
         spec = get_check(check_id)
-        raw = dict(PARAMS.get(check_id) or {}) | overrides.pop("params", {})
+        raw = dict(PARAMS.get(check_id) or {}) | (overrides.pop("params", None) or {})
         params = spec.params_model.model_validate(raw) if spec.params_model else None
         base = dict(
             params=params,
