@@ -11,6 +11,15 @@ from typing import Any
 import pytest
 from support.compliance_checks import Demo, metrics_db
 
+_STOPPING: list[Any] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _join_stopped_servers() -> Iterator[None]:
+    yield
+    for server in _STOPPING:
+        server.join()
+
 
 @pytest.fixture(scope="session")
 def demo_pipeline():
@@ -46,7 +55,8 @@ def start_demo(tmp_path: Path, demo_pipeline) -> Iterator[Callable[..., Demo]]:
             services = build_services(s, pipeline=demo_pipeline)
             server = ServerThread(create_app(s, services=services))
             url = server.start()
-            stack.callback(server.stop)
+            _STOPPING.append(server)
+            stack.callback(server.stop, wait=False)  # joined at session end: shutdowns overlap the next tests
             return Demo(url=url, db_url=db_url, metrics_url=metrics_url, tmp=tmp_path)
 
         yield start
