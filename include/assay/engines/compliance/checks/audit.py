@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -231,16 +231,26 @@ def canonical(value: Any) -> Any:
     return value
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def chain_hash(prev_hash: str, values: list[Any]) -> str:
-    payload = json.dumps([prev_hash, *(canonical(v) for v in values)], separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    """SHA-256 hex of the compact JSON array ``[prev_hash, *values]`` (datetimes canonical, see above)."""
+    return hashlib.sha256(_ENCODE([prev_hash, *map(canonical, values)]).encode("utf-8")).hexdigest()
+
+
+def _utc_iso(value: Any) -> Any:
+    if value is None or not isinstance(value, datetime):
+        return canonical(value)
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
 
 
 @check("audit.hash_chain", title="The audit log's sequence and hash chain verify end to end", params=ChainParams)
 def hash_chain(ctx: CheckContext) -> list[ResourceResult]:
     """Read the audit log in sequence order, streaming: no gap in the sequence, each record's previous hash is
     its predecessor's hash, each record's hash recomputes. A deleted or edited record is named by seq."""
-    from sqlalchemy import func, select
+    from sqlalchemy import DateTime, func, select
     from sqlalchemy.exc import SQLAlchemyError
 
     p = ctx.params if isinstance(ctx.params, ChainParams) else ChainParams()
@@ -262,9 +272,14 @@ def hash_chain(ctx: CheckContext) -> list[ResourceResult]:
             if head is not None:  # records appended while the audit reads are the next audit's
                 chained = chained.where(seq <= head["seq"])
             result = conn.execution_options(stream_results=True, yield_per=10_000).execute(chained)
+            # plain tuples and precomputed converters: this loop is the cost of verifying millions of records
+            positions = {c.name: i for i, c in enumerate(chained.selected_columns)}
+            seq_i, prev_i, hash_i = positions[seq.name], positions[prev_col.name], positions[hash_col.name]
+            timed = {positions[f.name] for f in fields if isinstance(f.type, DateTime)}
+            getters = [(positions[f.name], positions[f.name] in timed) for f in fields]
+            encode, sha256 = _ENCODE, hashlib.sha256
             for row in result:
-                m = row._mapping
-                n = m[seq.name]
+                n = row[seq_i]
                 count += 1
                 gap = False
                 if n != expected_seq:
@@ -274,12 +289,14 @@ def hash_chain(ctx: CheckContext) -> list[ResourceResult]:
                         problems.append((expected_seq, f"seq {lost} missing (deleted) before seq {n}"))
                     else:
                         problems.append((n, f"seq {n} out of order or duplicated (after seq {last_seq})"))
-                if m[prev_col.name] != prev_hash and not gap:  # after a gap the link is broken by the deletion
+                stored_prev, stored = row[prev_i], row[hash_i]
+                if stored_prev != prev_hash and not gap:  # after a gap the link is broken by the deletion
                     problems.append((n, f"seq {n}: prev_hash does not match the hash of the record before it"))
-                recomputed = chain_hash(m[prev_col.name] or "", [m[f.name] for f in fields])
-                if recomputed != m[hash_col.name]:
+                values = [_utc_iso(row[i]) if is_time else row[i] for i, is_time in getters]
+                recomputed = sha256(encode([stored_prev or "", *values]).encode("utf-8")).hexdigest()
+                if recomputed != stored:
                     problems.append((n, f"seq {n} was altered: its stored hash does not match its content"))
-                prev_hash, last_seq, expected_seq = m[hash_col.name], n, max(expected_seq, n) + 1
+                prev_hash, last_seq, expected_seq = stored, n, max(expected_seq, n) + 1
     except SQLAlchemyError as exc:
         raise TargetError(f"store {name!r}: reading {p.table!r} failed: {type(exc).__name__}: {exc}") from None
     if head is not None and (head["seq"], head["hash"]) != (last_seq or 0, prev_hash):
