@@ -64,7 +64,7 @@ class AuditRecord(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     status_code: Mapped[int] = mapped_column(Integer)
     method: Mapped[str] = mapped_column(String(8))
-    request_id: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str] = mapped_column(String(32), index=True)
 
 
 class AuditChainHead(Base):
