@@ -105,3 +105,29 @@ def test_unreadable_or_non_mapping_files_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="is not valid YAML"):
         load_inventory(tmp_path / "broken.yaml")
     assert parse_inventory(GOOD).subject == "customer"
+
+
+def test_the_contract_example_loads_as_written(tmp_path):
+    (tmp_path / "inv.yaml").write_text(
+        """\
+subject: member                        # what one data subject is called
+stores:
+  - name: raw_members                  # unique
+    kind: sql                          # sql | parquet | api
+    connection: main_db                # sql: a named store in compliance.stores (resolved by StoreResolver)
+    table: members_raw                 # sql
+    path: null                         # parquet: file or directory
+    endpoint: null                     # api: GET path returning the subject's rows, "{subject_id}" placeholder
+    subject_column: member_id
+    time_column: created_at            # for retention (optional)
+    retention_days: 730                # optional
+    erasable: true                     # erasure must remove the subject here
+    columns:                           # column -> tags: personal | provided (by the subject) | phi | quasi_identifier
+      name: [personal, provided]
+      email: [personal, provided]
+"""
+    )
+    inv = load_inventory(tmp_path / "inv.yaml")
+    store = inv.store("raw_members")
+    assert (store.kind, store.connection, store.table, store.retention_days) == ("sql", "main_db", "members_raw", 730)
+    assert inv.provided_fields() == ["name", "email"] and store.columns_tagged(ColumnTag.PERSONAL) == ["name", "email"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -88,6 +89,23 @@ def evidence_sha256(content: Any) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def evidence_content(content: Any) -> Any:
+    """Evidence content as it is stored and hashed: plain JSON (unknown types as their ``str``, as the hash
+    takes them; NaN and infinities as null, which PostgreSQL's JSON cannot hold), URL credentials redacted.
+    For content that is already plain JSON without credentials this is the content itself."""
+    return _finite(redact(json.loads(json.dumps(content, default=str))))
+
+
 @dataclass(frozen=True)
 class EvidenceRecord:
     """What a compliance check collected for one resource of one control (table ``assay_evidence``).
@@ -111,8 +129,8 @@ class EvidenceRecord:
     sha256: str = ""
 
     def __post_init__(self) -> None:
-        _redacted(self, "resource", "name", "source", "content")
-        object.__setattr__(self, "content", json.loads(json.dumps(self.content, default=str)))
+        _redacted(self, "resource", "name", "source")
+        object.__setattr__(self, "content", evidence_content(self.content))
         object.__setattr__(self, "sha256", evidence_sha256(self.content))
 
     def to_dict(self) -> dict[str, Any]:

@@ -50,6 +50,7 @@ import yaml
 from pydantic import BaseModel
 
 from assay.engines.compliance.catalog import CatalogCheck, Control, Framework, Mode, Severity, load_framework
+from assay.engines.compliance.config import ComplianceConfig
 from assay.engines.compliance.model import (
     ApiClient,
     CheckContext,
@@ -71,6 +72,7 @@ __all__ = [
     "ControlResult",
     "ResourceRow",
     "audit_controls",
+    "audit_from_config",
     "run_audit",
 ]
 
@@ -117,23 +119,32 @@ class ControlResult:
     def status(self) -> Status:
         return CONTROL_STATUS[self.outcome]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, resources: bool = True) -> dict[str, Any]:
+        """JSON-safe detail for the reports (``resources``: every resource with its evidence's metadata and
+        hash, never its content, which is in the evidence records) or, without, the summary's compact form."""
         c = self.control
-        return {
+        out: dict[str, Any] = {
             "id": c.id,
             "title": c.title,
-            "description": c.description,
             "citations": list(c.citations),
             "severity": c.severity.value,
             "mode": c.mode.value,
-            "pass_condition": c.pass_condition,
-            "evidence_kept": c.evidence_kept.model_dump(),
             "outcome": self.outcome.value,
             "status": self.status.value,
             "message": self.message,
+            "waivers": [w.id for w in self.waivers],
+            "expired_waivers": [w.id for w in self.expired_waivers],
+            "resources_by_outcome": {o.value: n for o in Outcome if (n := sum(r.outcome is o for r in self.rows))},
+            "duration_s": round(self.duration_s, 3),
+        }
+        if not resources:
+            return out
+        return out | {
+            "description": c.description,
+            "pass_condition": c.pass_condition,
+            "evidence_kept": c.evidence_kept.model_dump(),
             "waivers": [w.to_dict() for w in self.waivers],
             "expired_waivers": [w.to_dict() for w in self.expired_waivers],
-            "duration_s": round(self.duration_s, 3),
             "resources": [
                 {
                     "check": r.check_id,
@@ -142,7 +153,7 @@ class ControlResult:
                     "outcome": r.outcome.value,
                     "message": r.result.message,
                     "waiver": r.waiver.id if r.waiver else None,
-                    "evidence": [e.to_dict() for e in r.result.evidence],
+                    "evidence": [{k: v for k, v in e.to_dict().items() if k != "content"} for e in r.result.evidence],
                 }
                 for r in self.rows
             ],
@@ -429,7 +440,7 @@ def build_result(
         "counts": counts,
         "critical_failures": [c.control.id for c in critical_fail],
         "retryable": retryable,
-        "controls": [c.to_dict() for c in controls],
+        "controls": [c.to_dict(resources=False) for c in controls],
     }
     if retryable:
         summary["error"] = "TargetError"
@@ -541,3 +552,38 @@ def run_audit(
         paths = write_reports(result, work_dir, now=now)
         result.summary["reports"] = {k: str(v) for k, v in paths.items()}
     return result
+
+
+def audit_from_config(
+    framework: str,
+    config: ComplianceConfig,
+    *,
+    work_dir: str | Path,
+    api_base_url: str | None = None,
+    metrics_url: str | None = None,
+    now: datetime | None = None,
+    environ: Mapping[str, str] | None = None,
+    builtin_checks: bool = True,
+) -> AuditResult:
+    """:func:`run_audit` with everything taken from the ``compliance:`` section: catalog, waivers, inventory,
+    stores, evidence days, and the API (``api_base_url`` — the service started for the audit — unless
+    ``compliance.api.base_url`` names one; role tokens from their environment variables or tokens file)."""
+    base_url = config.api.base_url or api_base_url
+    api = ApiClient(base_url, config.api.tokens(environ), timeout_s=config.api.timeout_s) if base_url else None
+    try:
+        return run_audit(
+            framework,
+            catalog_dir=config.catalog_dir,
+            work_dir=work_dir,
+            waivers_path=config.waivers,
+            stores=config.stores,
+            api=api,
+            inventory=config.inventory,
+            metrics_url=metrics_url,
+            evidence_days=config.evidence_days,
+            now=now,
+            builtin_checks=builtin_checks,
+        )
+    finally:
+        if api is not None:
+            api.close()

@@ -14,7 +14,6 @@ when the target is unreachable, so the control is ERROR and the audit is retried
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import ConfigError, TargetError
+from assay.store.records import evidence_content, evidence_sha256
 
 if TYPE_CHECKING:
     import requests
@@ -59,6 +59,11 @@ class Outcome(StrEnum):
 RESOURCE_OUTCOMES = frozenset({Outcome.PASS, Outcome.FAIL, Outcome.ERROR, Outcome.NOT_APPLICABLE})
 
 
+#: The usual evidence methods (others allowed, at most METHOD_MAX characters: the store's column).
+METHODS = ("sql", "http", "file", "computed")
+METHOD_MAX = 40
+
+
 def canonical_json(content: Any) -> str:
     """The text an evidence hash is taken of: sorted keys, no spaces, unknown types as ``str``."""
     return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
@@ -84,12 +89,18 @@ class Evidence:
     def __post_init__(self) -> None:
         object.__setattr__(self, "collected_at", _utc(self.collected_at, "Evidence.collected_at"))
         object.__setattr__(self, "expires_at", _utc(self.expires_at, "Evidence.expires_at"))
+        if not isinstance(self.method, str) or not 0 < len(self.method) <= METHOD_MAX:
+            raise ValueError(
+                f"evidence {self.name!r}: method must be a short word such as {', '.join(METHODS)}, got {self.method!r}"
+            )
         if self.expires_at < self.collected_at:
             raise ValueError(f"evidence {self.name!r} expires before it was collected")
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(canonical_json(self.content).encode()).hexdigest()
+        """Of the canonical JSON of the content as stored (:func:`assay.store.records.evidence_content`: the
+        content itself when it is plain JSON without credentials), so the report and the DB row agree."""
+        return evidence_sha256(evidence_content(self.content))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: content as collected (canonicalised through JSON), times as ISO strings, the hash."""
@@ -100,7 +111,7 @@ class Evidence:
             "collected_at": self.collected_at.isoformat(),
             "expires_at": self.expires_at.isoformat(),
             "sha256": self.sha256,
-            "content": json.loads(canonical_json(self.content)),
+            "content": evidence_content(self.content),
         }
 
 

@@ -40,8 +40,10 @@ class CheckSpec:
 def check(check_id: str, *, title: str, params: type[BaseModel] | None = None) -> Callable[[CheckFn], CheckFn]:
     """Register the decorated function as check ``check_id``. Registering the same function again (a module
     reloaded) replaces it; a different function under a taken id is an error."""
-    if not isinstance(check_id, str) or not check_id.strip() or check_id != check_id.strip():
-        raise ValueError(f"a check id must be a non-empty string without surrounding spaces, got {check_id!r}")
+    if not isinstance(check_id, str) or not check_id.strip() or check_id != check_id.strip() or len(check_id) > 200:
+        raise ValueError(
+            f"a check id must be a non-empty string of at most 200 characters without surrounding spaces, got {check_id!r}"
+        )
 
     def register(fn: CheckFn) -> CheckFn:
         old = _REGISTRY.get(check_id)

@@ -56,10 +56,10 @@ th{background:#f3f3f3} code{font-size:.85em;word-break:break-all}
 <table><tr>{% for o in outcomes %}<th>{{ o }}</th>{% endfor %}</tr>
 <tr>{% for o in outcomes %}<td>{{ s.counts[o] }}</td>{% endfor %}</tr></table>
 <table><tr><th>control</th><th>title</th><th>citations</th><th>severity</th><th>outcome</th></tr>
-{% for c in s.controls %}<tr><td><a href="#{{ c.id }}">{{ c.id }}</a></td><td>{{ c.title }}</td>
+{% for c in controls %}<tr><td><a href="#{{ c.id }}">{{ c.id }}</a></td><td>{{ c.title }}</td>
 <td>{{ c.citations | join('; ') }}</td><td>{{ c.severity }}</td><td><span class="o {{ c.outcome }}">{{ c.outcome }}</span></td></tr>
 {% endfor %}</table>
-{% for c in s.controls %}
+{% for c in controls %}
 <div class="control" id="{{ c.id }}">
 <h2>{{ c.id }}: {{ c.title }} <span class="o {{ c.outcome }}">{{ c.outcome }}</span></h2>
 <p><b>Citations:</b> {{ c.citations | join('; ') }} &middot; <b>severity</b> {{ c.severity }} &middot; {{ c.mode }}</p>
@@ -97,6 +97,7 @@ def render_html(result: AuditResult, *, now: datetime | None = None) -> str:
         .render(
             r=result,
             s=s,
+            controls=[c.to_dict() for c in result.controls],
             outcomes=list(counts),
             denominator=sum(counts.values()) - counts["NOT_APPLICABLE"],
             verdict={"FAIL": "NON-COMPLIANT", "ERROR": "INCOMPLETE"}.get(result.status.value, "COMPLIANT"),
@@ -119,7 +120,8 @@ def oscal_assessment_results(result: AuditResult, *, now: datetime | None = None
     run = result.started_at.isoformat()
     observations: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
-    for c in s["controls"]:
+    controls = [c.to_dict() for c in result.controls]
+    for c in controls:
         related = []
         for i, res in enumerate(c["resources"]):
             oid = _uid("observation", s["framework"], run, c["id"], i, res["resource"])
@@ -206,7 +208,7 @@ def oscal_assessment_results(result: AuditResult, *, now: datetime | None = None
                         _prop("status", result.status.value),
                     ],
                     "reviewed-controls": {
-                        "control-selections": [{"include-controls": [{"control-id": c["id"]} for c in s["controls"]]}]
+                        "control-selections": [{"include-controls": [{"control-id": c["id"]} for c in controls]}]
                     },
                     "observations": observations,
                     "findings": findings,

@@ -191,6 +191,10 @@ def test_every_outcome_of_a_control(catalog_dir, tmp_path, main_db, checks):
     unlinked = {e.resource for e in result.evidence if e.finding_index is None}
     assert unlinked == {"store:cache", "user:alice"}
     json.dumps(result.describe_dict(), allow_nan=False)
+    # the summary is compact: evidence content lives in the evidence records only
+    fail_summary = next(c for c in result.summary["controls"] if c["id"] == "c-fail")
+    assert fail_summary["resources_by_outcome"] == {"PASS": 1, "FAIL": 1} and "resources" not in fail_summary
+    assert '"rows": 2' not in json.dumps(result.summary)
 
 
 def test_a_check_serving_two_controls_runs_once(catalog_dir, tmp_path, main_db, checks):
@@ -326,3 +330,58 @@ def test_the_result_is_recorded_with_findings_and_linked_evidence(catalog_dir, t
         assert finding.rule_id == "c-fail" and finding.resource == "store:people"
         assert [e.sha256 for e in finding.evidence_rows] == finding.evidence["evidence_sha256s"]
         assert finding.evidence_rows[0].content == {"rows": 2} and finding.evidence_rows[0].method == "sql"
+
+
+def test_audit_from_config_takes_everything_from_the_section(catalog_dir, tmp_path, main_db, checks):
+    from assay.engines.compliance.audit import audit_from_config
+    from assay.engines.compliance.config import ComplianceConfig
+
+    write_framework(catalog_dir, "fw", [control("c", [{"id": "t.rows", "params": {"max_rows": 1}}])])
+    waivers = write_waivers(
+        tmp_path / "w.yaml",
+        [{"id": "W", "control": "c", "justification": "j", "approver": "a", "expires": "2026-12-31"}],
+    )
+    cfg = ComplianceConfig(
+        catalog_dir=str(catalog_dir),
+        waivers=str(waivers),
+        stores={"main": main_db},
+        evidence_days=10,
+        api={"base_url": f"http://127.0.0.1:{closed_port()}", "roles": {"admin": "ADMIN_TOKEN"}},
+    )
+    with pytest.raises(ConfigError, match="ADMIN_TOKEN is not set"):
+        audit_from_config("fw", cfg, work_dir=tmp_path / "w", now=NOW, environ={}, builtin_checks=False)
+    result = audit_from_config(
+        "fw", cfg, work_dir=tmp_path / "w", now=NOW, environ={"ADMIN_TOKEN": "t"}, builtin_checks=False
+    )
+    assert result.controls[0].outcome is Outcome.WAIVED and result.status is Status.PASS
+    assert {e.expires_at for e in result.evidence} == {NOW + timedelta(days=10)}
+
+
+def test_a_check_returning_the_wrong_thing_is_error_and_errors_are_never_waived(catalog_dir, tmp_path, main_db, checks):
+    @registry.check("t.wrong", title="returns a dict")
+    def wrong(ctx):
+        return {"resource": "x", "status": "PASS"}
+
+    @registry.check("t.mixed_types", title="one good, one bad item")
+    def mixed(ctx):
+        return [ResourceResult("user:a", "PASS", "ok"), "PASS"]
+
+    try:
+        write_framework(
+            catalog_dir,
+            "fw",
+            [control("wrong", ["t.wrong"]), control("mixed", ["t.mixed_types"]), control("err", ["t.boom"])],
+        )
+        waivers = write_waivers(
+            tmp_path / "w.yaml",
+            [{"id": "W", "control": "err", "justification": "j", "approver": "a", "expires": "2027-01-01"}],
+        )
+        result = audit(catalog_dir, tmp_path, main_db, waivers=waivers)
+    finally:
+        registry.unregister("t.wrong")
+        registry.unregister("t.mixed_types")
+    assert [c.outcome for c in result.controls] == [Outcome.ERROR, Outcome.ERROR, Outcome.ERROR]
+    assert "returned dict, not a list of results" in result.check("wrong").message
+    assert "returned a str, not a ResourceResult" in result.check("mixed").message
+    assert not any(f.evidence["waived"] for f in result.findings) and result.status is Status.ERROR
+    assert not result.retryable  # a bug in a check is not cured by a retry

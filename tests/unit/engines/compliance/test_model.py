@@ -60,6 +60,8 @@ def test_evidence_refuses_naive_times_and_expiry_before_collection():
         Evidence("x", "sql", "q", 1, NOW, NOW - timedelta(seconds=1))
     with pytest.raises(ValueError, match="timezone-aware"):
         context(None, now=datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="method must be a short word such as sql, http, file, computed"):
+        Evidence("x", "m" * 41, "q", 1, NOW, NOW)
 
 
 def test_a_check_cannot_say_manual_or_waived_and_outcomes_parse_from_text():
@@ -119,3 +121,15 @@ def test_api_client_unreachable_is_a_target_error_and_unknown_role_a_config_erro
     with pytest.raises(ConfigError, match=r"API role 'auditor' has no token .* \(configured: admin\)"):
         api.request("GET", "/health", role="auditor")
     api.close()
+
+
+def test_the_hash_is_that_of_the_content_as_stored(tmp_path):
+    from assay.store.records import EvidenceRecord
+
+    ctx = context(tmp_path)
+    for content in ({"score": float("nan"), "at": NOW}, {"dsn": "postgresql://app:hunter2@db/x"}, [1, "a"]):
+        ev = ctx.evidence("e", "computed", "x", content)
+        rec = EvidenceRecord("c", "k", "r", ev.name, ev.method, ev.source, ev.collected_at, ev.expires_at, ev.content)
+        assert rec.sha256 == ev.sha256 and rec.content == ev.to_dict()["content"]
+        json.dumps(rec.content, allow_nan=False)
+    assert "hunter2" not in json.dumps(ctx.evidence("e", "m", "s", {"u": "postgresql://a:hunter2@h/d"}).to_dict())
