@@ -47,6 +47,7 @@ def build_services(
     db = Database(settings.db_url)
     db.create_schema()
     audit = AuditLog(db, max_pending=settings.audit_max_pending)
+    audit.ensure_chain_head()
     compliance = Compliance(db, settings.compliance_faults, settings.phi_key)
     if settings.compliance_seed:
         seed(db, audit, settings.tokens, compliance, settings.compliance_commit_sha)

@@ -114,6 +114,19 @@ class AuditLog:
         self._writer: threading.Thread | None = None
         self._stop: threading.Event | None = None
 
+    def ensure_chain_head(self) -> None:
+        """Create the chain's head row if it is missing (workers starting together: the first one wins)."""
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with self._db.connection() as connection:
+                if connection.execute(select(AuditChainHead.id).where(AuditChainHead.id == 1)).first() is None:
+                    connection.execute(insert(AuditChainHead).values(id=1, seq=0, row_hash=GENESIS_HASH))
+        except IntegrityError:
+            pass
+        except DatabaseUnavailable:
+            log.warning("audit chain head not checked: the database is unavailable (the first write creates it)")
+
     @property
     def pending(self) -> int:
         """Entries not yet in the database (queued while it is down, or about to be written)."""
