@@ -59,3 +59,10 @@ def test_missing_params_or_tables_are_errors_naming_what_to_fix(start_demo, tmp_
         demo.run("gdpr.consent", params={"usage_subject_column": "subject_id"})
     with pytest.raises(ConfigError, match="personal-data inventory"):
         demo.run("hipaa.phi_encryption", inventory=None)
+
+
+def test_a_scripted_action_that_cannot_provoke_its_status_is_an_error(start_demo):
+    demo = start_demo(rate_limit_per_s=1000.0, rate_limit_burst=2000)  # no 429 within 200 requests
+    with pytest.raises(TargetError, match="answered 200, not the 429") as raised:
+        demo.run("audit.trail_completeness", params={"settle_s": 0.3})
+    assert not raised.value.retryable
