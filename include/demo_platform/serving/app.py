@@ -14,8 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from serving.api import admin, health, predict, provider_states, registry
+from serving.api import admin, health, predict, privacy, provider_states, registry
 from serving.audit import AuditLog, AuditMiddleware
+from serving.compliance import Compliance, seed
 from serving.db import Database
 from serving.errors import DatabaseUnavailable, ModelConflict, ModelNotFound
 from serving.faults import FaultState
@@ -45,10 +46,18 @@ def build_services(
     """
     db = Database(settings.db_url)
     db.create_schema()
+    audit = AuditLog(db, max_pending=settings.audit_max_pending)
+    audit.ensure_chain_head()
+    compliance = Compliance(db, settings.compliance_faults, settings.phi_key)
+    if settings.compliance_seed:
+        seed(db, audit, settings.tokens, compliance, settings.compliance_commit_sha)
+    if settings.compliance_faults:
+        log.warning("demo compliance faults on: %s", ", ".join(sorted(settings.compliance_faults)))
     return Services(
         settings=settings,
         db=db,
-        audit=AuditLog(db),
+        audit=audit,
+        compliance=compliance,
         limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst, clock=clock),
         timings=TimingBuffer(settings.timings_capacity),
         faults=FaultState(sleep=sleep),
@@ -92,13 +101,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         lifespan=lifespan,
     )
     app.state.services = services
-    for module in (health, predict, registry, admin):
+    for module in (health, predict, registry, admin, privacy):
         app.include_router(module.router)
     if settings.test_mode:
         log.warning("test mode: the Pact provider-state hook %s is enabled", provider_states.PROVIDER_STATES_PATH)
         app.include_router(provider_states.router)
     _install_error_handlers(app)
-    app.add_middleware(AuditMiddleware, audit_log=services.audit)
+    unlogged = frozenset({"denied"}) if "audit_action_unlogged" in settings.compliance_faults else frozenset()
+    app.add_middleware(AuditMiddleware, audit_log=services.audit, skip_outcomes=unlogged)
     app.add_middleware(TimingMiddleware, buffer=services.timings)  # added last = outermost
     return app
 

@@ -3,30 +3,53 @@
 ``AuditMiddleware`` turns every request except ``/health`` into an :class:`AuditEntry` once the
 response status is known, and a writer thread inserts the entries in batches before the responses
 leave. While the database is unreachable, entries wait in a bounded in-memory queue and are written,
-in order, by the first write that succeeds again, so an outage leaves no gap.
+in order, by the first write that succeeds again, so an outage leaves no gap. When the queue is full the
+middleware refuses new requests with 503 (and logs it) rather than drop an entry.
+
+Each record gets the next sequence number and a hash over its fields and the previous record's hash
+(:func:`chain_hash`), so deleting or editing a row breaks the chain where it happened.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import threading
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from starlette.datastructures import URL, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.db import Database
 from serving.errors import DatabaseUnavailable
-from serving.tables import AuditRecord, as_utc, utcnow
+from serving.tables import AuditChainHead, AuditRecord, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 UNAUDITED_PATHS = frozenset({"/health"})
 ANONYMOUS = "anonymous"
+GENESIS_HASH = "0" * 64
+# The fields each record's hash covers, in this order, after the previous record's hash.
+CHAIN_FIELDS = ("seq", "occurred_at", "actor", "action", "resource", "outcome", "status_code", "method", "request_id")
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat(timespec="microseconds")
+    return value
+
+
+def chain_hash(prev_hash: str, values: Sequence[object]) -> str:
+    """SHA-256 hex of the JSON array ``[prev_hash, *values]`` (datetimes as UTC ISO 8601 with microseconds,
+    compact separators): what an auditor recomputes to verify the chain."""
+    payload = json.dumps([prev_hash, *(_canonical(v) for v in values)], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def outcome_for(status_code: int) -> str:
@@ -54,6 +77,7 @@ class AuditEntry:
     status_code: int
     method: str
     request_id: str
+    subject_id: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -81,7 +105,8 @@ class AuditLog:
 
     def __init__(self, db: Database, max_pending: int = 10_000) -> None:
         self._db = db
-        self._pending: deque[AuditEntry] = deque(maxlen=max_pending)
+        self.max_pending = max_pending
+        self._pending: deque[AuditEntry] = deque()
         self._waiters: list[asyncio.Future[bool]] = []  # submit() callers whose entries are queued
         self._queue_lock = threading.Lock()  # guards _pending, _waiters and _writer; never held while writing
         self._write_lock = threading.Lock()  # one write at a time, so batches reach the database in order
@@ -89,10 +114,28 @@ class AuditLog:
         self._writer: threading.Thread | None = None
         self._stop: threading.Event | None = None
 
+    def ensure_chain_head(self) -> None:
+        """Create the chain's head row if it is missing (workers starting together: the first one wins)."""
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with self._db.connection() as connection:
+                if connection.execute(select(AuditChainHead.id).where(AuditChainHead.id == 1)).first() is None:
+                    connection.execute(insert(AuditChainHead).values(id=1, seq=0, row_hash=GENESIS_HASH))
+        except IntegrityError:
+            pass
+        except DatabaseUnavailable:
+            log.warning("audit chain head not checked: the database is unavailable (the first write creates it)")
+
     @property
     def pending(self) -> int:
         """Entries not yet in the database (queued while it is down, or about to be written)."""
         return len(self._pending)
+
+    @property
+    def full(self) -> bool:
+        """True when the queue holds ``max_pending`` entries: new requests are refused (503), none dropped."""
+        return len(self._pending) >= self.max_pending
 
     def submit(self, entry: AuditEntry) -> asyncio.Future[bool]:
         """Queue the entry for the writer thread (from the event loop; never blocks on the database).
@@ -149,8 +192,8 @@ class AuditLog:
             log.error("%d audit entries could not be written before shutdown", self.pending)
 
     def _enqueue_locked(self, entry: AuditEntry) -> None:
-        if len(self._pending) == self._pending.maxlen:
-            log.error("audit queue full while the database is down; dropping %s", self._pending[0])
+        # Never dropped: the middleware refuses requests while the queue is full, so it exceeds max_pending
+        # by at most the requests already in flight.
         self._pending.append(entry)
 
     def _write(self, batch: list[AuditEntry]) -> bool:
@@ -158,7 +201,22 @@ class AuditLog:
             return True
         try:
             with self._db.connection() as connection:
-                connection.execute(insert(AuditRecord), [_columns(e) for e in batch])
+                head = connection.execute(
+                    select(AuditChainHead.seq, AuditChainHead.row_hash).where(AuditChainHead.id == 1).with_for_update()
+                ).first()
+                if head is None:
+                    connection.execute(insert(AuditChainHead).values(id=1, seq=0, row_hash=GENESIS_HASH))
+                    seq, prev = 0, GENESIS_HASH
+                else:
+                    seq, prev = head.seq, head.row_hash
+                rows = []
+                for entry in batch:
+                    seq += 1
+                    row = _columns(entry) | {"seq": seq, "prev_hash": prev}
+                    row["row_hash"] = prev = chain_hash(prev, [row[f] for f in CHAIN_FIELDS])
+                    rows.append(row)
+                connection.execute(insert(AuditRecord), rows)
+                connection.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=seq, row_hash=prev))
         except DatabaseUnavailable:
             return False
         return True
@@ -199,6 +257,7 @@ def _columns(entry: AuditEntry) -> dict[str, object]:
         "status_code": entry.status_code,
         "method": entry.method[:8],
         "request_id": entry.request_id,
+        "subject_id": entry.subject_id[:128] if entry.subject_id else None,
     }
 
 
@@ -212,6 +271,7 @@ def _entry(row: AuditRecord) -> AuditEntry:
         status_code=row.status_code,
         method=row.method,
         request_id=row.request_id,
+        subject_id=row.subject_id,
     )
 
 
@@ -240,9 +300,10 @@ class AuditMiddleware:
     carries the request's id in ``X-Request-ID``; an exception that escapes the app is recorded as 500.
     """
 
-    def __init__(self, app: ASGIApp, audit_log: AuditLog) -> None:
+    def __init__(self, app: ASGIApp, audit_log: AuditLog, skip_outcomes: frozenset[str] = frozenset()) -> None:
         self.app = app
         self._audit = audit_log
+        self._skip_outcomes = skip_outcomes  # a demo compliance fault: these outcomes go unrecorded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -251,6 +312,15 @@ class AuditMiddleware:
         resource = URL(scope=scope).path  # what Request.url.path gives
         if resource in UNAUDITED_PATHS:
             await self.app(scope, receive, send)
+            return
+        if self._audit.full:
+            log.error(
+                "audit queue full (%d entries waiting for the database): refusing %s %s with 503",
+                self._audit.pending,
+                scope["method"],
+                resource,
+            )
+            await _refuse(send)
             return
         request_id = uuid.uuid4().hex
         state = scope.setdefault("state", {})  # Request.state of every handler: the actor lands here
@@ -261,16 +331,22 @@ class AuditMiddleware:
             nonlocal recorded
             recorded = True
             route = scope.get("route")
+            subject_id = state.get("subject_id")
+            hidden = subject_id or state.get("redact")  # a subject id in the path is never kept in the trail
             entry = AuditEntry(
                 occurred_at=utcnow(),
                 actor=state.get("actor", ANONYMOUS),
                 action=getattr(route, "name", None) or "unknown-route",
-                resource=resource,
+                # the subject is referenced only by subject_id (which erasure clears), never inside the path
+                resource=resource.replace(hidden, "{subject_id}") if hidden else resource,
                 outcome=outcome_for(status_code),
                 status_code=status_code,
                 method=scope["method"],
                 request_id=request_id,
+                subject_id=subject_id,
             )
+            if entry.outcome in self._skip_outcomes and status_code in (401, 403):
+                return
             await self._audit.submit(entry)
 
         async def send_with_audit(message: Message) -> None:
@@ -284,3 +360,14 @@ class AuditMiddleware:
         finally:
             if not recorded:  # the app raised (or sent nothing): the server answers 500
                 await record(500)
+
+
+async def _refuse(send: Send) -> None:
+    body = json.dumps({"detail": "audit trail backlog is full; request refused rather than left unaudited"}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"retry-after", b"5"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 
 from serving.audit import AuditLog
+from serving.compliance import Compliance
 from serving.db import Database
 from serving.faults import FaultState
 from serving.ratelimit import RateLimiter
@@ -27,6 +28,7 @@ class Services:
     timings: TimingBuffer
     faults: FaultState
     pipeline: TrainingPipeline | None
+    compliance: Compliance
 
 
 async def get_services(request: Request) -> Services:

@@ -18,6 +18,16 @@ ENV_RATE_PER_S = "DEMO_RATE_LIMIT_PER_S"
 ENV_RATE_BURST = "DEMO_RATE_LIMIT_BURST"
 ENV_TEST_MODE = "DEMO_TEST_MODE"
 ENV_TIMINGS_CAPACITY = "DEMO_TIMINGS_CAPACITY"
+ENV_COMPLIANCE_SEED = "DEMO_COMPLIANCE_SEED"
+ENV_COMPLIANCE_FAULTS = "DEMO_COMPLIANCE_FAULTS"
+ENV_COMPLIANCE_COMMIT_SHA = "DEMO_COMPLIANCE_COMMIT_SHA"
+ENV_PHI_KEY = "DEMO_PHI_KEY"
+ENV_AUDIT_MAX_PENDING = "DEMO_AUDIT_MAX_PENDING"
+
+# A well-known Fernet key, like the demo tokens: fine for the demo, never for anything else.
+DEMO_PHI_KEY = "5BenH36VM9wPBBm8ruX0d9roVzn2qt0cPKLdnk_MZIw="
+# The commit the seeded active model version was deployed from (Assay's tests record a passing run for it).
+DEMO_COMMIT_SHA = "3f1c2a9e8b7d6c5f4e3a2b1c0d9e8f7a6b5c4d3e"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -40,8 +50,20 @@ class Settings:
     rate_limit_burst: int = 2000
     test_mode: bool = False
     timings_capacity: int = 100_000
+    compliance_seed: bool = False  # seed the demo's personal-data and governance records (serving.compliance)
+    compliance_faults: frozenset[str] = frozenset()  # broken variants for Assay's negative controls
+    compliance_commit_sha: str = DEMO_COMMIT_SHA
+    phi_key: str = DEMO_PHI_KEY
+    audit_max_pending: int = 10_000
 
     def __post_init__(self) -> None:
+        from serving.compliance import FAULTS  # the fault names live with the code they break
+
+        unknown = set(self.compliance_faults) - set(FAULTS)
+        if unknown:
+            raise SettingsError(f"unknown compliance faults {sorted(unknown)}; known: {', '.join(FAULTS)}")
+        if self.audit_max_pending < 1:
+            raise SettingsError(f"audit_max_pending must be >= 1, got {self.audit_max_pending}")
         if self.rate_limit_per_s <= 0:
             raise SettingsError(f"rate_limit_per_s must be > 0, got {self.rate_limit_per_s}")
         if self.rate_limit_burst < 1:
@@ -77,6 +99,18 @@ class Settings:
             kwargs["rate_limit_burst"] = _number(env, ENV_RATE_BURST, int)
         if env.get(ENV_TIMINGS_CAPACITY):
             kwargs["timings_capacity"] = _number(env, ENV_TIMINGS_CAPACITY, int)
+        if ENV_COMPLIANCE_SEED in env:
+            kwargs["compliance_seed"] = _flag(env, ENV_COMPLIANCE_SEED)
+        if env.get(ENV_COMPLIANCE_FAULTS):
+            kwargs["compliance_faults"] = frozenset(
+                f.strip() for f in env[ENV_COMPLIANCE_FAULTS].split(",") if f.strip()
+            )
+        if env.get(ENV_COMPLIANCE_COMMIT_SHA):
+            kwargs["compliance_commit_sha"] = env[ENV_COMPLIANCE_COMMIT_SHA]
+        if env.get(ENV_PHI_KEY):
+            kwargs["phi_key"] = env[ENV_PHI_KEY]
+        if env.get(ENV_AUDIT_MAX_PENDING):
+            kwargs["audit_max_pending"] = _number(env, ENV_AUDIT_MAX_PENDING, int)
         return cls(**kwargs)  # type: ignore[arg-type]
 
 

@@ -66,6 +66,10 @@ class TokenTable:
     def __len__(self) -> int:
         return len(self._by_digest)
 
+    def digests(self) -> list[tuple[str, Principal]]:
+        """(SHA-256 digest, principal) of every token, for the demo's token-ownership records."""
+        return list(self._by_digest.items())
+
     def lookup(self, token: str) -> Principal | None:
         return self._by_digest.get(token_digest(token))
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Body, Depends, HTTPException
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
@@ -58,3 +58,21 @@ async def predict(
         proba = await run_in_threadpool(pipeline.predict_proba_values, values)
     predictions = [Prediction(fraud_probability=float(p[1]), label=int(p[1] > p[0])) for p in proba]
     return PredictResponse(model_id=str(pipeline.model_id), count=len(predictions), predictions=predictions)
+
+
+@router.post("/customers/{customer_id}/score", response_model=PredictResponse, name="model.score_customer")
+async def score_customer(
+    customer_id: Annotated[str, Path(min_length=1, max_length=128)],
+    body: FeatureRecord,
+    request: Request,
+    principal: Principal = Depends(reader),  # noqa: B008
+    services: Services = Depends(get_services),  # noqa: B008
+) -> PredictResponse:
+    """Score one transaction of an identified customer (demo code): unlike ``/models/predict``, which refuses
+    personal data, this is personal-data processing, so the prediction is kept in the prediction log and the
+    prediction cache and the audit record names the customer (the stores an erasure request must reach)."""
+    request.state.subject_id = customer_id
+    response = await predict(body, principal, services)
+    probabilities = [p.fraud_probability for p in response.predictions]
+    await run_in_threadpool(services.compliance.log_predictions, customer_id, response.model_id, probabilities)
+    return response
