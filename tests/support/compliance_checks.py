@@ -25,6 +25,13 @@ COMPLIANCE_DIR = DEMO_ASSAY_DIR / "compliance"
 INVENTORY = COMPLIANCE_DIR / "inventory.yaml"
 PARAMS = yaml.safe_load((COMPLIANCE_DIR / "params.yaml").read_text())
 ROLES = {"reader": "demo-reader-token", "ml-engineer": "demo-engineer-token", "admin": "demo-admin-token"}
+# These tests serve the demo with its built-in tokens, whose actors are demo-<role>; params.yaml names the
+# actors of the per-run tokens Assay gives the service it starts for an audit (assay-<role>).
+PARAMS["audit.trail_completeness"]["actors"] = {
+    "reader": "demo-reader",
+    "ml-engineer": "demo-ml-engineer",
+    "admin": "demo-admin",
+}
 CHECK_IDS = [
     "gdpr.erasure",
     "gdpr.consent",

@@ -404,6 +404,7 @@ class MetricsStore:
                     selectinload(SuiteRun.checks),
                     selectinload(SuiteRun.metrics),
                     selectinload(SuiteRun.findings).selectinload(Finding.evidence_rows),
+                    selectinload(SuiteRun.evidence),
                 )
                 .order_by(SuiteRun.started_at, SuiteRun.id)
             )

@@ -341,7 +341,7 @@ def _seed_registry(session: Session, faults: frozenset[str], now: datetime, comm
         status="retired",
         created_by="eddie.engineer",
         created_at=now - timedelta(days=60),
-        retired_at=now - timedelta(days=8),
+        retired_at=now - timedelta(minutes=1),
         retired_by="dan.deployer",
         metrics={},
     )
@@ -357,8 +357,10 @@ def _seed_registry(session: Session, faults: frozenset[str], now: datetime, comm
     session.flush()
     deployer = "dan.deployer"
     approver = deployer if "self_approved_deployment" in faults else "carol.approver"
-    deployed_at = now - timedelta(days=8)
-    approved_at = now - timedelta(days=7 if "deployment_before_approval" in faults else 9)
+    # The active version was deployed a minute before the service started (approved the day before, or, broken,
+    # half a minute after): a commit Assay tested before the service started has its passing run in time.
+    deployed_at = now - timedelta(minutes=1)
+    approved_at = now - (timedelta(seconds=30) if "deployment_before_approval" in faults else timedelta(days=1))
     sha = "0" * 40 if "deployment_without_run" in faults else commit_sha
     session.add(
         ChangeRequest(

@@ -21,6 +21,8 @@ ENV_TIMINGS_CAPACITY = "DEMO_TIMINGS_CAPACITY"
 ENV_COMPLIANCE_SEED = "DEMO_COMPLIANCE_SEED"
 ENV_COMPLIANCE_FAULTS = "DEMO_COMPLIANCE_FAULTS"
 ENV_COMPLIANCE_COMMIT_SHA = "DEMO_COMPLIANCE_COMMIT_SHA"
+# or: the git repository whose HEAD the active model version was deployed from (the demo deploys its main head)
+ENV_COMPLIANCE_REPO = "DEMO_COMPLIANCE_REPO"
 ENV_PHI_KEY = "DEMO_PHI_KEY"
 ENV_AUDIT_MAX_PENDING = "DEMO_AUDIT_MAX_PENDING"
 
@@ -107,6 +109,8 @@ class Settings:
             )
         if env.get(ENV_COMPLIANCE_COMMIT_SHA):
             kwargs["compliance_commit_sha"] = env[ENV_COMPLIANCE_COMMIT_SHA]
+        elif env.get(ENV_COMPLIANCE_REPO):
+            kwargs["compliance_commit_sha"] = _head_commit(env[ENV_COMPLIANCE_REPO])
         if env.get(ENV_PHI_KEY):
             kwargs["phi_key"] = env[ENV_PHI_KEY]
         if env.get(ENV_AUDIT_MAX_PENDING):
@@ -128,3 +132,23 @@ def _number(env: dict[str, str], name: str, kind: type[int] | type[float]) -> in
         return kind(env[name])
     except ValueError:
         raise SettingsError(f"{name}={env[name]!r} is not a valid {kind.__name__}") from None
+
+
+def _head_commit(repo: str) -> str:
+    """The HEAD commit of ``repo`` (``DEMO_COMPLIANCE_REPO``); a repository that cannot be read is a clear error."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "-C", repo, "rev-parse", "--verify", "HEAD^{commit}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", "") or exc
+        raise SettingsError(
+            f"{ENV_COMPLIANCE_REPO}={repo}: not a git repository with a HEAD commit: {detail}"
+        ) from None
+    return out.stdout.strip()
