@@ -90,6 +90,7 @@ bench: install
 	$(PYTHON) benchmarks/dag_parse.py
 	$(PYTHON) benchmarks/drift.py
 	$(PYTHON) benchmarks/ab_fairness.py
+	$(PYTHON) benchmarks/compliance.py
 	$(PYTHON) benchmarks/synthetic_data.py
 	$(PYTHON) benchmarks/serving_cpu.py
 	$(PYTHON) benchmarks/load_agreement.py

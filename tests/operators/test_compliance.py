@@ -77,6 +77,7 @@ def configure_audit(monkeypatch, tmp_path, metrics_url, **changes):
     passing_per_commit_run(metrics_url)
 
 
+@pytest.mark.slow
 def test_a_compliant_demo_passes_with_every_control_evidence_and_score(metrics_url, tmp_path, monkeypatch):
     configure_audit(monkeypatch, tmp_path, metrics_url)
     out = run("gdpr", "manual__compliant")
@@ -97,6 +98,7 @@ def test_a_compliant_demo_passes_with_every_control_evidence_and_score(metrics_u
     assert "GDPR Art. 17(1)" in html and "<script" not in html
 
 
+@pytest.mark.slow
 def test_a_broken_demo_fails_the_planted_controls_with_evidence_and_no_retry(metrics_url, tmp_path, monkeypatch):
     configure_audit(monkeypatch, tmp_path, metrics_url)
     env = section()["service_env"] | {"DEMO_COMPLIANCE_FAULTS": "erasure_skips_store,self_approved_deployment"}
@@ -120,6 +122,7 @@ def test_a_broken_demo_fails_the_planted_controls_with_evidence_and_no_retry(met
     assert any("carol" not in (f.evidence.get("message") or "") for f in sox.findings)
 
 
+@pytest.mark.slow
 def test_a_store_that_cannot_be_reached_is_error_and_retried(metrics_url, tmp_path, monkeypatch):
     dead = "postgresql+psycopg2://nobody@127.0.0.1:9/none"
     configure_audit(monkeypatch, tmp_path, metrics_url, stores={"demo_db": dead})

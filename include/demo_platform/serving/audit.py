@@ -201,6 +201,11 @@ class AuditLog:
             return True
         try:
             with self._db.connection() as connection:
+                # Take the chain's write lock first: the head row's UPDATE waits for any other writer (another
+                # worker process) and holds it until commit, on PostgreSQL (row lock) and on SQLite (where
+                # SELECT ... FOR UPDATE is a no-op and a read-then-write transaction would race: two workers
+                # read the same head and both write its next seq).
+                connection.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=AuditChainHead.seq))
                 head = connection.execute(
                     select(AuditChainHead.seq, AuditChainHead.row_hash).where(AuditChainHead.id == 1).with_for_update()
                 ).first()

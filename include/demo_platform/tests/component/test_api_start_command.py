@@ -120,3 +120,34 @@ def test_options_are_exported_for_the_workers() -> None:
     bare: dict[str, str] = {}
     cli.export_settings(cli.parse_args([]), bare)
     assert bare == {}
+
+
+def test_two_workers_writing_the_audit_chain_at_once_keep_one_unbroken_chain(
+    multiworker: ServerProcess, tmp_path: Path
+) -> None:
+    """Both worker processes append to one hash chain: each takes the chain's write lock before reading its
+    head (SQLite ignores SELECT ... FOR UPDATE; before, two workers read the same head, wrote the same seq,
+    and one request in four answered 500)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from serving.audit import CHAIN_FIELDS, GENESIS_HASH, chain_hash
+    from serving.tables import AuditRecord
+    from sqlalchemy import create_engine, select
+
+    url, headers = multiworker.url, {"Authorization": "Bearer cli-admin-token"}
+    parent = psutil.Process(multiworker.process.pid)
+    assert _wait_for(lambda: len(_workers(parent)) == 2), f"expected 2 workers: {multiworker.log_tail()}"
+    with ThreadPoolExecutor(16) as pool:  # a connection per request, so the kernel spreads them over both workers
+        codes = list(
+            pool.map(lambda _: httpx.get(f"{url}/models", headers=headers, timeout=30).status_code, range(300))
+        )
+    assert codes.count(200) == 300, f"{sorted(set(codes))}\n{multiworker.log_tail()}"
+    engine = create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(select(AuditRecord).order_by(AuditRecord.seq)).all()
+    engine.dispose()
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1)) and len(rows) >= 300
+    prev = GENESIS_HASH
+    for r in rows:
+        assert r.prev_hash == prev and r.row_hash == chain_hash(prev, [getattr(r, f) for f in CHAIN_FIELDS]), r.seq
+        prev = r.row_hash

@@ -418,6 +418,10 @@ def _verify_in_postgres(
     mismatched = select(seq).where(seq.is_not(None), db_hash.is_distinct_from(hash_col)).order_by(seq).limit(100_000)
     if head is not None:
         mismatched = mismatched.where(seq <= head["seq"])
+    # PostgreSQL's planner expects nearly every row to pass the filter and prices shipping them between
+    # processes too high to scan in parallel; only mismatches come back, so tell it tuples are cheap (this
+    # transaction only). Measured at 1M records on 2 cores: 5.1-5.7 s serial, 3.1-3.2 s parallel.
+    conn.exec_driver_sql("SET LOCAL parallel_tuple_cost = 0.001")
     suspects = list(conn.execute(mismatched).scalars())
     return broken, count, last_seq, last_hash, problems, suspects
 
