@@ -159,7 +159,7 @@ def test_weekly_chaos_kills_a_worker_then_stops_the_api(dags, perf_env):
     before = serving_processes()
     # one of the four experiments through the DAG: the other three run against the same demo API, each once,
     # in tests/unit/engines/chaos/test_runner.py (an expensive real tool runs at one layer only)
-    dr = dags["assay_weekly_chaos"].test(mark_success_pattern="inject_errors|cut_registry_db|inject_latency")
+    dr = dags["assay_weekly_chaos"].test(mark_success_pattern=r".*__(inject_errors|cut_registry_db|inject_latency)")
     assert dr.state == "success"
     recorded = rows(perf_env, "assay_weekly_chaos", dr.run_id)
     assert not {"chaos:inject-latency", "chaos:inject-errors", "chaos:cut-registry-db"} & set(recorded)
