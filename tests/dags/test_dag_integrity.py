@@ -159,6 +159,7 @@ def test_the_import_scan_sees_every_kind_of_import(tmp_path):
     assert imported_modules(dag) == ["assay.config", "assay.engines", "."]
 
 
+@pytest.mark.slow
 def test_parsing_a_dag_file_loads_no_engine_library():
     """Each DAG file imported in a fresh interpreter, after what Airflow's DAG processor has loaded before
     it parses a file (airflow.sdk, the processor, the airflow modules the file names), leaves none of the

@@ -66,6 +66,7 @@ def validate(params, run_id, model="tiny", events=None):
     return ModelValidationOperator(task_id=f"validate__{model}", model=model).execute(ctx)
 
 
+@pytest.mark.slow
 def test_a_validation_is_recorded_with_a_one_line_reason(metrics_url, tmp_path, monkeypatch, versions_dir):
     configure(monkeypatch, tmp_path, metrics_url, models=model_config(versions_dir))
     try:

@@ -122,6 +122,7 @@ def test_failing_suite_records_then_fails_without_retry(sample_target):
     assert sorted(t.outcome for t in row.test_cases) == ["error", "failed", "passed", "passed", "passed", "skipped"]
 
 
+@pytest.mark.slow
 def test_hanging_suite_is_error_and_empty_suite_is_error(sample_target, monkeypatch, tmp_path):
     monkeypatch.setenv("SAMPLE_HANG", "1")
     monkeypatch.setenv("SAMPLE_HANG_PIDFILE", str(tmp_path / "pid"))
@@ -152,6 +153,7 @@ def test_gates_read_what_was_recorded_and_name_the_failures(sample_target, monke
     assert checks["coverage_min"] == "PASS" and checks["critical_path:calc/*.py"] == "FAIL"
 
 
+@pytest.mark.slow
 def test_metrics_db_down_while_recording_parks_then_flushes_once(sample_target, tmp_path, monkeypatch):
     if not sample_target["url"].startswith("sqlite"):
         pytest.skip("the PostgreSQL outage is covered through a TCP proxy in tests/unit/store/test_outbox.py")
@@ -197,6 +199,7 @@ def test_metrics_connection_resolution(monkeypatch):
     assert MetricsDbHook().get_url() == "sqlite:////x.db"
 
 
+@pytest.mark.slow
 def test_gates_post_the_commit_status_and_a_broken_git_host_never_changes_the_verdict(
     sample_target, tmp_path, monkeypatch
 ):

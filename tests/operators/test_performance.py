@@ -84,6 +84,7 @@ def perf_server():
 # ------------------------------------------------------------------------------------------------ load test
 
 
+@pytest.mark.slow
 def test_load_test_records_its_gates_and_the_server_timing_comparison(metrics_url, tmp_path, monkeypatch, perf_server):
     api_connection(monkeypatch, "perf_api", perf_server.url, TOKEN, "admin")
     configure(
@@ -106,6 +107,7 @@ def test_load_test_records_its_gates_and_the_server_timing_comparison(metrics_ur
     assert load.message and (raised is None) == (load.status in ("PASS", "WARN"))
 
 
+@pytest.mark.slow
 def test_a_baseline_unreadable_after_the_run_keeps_the_result(metrics_url, tmp_path, monkeypatch, perf_server):
     """The metrics DB goes away while Locust runs: the regression checks are ERROR, the whole result is
     parked in the outbox, and lands once a task flushes it (before: the read raised, the result was lost)."""
@@ -318,6 +320,7 @@ def chaos_target(tmp_path):
         yield handle
 
 
+@pytest.mark.slow
 def test_a_chaos_experiment_is_recorded(metrics_url, tmp_path, monkeypatch, chaos_target):
     api_connection(monkeypatch, "chaos_api", chaos_target.base_url, READER_TOKEN, ADMIN_TOKEN)
     env = {

@@ -81,6 +81,7 @@ def test_lower_is_better_metric():
     assert result.analyses[0].prob_better > 0.99
 
 
+@pytest.mark.slow
 def test_holm_correction_across_metrics():
     rows = records(
         "clicks",

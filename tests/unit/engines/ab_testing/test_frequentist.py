@@ -47,6 +47,7 @@ def test_confint_matches_statsmodels(case, method, alpha):
     np.testing.assert_allclose(ours, theirs, atol=1e-9, rtol=0)
 
 
+@pytest.mark.slow
 def test_holm_and_bh_by_hand():
     reject, adjusted = adjust_pvalues([0.01, 0.04, 0.03], 0.05, "holm")
     np.testing.assert_allclose(adjusted, [0.03, 0.06, 0.06])

@@ -156,6 +156,7 @@ def test_cutting_the_database_passes_when_the_service_reconnects(clean_target, t
     assert metric(res, "chaos.probe.predict-while-db-down.success_rate", "method").value == 1.0
 
 
+@pytest.mark.slow
 def test_a_service_that_never_reconnects_deviates_is_fail_and_is_still_rolled_back(tmp_path):
     with start_target(tmp_path / "buggy", no_db_reconnect=True, workers=1) as buggy:
         env = chaos_env(buggy.base_url, ASSAY_CHAOS_RECOVERY_TIMEOUT_S="1.5")

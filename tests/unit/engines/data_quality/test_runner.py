@@ -202,6 +202,7 @@ def test_repeated_expectations_get_distinct_check_names():
     assert result.status is Status.WARN
 
 
+@pytest.mark.slow
 def test_concurrent_validations_share_no_state(tmp_path, monkeypatch):
     """Four validations at once in threads, each with its own data and suite, each get their own answer.
 

@@ -74,6 +74,7 @@ def test_usage_error_is_error(sample, tmp_path):
     assert res.status is Status.ERROR and res.exit_code == 4
 
 
+@pytest.mark.slow
 def test_hanging_suite_times_out_and_its_process_group_is_killed(sample, tmp_path, monkeypatch):
     pidfile = tmp_path / "hang.pid"
     monkeypatch.setenv("SAMPLE_HANG", "1")
@@ -126,6 +127,7 @@ def plain_pytest(workdir, *args):
     return proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 2])
 def test_counts_match_pytest_own_summary_line(outcomes_suite, tmp_path, workers):
     res = run_pytest_suite(

@@ -77,6 +77,7 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+@pytest.mark.slow
 def test_a_hung_ssh_dies_with_git_at_the_timeout_and_nothing_prompts(tmp_path, monkeypatch):
     """git's own children (ssh, a credential helper) run in git's process group and are killed with it."""
     pids = tmp_path / "ssh.pids"

@@ -108,6 +108,7 @@ def test_inference_load_passes_the_demo_slos_and_agrees_with_server_timing(demo_
     print(comparison.message)
 
 
+@pytest.mark.slow
 def test_injected_server_errors_fail_the_error_rate_gate(demo_api, tmp_path):
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     requests.post(
@@ -129,6 +130,7 @@ def test_injected_server_errors_fail_the_error_rate_gate(demo_api, tmp_path):
     assert 0.15 < check.observed < 0.9 and "HTTP 500" in check.message  # 50 % of predictions, few samples
 
 
+@pytest.mark.slow
 def test_a_wrong_token_is_seen_as_failed_predictions(demo_api, tmp_path):
     config = LoadTestConfig(
         host=demo_api,

@@ -166,6 +166,7 @@ def test_locustfile_syntax_error_is_error_with_the_tail_of_its_output(tmp_path):
         ("self.client.get('/no-such-page')", "none of"),
     ],
 )
+@pytest.mark.slow
 def test_zero_completed_requests_is_error(tmp_path, task, expected):
     server = PerfServer()
     body = (
@@ -187,6 +188,7 @@ def test_zero_completed_requests_is_error(tmp_path, task, expected):
     assert result.metric("load.latency_p95_ms", endpoint="Aggregated") is None  # no invented numbers
 
 
+@pytest.mark.slow
 def test_task_exceptions_are_error(tmp_path):
     server = PerfServer()
     body = (

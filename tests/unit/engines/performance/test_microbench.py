@@ -79,6 +79,7 @@ def test_a_crashing_factory_is_error_with_its_traceback(tmp_path, subject_dir):
     assert result.metrics == []
 
 
+@pytest.mark.slow
 def test_a_hanging_benchmark_is_killed_at_its_timeout(tmp_path, subject_dir):
     config = MicrobenchConfig(
         factory="subject:build_slow", cwd=subject_dir, batch_sizes=[1], iterations=3, warmup=0, timeout_s=2

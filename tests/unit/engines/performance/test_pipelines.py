@@ -25,6 +25,7 @@ def _consistent_resource_gates(result):
         assert check.status == ("PASS" if check.observed < check.threshold else "FAIL")
 
 
+@pytest.mark.slow
 def test_sustained_subprocess_pipelines_all_complete(tmp_path):
     config = _config(command=["{python}", "-c", "import time; time.sleep(0.3)"])
     result = run_pipeline_load(config, out_dir=tmp_path)
