@@ -56,9 +56,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEMO_DIR = REPO / "include" / "demo_platform"
 COMPLIANCE_DIR = DEMO_DIR / "assay" / "compliance"
-sys.path[:0] = [str(REPO / "include"), str(DEMO_DIR)]
+sys.path[:0] = [str(REPO / "include"), str(DEMO_DIR), str(REPO / "tests")]
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
+from support.postgres import PG_HOST, PG_PORT, pg_admin  # noqa: E402
+
 TARGET_CHECK_S = 5.0
 TARGET_CHECK_MB = 500.0
 TARGET_AUDIT_S = 60.0
@@ -183,32 +184,10 @@ def child_check(check_id: str, db_url: str, api_url: str | None, work: str) -> d
     }
 
 
-def _passing_per_commit_run(url: str, sha: str) -> None:
-    """What Assay recorded when it tested the deployed commit, a day before the audit."""
-    from assay.store import MetricsStore
-    from assay.store.records import RunKey, SuiteRunRecord
-
-    store = MetricsStore(url)
-    store.migrate()
-    done = datetime.now(UTC) - timedelta(days=1)
-    store.record_suite_run(
-        SuiteRunRecord(
-            key=RunKey("assay_per_commit", "commit__demo__" + sha[:12], "run_suite", 0),
-            kind="pytest",
-            name="unit",
-            status="PASS",
-            started_at=done - timedelta(minutes=2),
-            finished_at=done,
-            target="demo-platform",
-            commit_sha=sha,
-            message="75 passed",
-        )
-    )
-    store.dispose()
-
-
 def child_audit(work: str) -> dict:
     """The weekly audit: a freshly started, seeded demo, then gdpr, hipaa and sox through run_audit."""
+    from support.compliance_history import record_passing_per_commit_run
+
     from assay.engines.compliance.audit import run_audit
     from assay.engines.compliance.model import ApiClient
     from assay.engines.compliance.registry import load_builtin_checks
@@ -216,7 +195,7 @@ def child_audit(work: str) -> dict:
 
     work_dir = Path(work)
     metrics_url = f"sqlite:///{work_dir / 'metrics.db'}"
-    _passing_per_commit_run(metrics_url, DEPLOYED_SHA)
+    record_passing_per_commit_run(metrics_url, DEPLOYED_SHA)
     load_builtin_checks()
     params = _check_params()
     db_url = f"sqlite:///{work_dir / 'registry.db'}"
@@ -282,17 +261,10 @@ def _run_child(*args: str) -> dict:
 
 
 def _pg_admin():
-    import psycopg2
-
-    last = None
-    for user in ("postgres", "root"):
-        try:
-            conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="postgres", connect_timeout=3)
-            conn.autocommit = True
-            return conn, user
-        except psycopg2.OperationalError as exc:
-            last = exc
-    raise SystemExit(f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT}: {last}")
+    try:
+        return pg_admin()
+    except RuntimeError as exc:
+        raise SystemExit(f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT}: {exc}") from None
 
 
 def _batch_text(rng: random.Random, first: int, count: int, prev: str, start: datetime, step_us: float):

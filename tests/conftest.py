@@ -33,23 +33,8 @@ for var in [v for v in os.environ if v.startswith("AIRFLOW_CONN_") or v == "ASSA
     del os.environ[var]
 
 import pytest  # noqa: E402
-
-PG_HOST = os.environ.get("ASSAY_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("ASSAY_TEST_PG_PORT", "5432"))
-
-
-def _pg_admin():
-    import psycopg2
-
-    last = None
-    for user in ("postgres", "root"):
-        try:
-            conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="postgres", connect_timeout=3)
-            conn.autocommit = True
-            return conn, user
-        except psycopg2.OperationalError as exc:
-            last = exc
-    raise RuntimeError(str(last))
+from support.postgres import PG_HOST, PG_PORT  # noqa: E402
+from support.postgres import pg_admin as _pg_admin  # noqa: E402
 
 
 @pytest.fixture

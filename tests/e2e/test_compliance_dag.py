@@ -8,16 +8,15 @@ Slack and e-mail names the control, its citation and the evidence."""
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from support.compliance_history import record_passing_per_commit_run
 from support.demo_platform import prepare_demo_repo
 from support.smtp_sink import body_text
 
 from assay.store import MetricsStore
-from assay.store.records import RunKey, SuiteRunRecord
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow_db]
 
@@ -34,23 +33,7 @@ def audit_env(assay_env, tmp_path, monkeypatch):
     home = tmp_path / "home"
     sha = prepare_demo_repo(home / "demo-platform")
     monkeypatch.setenv("ASSAY_HOME", str(home))
-    store = MetricsStore(assay_env["metrics_url"])
-    store.migrate()
-    done = datetime.now(UTC) - timedelta(days=1)
-    store.record_suite_run(
-        SuiteRunRecord(
-            key=RunKey("assay_per_commit", f"commit__demo-platform__{sha}", "run_suite", 0),
-            kind="pytest",
-            name="unit",
-            status="PASS",
-            started_at=done - timedelta(minutes=2),
-            finished_at=done,
-            target="demo-platform",
-            commit_sha=sha,
-            message="75 passed",
-        )
-    )
-    store.dispose()
+    record_passing_per_commit_run(assay_env["metrics_url"], sha)
     return assay_env | {"home": home, "deployed": sha}
 
 

@@ -7,17 +7,16 @@ reached is ERROR and retried; a missing section or a framework the run did not a
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+from support.compliance_history import record_passing_per_commit_run
 from support.context import TaskInstanceStub, make_context
 from support.operator_env import checks, configure, recorded
 
 from assay.store import MetricsStore
-from assay.store.records import RunKey, SuiteRunRecord
 from assay_airflow.operators.compliance import VIOLATION_RULE, ComplianceAuditOperator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,27 +38,6 @@ def section(**changes) -> dict:
     return sec | changes
 
 
-def passing_per_commit_run(url: str, sha: str = DEPLOYED_SHA) -> None:
-    """What Assay recorded when it tested the deployed commit, a day before the audit."""
-    store = MetricsStore(url)
-    store.migrate()
-    done = datetime.now(UTC) - timedelta(days=1)
-    store.record_suite_run(
-        SuiteRunRecord(
-            key=RunKey("assay_per_commit", "commit__demo__" + sha[:12], "run_suite", 0),
-            kind="pytest",
-            name="unit",
-            status="PASS",
-            started_at=done - timedelta(minutes=2),
-            finished_at=done,
-            target="demo-platform",
-            commit_sha=sha,
-            message="75 passed",
-        )
-    )
-    store.dispose()
-
-
 def run(framework: str, run_id: str, params: dict | None = None, try_number: int = 1):
     op = ComplianceAuditOperator(task_id=f"audit__{framework}", framework=framework)
     ti = TaskInstanceStub(dag_id=DAG, run_id=run_id, try_number=try_number)
@@ -74,7 +52,7 @@ def configure_audit(monkeypatch, tmp_path, metrics_url, **changes):
         targets={"demo-platform": demo_target(tmp_path)},
         compliance=section(**changes),
     )
-    passing_per_commit_run(metrics_url)
+    record_passing_per_commit_run(metrics_url, DEPLOYED_SHA)
 
 
 @pytest.mark.slow
