@@ -9,7 +9,7 @@ from airflow.sdk import DAG, Param
 from assay_airflow.dag_config import BRANCH_PATTERN, SHA_PATTERN, load_dag_config, suite_task_timeout
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.gates import CommitGatesOperator
-from assay_airflow.operators.per_commit import PytestSuiteOperator, ResolveCommitOperator
+from assay_airflow.operators.per_commit import AnnounceTestedOperator, PytestSuiteOperator, ResolveCommitOperator
 
 CONFIG = load_dag_config()
 TARGETS = sorted(CONFIG.targets)
@@ -57,7 +57,9 @@ Checks out the commit into an isolated worktree, runs each suite configured for 
 `run_suite` task per suite) as a subprocess (pytest's report log + coverage JSON), records every test
 case in pytest's own outcomes and node ids, then evaluates the target's gates: all tests pass,
 coverage >= 80%, critical paths 100%, coverage drop <= 5 points against the previous run on the branch.
-A failed verdict alerts by Slack and e-mail and, where configured, posts a commit status.
+A failed verdict alerts by Slack and e-mail and, where configured, posts a commit status. Then, whatever
+the verdict, `announce_tested` updates the Asset `assay://per_commit/tested` (target, sha, branch), which
+schedules `assay_security_scan` on the commit.
 """,
 ) as dag:
     resolve = ResolveCommitOperator(task_id="resolve_commit")
@@ -66,4 +68,6 @@ A failed verdict alerts by Slack and e-mail and, where configured, posts a commi
         task_id="run_suite", execution_timeout=SUITE_TASK_TIMEOUT, map_index_template="{{ task.suite }}"
     ).expand(suite=resolve.output)
     gates = CommitGatesOperator(task_id="evaluate_gates", on_failure_callback=AssayAlertNotifier())
-    resolve >> suites >> gates
+    # whatever the verdict: the Asset event schedules assay_security_scan on this commit
+    tested = AnnounceTestedOperator(task_id="announce_tested")
+    resolve >> suites >> gates >> tested

@@ -31,6 +31,7 @@ from assay.engines.drift.config import DecayConfig, DriftConfig
 from assay.engines.model_validation.config import ModelConfig
 from assay.engines.per_commit.config import CommitTargetConfig, GateConfig, SuiteConfig
 from assay.engines.performance.config import PerformanceSuitesConfig
+from assay.engines.security.config import SecurityTargetConfig
 from assay.errors import ConfigError
 from assay.service_config import ServiceConfig
 from assay.sources import DataSource
@@ -79,6 +80,7 @@ class TargetConfig(CommitTargetConfig):
     api_conn_id: str | None = None  # an already running service: HTTP connection (password = token)
     performance: dict[str, Any] | None = None  # assay.engines.performance PerformanceSuitesConfig
     chaos: dict[str, Any] | None = None  # {experiments_dir, experiments: [...], workers, timeout_s, env}
+    security: SecurityTargetConfig = Field(default_factory=SecurityTargetConfig)  # assay_security_scan
 
     @field_validator("performance")
     @classmethod

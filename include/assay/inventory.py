@@ -28,10 +28,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assay.errors import ConfigError
+from assay.yamlfile import dotted, read_yaml
 
 __all__ = ["ColumnTag", "InventoryStore", "PersonalDataInventory", "load_inventory", "parse_inventory"]
 
@@ -144,16 +144,6 @@ class PersonalDataInventory(_Strict):
         return sorted({s.connection for s in self.stores if s.connection})
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "<top level>"
-
-
 def parse_inventory(data: Any, source: str = "<inventory>") -> PersonalDataInventory:
     """Validate loaded YAML; a ConfigError names ``source`` and the dotted path of each problem."""
     if not isinstance(data, dict):
@@ -161,19 +151,10 @@ def parse_inventory(data: Any, source: str = "<inventory>") -> PersonalDataInven
     try:
         return PersonalDataInventory.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{source}: {_dotted(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        problems = [f"{source}: {dotted(e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise ConfigError("personal-data inventory is invalid:\n  " + "\n  ".join(problems)) from None
 
 
 def load_inventory(path: str | Path) -> PersonalDataInventory:
     """Read and validate the inventory file at ``path``."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read personal-data inventory {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-    return parse_inventory(data, str(path))
+    return parse_inventory(read_yaml(path, "personal-data inventory"), str(path))

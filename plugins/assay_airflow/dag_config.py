@@ -68,3 +68,8 @@ def compliance_frameworks(config: AssayConfig) -> list[str]:
 
     directory = Path(section.catalog_dir)
     return sorted(p.stem for p in directory.glob("*.yaml")) if directory.is_dir() else []
+
+
+def security_scan_timeout(config: AssayConfig) -> timedelta:
+    """Airflow's timeout of a scanner task: the longest ``security.timeout_s`` of any target."""
+    return timedelta(seconds=max((t.security.timeout_s for t in config.targets.values()), default=1800.0))

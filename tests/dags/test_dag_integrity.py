@@ -27,6 +27,7 @@ SCHEDULES = {  # DESIGN.md / issues: the documented cadence of each DAG (cron, p
     "assay_nightly_performance": ("0 2 * * *", []),
     "assay_weekly_chaos": ("0 5 * * 0", []),
     "assay_weekly_compliance": ("0 6 * * 1", []),
+    "assay_security_scan": ("0 1 * * *", ["assay://per_commit/tested"]),
 }
 
 
@@ -97,7 +98,7 @@ def test_per_commit_runs_one_mapped_task_per_configured_suite(dagbag):
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
     dag = dagbag.dags["assay_per_commit"]
-    assert sorted(dag.task_ids) == ["evaluate_gates", "resolve_commit", "run_suite"]
+    assert sorted(dag.task_ids) == ["announce_tested", "evaluate_gates", "resolve_commit", "run_suite"]
     suites = dag.get_task("run_suite")
     assert isinstance(suites, MappedOperator)
     assert suites.upstream_task_ids == {"resolve_commit"} and suites.downstream_task_ids == {"evaluate_gates"}

@@ -102,7 +102,7 @@ def test_unreadable_or_non_mapping_files_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="the top level must be a mapping"):
         load_inventory(tmp_path / "list.yaml")
     (tmp_path / "broken.yaml").write_text("subject: [\n")
-    with pytest.raises(ConfigError, match="is not valid YAML"):
+    with pytest.raises(ConfigError, match="broken.yaml: not valid YAML"):
         load_inventory(tmp_path / "broken.yaml")
     assert parse_inventory(GOOD).subject == "customer"
 

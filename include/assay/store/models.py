@@ -116,6 +116,10 @@ class Finding(Base):
     resource: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # security findings (revision 0004): stable id across scans, lifecycle state, when first seen
+    fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
+    state: Mapped[str | None] = mapped_column(String(20))
+    first_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     suite_run: Mapped[SuiteRun] = relationship(back_populates="findings")
     # the assay_evidence rows that support this finding (its JSON ``evidence`` lists their sha256s)

@@ -79,6 +79,10 @@ class FindingRecord:
     resource: str | None = None
     title: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: security findings: stable across scans of a target (lifecycle); state new / existing / suppressed
+    fingerprint: str | None = None
+    state: str | None = None
+    first_seen_at: datetime | None = None
 
     def __post_init__(self) -> None:
         _redacted(self, "resource", "title", "evidence")

@@ -187,6 +187,7 @@ def _suite_run_values(rec: SuiteRunRecord) -> dict[str, Any]:
 
 _KEY_COLUMNS = ("dag_id", "run_id", "task_id", "map_index", "try_number", "name")
 _CHILDREN = ((TestCase, "test_cases"), (Check, "checks"), (Metric, "metrics"))
+_LIFECYCLE = ("fingerprint", "state", "first_seen_at")  # assay_finding columns of revision 0004
 
 
 def _evidence_values(ev: Any) -> dict[str, Any]:
@@ -292,7 +293,12 @@ class MetricsStore:
         values = _suite_run_values(rec)
         check_lengths(SuiteRun.__tablename__, values)
         children = {model: [_storable(vars(item)) for item in getattr(rec, attr)] for model, attr in _CHILDREN}
-        findings = [_storable(vars(item)) for item in rec.findings]
+        # the lifecycle columns (revision 0004) only where a finding has them: a compliance finding writes
+        # none, so it is also stored by a schema that predates them
+        findings = [
+            {k: v for k, v in _storable(vars(item)).items() if v is not None or k not in _LIFECYCLE}
+            for item in rec.findings
+        ]
         evidence = [(ev.finding_index, _evidence_values(ev)) for ev in rec.evidence]
         for model, rows in [*children.items(), (Finding, findings), (Evidence, [row for _, row in evidence])]:
             for row in rows:
@@ -465,6 +471,48 @@ class MetricsStore:
                 ).first()
 
         return self._retry("previous_suite_run", read)
+
+    def security_history(
+        self, *, target: str, scanner: str, exclude_run_id: str, fingerprints: Sequence[str]
+    ) -> tuple[str | None, dict[str, dict[str, Any]], dict[str, datetime]]:
+        """What a security scan of ``scanner`` on ``target`` compares with: the run id of the newest earlier
+        complete scan (not ERROR; another DAG run), its findings (fingerprint -> rule_id, location,
+        severity) and, for each of ``fingerprints`` ever recorded before, when it was first seen."""
+
+        def read() -> tuple[str | None, dict[str, dict[str, Any]], dict[str, datetime]]:
+            scope = (
+                SuiteRun.target == target,
+                SuiteRun.kind == "security",
+                SuiteRun.name == scanner,
+                SuiteRun.run_id != exclude_run_id,
+            )
+            with Session(self.engine, expire_on_commit=False) as s:
+                prev = s.scalars(
+                    select(SuiteRun)
+                    .where(*scope, SuiteRun.status.in_(("PASS", "WARN", "FAIL")))
+                    .options(selectinload(SuiteRun.findings))
+                    .order_by(SuiteRun.finished_at.desc(), SuiteRun.id.desc())
+                    .limit(1)
+                ).first()
+                findings = {
+                    f.fingerprint: {"rule_id": f.rule_id, "location": f.resource, "severity": f.severity}
+                    for f in (prev.findings if prev else [])
+                    if f.fingerprint
+                }
+                first_seen: dict[str, datetime] = {}
+                wanted = sorted(set(fingerprints))
+                for i in range(0, len(wanted), 500):
+                    q = (
+                        select(Finding.fingerprint, func.min(func.coalesce(Finding.first_seen_at, SuiteRun.started_at)))
+                        .join(SuiteRun)
+                        .where(*scope, Finding.fingerprint.in_(wanted[i : i + 500]))
+                        .group_by(Finding.fingerprint)
+                    )
+                    for fp, when in s.execute(q):
+                        first_seen[fp] = when if when.tzinfo else when.replace(tzinfo=UTC)
+            return (prev.run_id if prev else None), findings, first_seen
+
+        return self._retry("security_history", read)
 
     # -- baselines -----------------------------------------------------------------------------
     def accept_baseline(

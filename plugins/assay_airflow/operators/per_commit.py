@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 CHECKOUT = "checkout"
 COMMIT_XCOM_KEY = "commit"
+#: the Asset updated once a commit's suites have run, whatever the verdict (extra: target, sha, branch):
+#: ``assay_security_scan`` scans each tested commit
+TESTED_ASSET = "assay://per_commit/tested"
 
 
 def resolved_commit(ti: Any, task_id: str) -> dict[str, Any] | None:
@@ -192,3 +195,27 @@ class PytestSuiteOperator(AssayOperator):
             retryable=result.retryable,
         )
         return result.describe_dict()
+
+
+class AnnounceTestedOperator(AssayOperator):
+    """Update the Asset :data:`TESTED_ASSET` with the tested commit (extra ``{target, sha, branch}``), whatever
+    the suites' verdict (trigger rule ``all_done``), so the DAGs scheduled on it (``assay_security_scan``) run
+    on that commit. Skipped when no commit was resolved."""
+
+    def __init__(self, *, commit_task_id: str = "resolve_commit", **kwargs) -> None:
+        from airflow.sdk import Asset
+
+        kwargs.setdefault("trigger_rule", "all_done")
+        kwargs.setdefault("outlets", [Asset(TESTED_ASSET)])
+        super().__init__(**kwargs)
+        self.commit_task_id = commit_task_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow.sdk import Asset
+
+        commit = resolved_commit(context["ti"], self.commit_task_id)
+        if not commit:
+            raise AirflowSkipException("no commit was resolved: nothing was tested")
+        extra = {"target": commit["target"], "sha": commit["sha"], "branch": commit.get("branch")}
+        context["outlet_events"][Asset(TESTED_ASSET)].extra.update(extra)
+        return extra

@@ -30,11 +30,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assay.engines.compliance.registry import CheckSpec, get_check
 from assay.errors import ConfigError
+from assay.yamlfile import dotted, read_yaml
 
 __all__ = [
     "CatalogCheck",
@@ -146,24 +146,6 @@ class Framework(_Strict):
         raise KeyError(f"control {control_id!r} is not in framework {self.framework!r}")
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out or "<top level>"
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read compliance catalog file {path}: {exc.strerror}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
-
-
 def load_check_params(path: str | Path | None) -> dict[str, dict[str, Any]]:
     """A deployment's own values for the checks' params: a YAML mapping check id -> params, merged over the
     catalog's params of that check wherever a control maps it (its table and column names, say). Unknown
@@ -171,7 +153,7 @@ def load_check_params(path: str | Path | None) -> dict[str, dict[str, Any]]:
     if path is None:
         return {}
     path = Path(path)
-    data = _read_yaml(path)
+    data = read_yaml(path, "compliance catalog file")
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(v, dict | None) for v in data.values()):
@@ -189,7 +171,7 @@ def load_framework(
     (``lookup``, the registry by default) and its params valid for the check's params model, after
     ``check_params[check id]`` (a deployment's own values, :func:`load_check_params`) is merged over them."""
     path = Path(path)
-    data = _read_yaml(path)
+    data = read_yaml(path, "compliance catalog file")
     where = path.name
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: the top level must be a mapping with 'framework' and 'controls'")
@@ -207,7 +189,7 @@ def load_framework(
     try:
         framework = Framework.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{where}: {_dotted(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        problems = [f"{where}: {dotted(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
         raise ConfigError("\n".join(problems)) from None
     if framework.framework != path.stem:
         raise ConfigError(
@@ -239,7 +221,7 @@ def _validate_check(chk: CatalogCheck, where: str, lookup: Callable[[str], Check
         spec.params_model.model_validate(chk.params)
     except ValidationError as exc:
         problems = [
-            f"{where}.params{('.' + _dotted(e['loc'])) if e['loc'] else ''}: {e['msg'].removeprefix('Value error, ')}"
+            f"{where}.params{('.' + dotted(e['loc'])) if e['loc'] else ''}: {e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors()
         ]
         raise ConfigError(f"bad params for check {chk.id!r}:\n" + "\n".join(problems)) from None

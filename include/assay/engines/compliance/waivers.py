@@ -23,10 +23,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assay.errors import ConfigError
+from assay.yamlfile import dotted, read_yaml
 
 __all__ = ["Waiver", "WaiverFile", "load_waivers", "parse_waivers"]
 
@@ -88,13 +88,6 @@ class WaiverFile(_Strict):
                 )
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out or "<top level>"
-
-
 def parse_waivers(data: Any, source: str = "waivers") -> WaiverFile:
     if data is None:
         raise ConfigError(f"{source}: empty waiver file; write 'version: 1' and 'waivers: []'")
@@ -108,7 +101,7 @@ def parse_waivers(data: Any, source: str = "waivers") -> WaiverFile:
             msg = e["msg"].removeprefix("Value error, ")
             if e["type"] == "missing" and e["loc"][-1] == "expires":
                 msg = "a waiver needs an expiry date (expires: YYYY-MM-DD); waivers never last for ever"
-            problems.append(f"{source}: {_dotted(e['loc'])}: {msg}")
+            problems.append(f"{source}: {dotted(e['loc'])}: {msg}")
         raise ConfigError("\n".join(problems)) from None
 
 
@@ -117,12 +110,4 @@ def load_waivers(path: str | Path | None) -> WaiverFile:
     if path is None:
         return WaiverFile(version=1)
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read waiver file {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
-    return parse_waivers(data, path.name)
+    return parse_waivers(read_yaml(path, "waiver file"), path.name)

@@ -32,6 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "ALL_SCANNERS",
+    "SERVICE_SCANNERS",
+    "applicable_scanners",
     "BanditConfig",
     "DastConfig",
     "SecurityGates",
@@ -111,3 +113,21 @@ class SecurityTargetConfig(_Strict):
     bandit: BanditConfig = Field(default_factory=BanditConfig)
     dast: DastConfig = Field(default_factory=DastConfig)
     timeout_s: float = Field(default=1800.0, gt=0)  # the whole scanner task (Airflow's execution_timeout)
+
+
+SERVICE_SCANNERS: tuple[str, ...] = ("dast_fuzz", "dast_authz", "dast_injection")
+
+
+def applicable_scanners(cfg: SecurityTargetConfig, *, has_service: bool, wanted: list[str] | None = None) -> list[str]:
+    """The scanners a scan of this target runs: those configured (and ``wanted``, when given) that apply:
+    ``trivy_image`` only with an image or rootfs, the DAST scanners only with a service to call."""
+    out = []
+    for name in cfg.scanners:
+        if wanted and name not in wanted:
+            continue
+        if name == "trivy_image" and not (cfg.trivy.image or cfg.trivy.rootfs):
+            continue
+        if name in SERVICE_SCANNERS and not has_service:
+            continue
+        out.append(name)
+    return out

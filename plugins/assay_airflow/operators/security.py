@@ -1,0 +1,333 @@
+"""Operators of ``assay_security_scan``: resolve what to scan, run one scanner, summarise the posture.
+
+* :class:`ResolveScanOperator` decides the (target, commit, scanner) triples, one mapped ``scan`` task each:
+  from the Asset events of ``assay_per_commit`` (each target's newest tested commit), else from the run's
+  params (a target or ``all``, a sha or a branch, which scanners); it checks each commit out.
+* :class:`SecurityScanOperator` runs one scanner (Trivy, bandit, or an API security test against the target's
+  service started for the task), judges the report (suppressions, lifecycle against the previous complete
+  scan, gates: :mod:`assay.engines.security.scan`) and records it, then fails: FAIL (a gate) is final, ERROR
+  (a scanner that crashed, timed out, had no vulnerability DB or examined nothing) is retried.
+* :class:`SecurityPostureOperator` records each target's posture of this run: open findings by severity and
+  tool, mean age of open criticals.
+
+Alerts: the alert rules ``new_critical_findings`` and ``secrets_leaked`` fire on *new* findings only, so a
+critical that stays open fails the nightly task (red in the UI) without alerting every night.
+:class:`SecurityAlertNotifier` is the ``on_failure_callback`` that sends an alert only when a rule fired or
+a scanner could not run; a rule that fired on a verdict that did not fail is notified by the task itself.
+Secrets never leave their file: a finding records the rule, file and line of a secret, never its value.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assay.errors import AssayError, ConfigError
+from assay.results import Result, error_result
+from assay.status import Status
+from assay.store.records import MetricRecord
+from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+from assay_airflow.operators.base import AssayOperator, raise_for, task_work_dir, triggering_asset_extras
+from assay_airflow.operators.per_commit import TESTED_ASSET, checkout, workspace
+from assay_airflow.operators.service import target_service
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from assay.config import TargetConfig
+    from assay.engines.security.model import ScanReport
+
+KIND = "security"
+POSTURE_KIND = "security_posture"
+
+
+class SecurityAlertNotifier(AssayAlertNotifier):
+    """The failure alert of a scanner task, sent only when an alert rule fired (a new critical finding, a new
+    leaked secret) or the scanner could not run (ERROR): an open finding that was already reported keeps the
+    task red without alerting again."""
+
+    def notify(self, context: Context) -> None:
+        try:
+            alert = self.build_alert(context)
+        except Exception:  # noqa: BLE001
+            self.log.exception("could not build the Assay alert")
+            return
+        if not alert.fired_rules and alert.verdict != Status.ERROR.value:
+            self.log.info("scanner %s failed on findings already alerted: no new alert", context["ti"].task_id)
+            return
+        super().notify(context)
+
+
+def _wanted_scanners(params: dict[str, Any]) -> list[str]:
+    from assay.engines.security.config import ALL_SCANNERS
+
+    raw = params.get("scanners") or []
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+        raise ConfigError(f"invalid run parameters: 'scanners' must be a list of names, not {raw!r}")
+    unknown = sorted(set(raw) - set(ALL_SCANNERS))
+    if unknown:
+        raise ConfigError(
+            f"invalid run parameters: unknown scanner(s) {', '.join(unknown)}; one of {', '.join(ALL_SCANNERS)}"
+        )
+    return list(raw)
+
+
+class ResolveScanOperator(AssayOperator):
+    """Decide what this run scans; XCom: one ``{target, sha, branch, scanner}`` per scan task.
+
+    Asset-triggered (``assay_per_commit`` tested a commit): each target's newest tested commit. Otherwise the
+    params: ``target`` (a configured target or ``all``), ``sha`` and/or ``branch`` (default: the target's
+    first watched branch), ``scanners`` (default: every scanner that applies). A target whose commit cannot
+    be resolved is recorded as ERROR and the others are still scanned; bad params fail the run at once."""
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        from assay.engines.per_commit import validate_commit_request
+        from assay.engines.security.config import applicable_scanners
+
+        started = datetime.now(UTC)
+        params = dict(context.get("params") or {})
+        targets = self.assay_config.targets
+        requests: dict[str, dict[str, Any]] = {}
+        events = triggering_asset_extras(context).get(TESTED_ASSET, [])
+        try:
+            wanted = _wanted_scanners(params)
+            if events:
+                for extra in events:  # oldest first: the newest event of a target wins
+                    requests[str(extra.get("target"))] = {
+                        "target": extra.get("target"),
+                        "sha": extra.get("sha"),
+                        "branch": extra.get("branch"),
+                    }
+            else:
+                chosen = params.get("target") or "all"
+                names = sorted(targets) if chosen == "all" else [chosen]
+                if params.get("sha") and len(names) > 1:
+                    raise ConfigError("invalid run parameters: a 'sha' needs one 'target', not all of them")
+                for name in names:
+                    branch = params.get("branch") or (targets[name].watch_branches[0] if name in targets else None)
+                    requests[name] = {"target": name, "sha": params.get("sha"), "branch": branch}
+            checked = [validate_commit_request(targets, r) for r in requests.values()]
+        except ConfigError as exc:
+            self.record_error(context, exc, kind=KIND, name="resolve", started_at=started)
+        specs: list[dict[str, Any]] = []
+        ws = workspace()
+        for req in checked:
+            target = targets[req.target]
+            ids = {"target": req.target, "branch": req.branch, "commit_sha": req.sha}
+            try:
+                ws.sync_mirror(req.target, target.repo)
+                sha = ws.resolve(req.target, sha=req.sha, branch=req.branch)
+                path = checkout(req.target, target, sha)
+            except AssayError as exc:
+                self.record_result(
+                    context, error_result(exc, kind=KIND, name=f"checkout:{req.target}", started_at=started), **ids
+                )
+                self.log.error("target %s: %s", req.target, exc)
+                continue
+            has_service = bool(target.service or target.api_conn_id)
+            scanners = applicable_scanners(target.security, has_service=has_service, wanted=wanted)
+            self.log.info("target %s at %s (%s): scanners %s", req.target, sha, path, ", ".join(scanners) or "none")
+            specs += [{"target": req.target, "sha": sha, "branch": req.branch, "scanner": s} for s in scanners]
+        if not specs:
+            raise_for(Status.ERROR, "nothing to scan: no target's commit could be resolved, or no scanner applies")
+        return specs
+
+
+class SecurityScanOperator(AssayOperator):
+    """Run ``scanner`` on ``target`` at ``sha`` and record its findings with their lifecycle and the gates."""
+
+    template_fields = ("target", "sha", "branch", "scanner")
+
+    def __init__(self, *, target: str, sha: str, branch: str | None, scanner: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+        self.sha = sha
+        self.branch = branch
+        self.scanner = scanner
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from assay.engines.security.scan import PreviousScan, judge_report
+        from assay.engines.security.suppressions import load_suppressions
+
+        started = datetime.now(UTC)
+        ids = {"target": self.target, "commit_sha": self.sha, "branch": self.branch}
+        with self.recording_errors(context, kind=KIND, name=self.scanner, started_at=started, **ids):
+            target = self.assay_config.target(self.target)
+            sec = target.security
+            root = checkout(self.target, target, self.sha)
+            suppressions = load_suppressions(_suppressions_path(sec.suppressions, root))
+            report = self._scan(target, root, task_work_dir(context))
+            prev_run, prev_findings, first_seen = self.metrics_hook.store.security_history(
+                target=self.target,
+                scanner=self.scanner,
+                exclude_run_id=context["ti"].run_id,
+                fingerprints=[f.fingerprint for f in report.findings],
+            )
+            result = judge_report(
+                report,
+                target=self.target,
+                gates=sec.gates,
+                suppressions=suppressions,
+                previous=PreviousScan(run_id=prev_run, findings=prev_findings, first_seen=first_seen),
+                started_at=started,
+            )
+        reason = self.record_result(context, result, started_at=started, **ids)
+        fired = [c.name for c in result.checks if c.severity == "alert" and c.status == Status.FAIL.value]
+        if fired and not result.status.is_failure:
+            self.log.info("alert rule(s) fired on a %s verdict: %s; notifying", result.status.value, ", ".join(fired))
+            AssayAlertNotifier(metrics_conn_id=self.metrics_conn_id).notify(context)
+        raise_for(result.status, f"{self.scanner}: {result.status.value}: {reason}")
+        return result.describe_dict()
+
+    def _scan(self, target: TargetConfig, root: Path, work: Path) -> ScanReport:
+        sec = target.security
+        if self.scanner == "trivy_fs":
+            from assay.engines.security.trivy import trivy_fs
+
+            return trivy_fs(root, sec.trivy, work)
+        if self.scanner == "trivy_config":
+            from assay.engines.security.trivy import trivy_config
+
+            return trivy_config(root, sec.trivy, work)
+        if self.scanner == "trivy_image":
+            from assay.engines.security.trivy import trivy_image
+
+            return trivy_image(sec.trivy, work)
+        if self.scanner == "bandit":
+            from assay.engines.security.bandit import run_bandit
+
+            return run_bandit(root, sec.bandit, work)
+        if self.scanner in ("dast_fuzz", "dast_authz", "dast_injection"):
+            return self._dast(target, work)
+        raise ConfigError(f"unknown scanner {self.scanner!r}")
+
+    def _dast(self, target: TargetConfig, work: Path) -> ScanReport:
+        from assay.engines.security import dast
+
+        cfg = target.security.dast
+        with target_service(self.target, target, work / "service") as svc:
+            if self.scanner == "dast_fuzz":
+                return dast.run_fuzz(svc.base_url, svc.admin_token or svc.token, cfg, work / "fuzz")
+            if self.scanner == "dast_authz":
+                roles = {r: t for r, t in svc.tokens.items() if r != "expired"}
+                if not roles and svc.token:
+                    roles = {"default": svc.token}
+                return dast.run_auth_matrix(svc.base_url, roles, svc.tokens.get("expired"), cfg)
+            return dast.run_injection_probes(svc.base_url, svc.admin_token or svc.token, cfg)
+
+
+def _suppressions_path(value: str | None, root: Path) -> Path | None:
+    if not value:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else root / path
+
+
+class SecurityPostureOperator(AssayOperator):
+    """Per target scanned in this run: open findings by severity and by tool, new and fixed counts, and the
+    mean age in days of open criticals, recorded as the metrics of a ``security_posture`` suite run (trends,
+    the compliance audit's ``security_posture``). Runs whatever the scanners' verdicts (trigger rule
+    ``all_done``); its own status is the worst of the scanners' (an ERROR scanner leaves the posture ERROR:
+    it is not known)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("trigger_rule", "all_done")
+        super().__init__(**kwargs)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        started = datetime.now(UTC)
+        ti = context["ti"]
+        rows = self.metrics_hook.store.latest_suite_runs(ti.dag_id, ti.run_id, kinds=[KIND])
+        by_target: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            if row.target:
+                by_target[row.target].append(row)
+        out = {}
+        for name, runs in sorted(by_target.items()):
+            result = posture_result(name, runs, started)
+            self.record_result(context, result, target=name, commit_sha=runs[-1].commit_sha, branch=runs[-1].branch)
+            out[name] = result.describe_dict()
+        if not by_target:
+            raise_for(Status.ERROR, "no scanner of this run recorded a result")
+        return out
+
+
+def posture_result(target: str, runs: list[Any], started: datetime) -> Result:
+    from assay.engines.security.model import SEVERITIES
+    from assay.status import worst
+
+    now = datetime.now(UTC)
+    by_sev: Counter[str] = Counter()
+    by_tool: Counter[str] = Counter()
+    new = fixed = 0
+    ages: list[float] = []
+    for run in runs:
+        fixed += int((run.summary or {}).get("fixed_total") or 0)
+        for f in run.findings:
+            if f.state == "suppressed":
+                continue
+            by_sev[f.severity] += 1
+            by_tool[f.source] += 1
+            new += f.state == "new"
+            if f.severity == "CRITICAL" and f.first_seen_at is not None:
+                first = f.first_seen_at if f.first_seen_at.tzinfo else f.first_seen_at.replace(tzinfo=UTC)
+                ages.append((now - first).total_seconds() / 86400)
+    metrics = [MetricRecord("security.posture.open", float(by_sev[s]), "count", {"severity": s}) for s in SEVERITIES]
+    metrics += [
+        MetricRecord("security.posture.open_by_tool", float(n), "count", {"tool": t})
+        for t, n in sorted(by_tool.items())
+    ]
+    metrics += [
+        MetricRecord("security.posture.new", float(new), "count"),
+        MetricRecord("security.posture.fixed", float(fixed), "count"),
+        MetricRecord("security.posture.critical_mean_age_days", (sum(ages) / len(ages)) if ages else 0.0, "d"),
+    ]
+    status = worst(r.status for r in runs)
+    scanners = sorted({r.name for r in runs})
+    tally = ", ".join(f"{by_sev[s]} {s.lower()}" for s in SEVERITIES if by_sev[s]) or "no open finding"
+    return Result(
+        name="posture",
+        kind=POSTURE_KIND,
+        status=status,
+        message=f"{target}: {tally} open ({new} new, {fixed} fixed) over {len(scanners)} scanner(s)",
+        started_at=started,
+        finished_at=now,
+        metrics=metrics,
+        summary={
+            "scanners": {r.name: r.status for r in runs},
+            "open_by_severity": {s: by_sev[s] for s in SEVERITIES},
+            "open_by_tool": dict(by_tool),
+        },
+    )
+
+
+class UpdateVulnerabilityDbOperator(AssayOperator):
+    """Refresh Trivy's vulnerability DB in the shared cache (``trivy --download-db-only``) before the scans.
+    A download that fails is recorded as ERROR: the scans still run and their vulnerability part is ERROR
+    when no DB is there (never a clean result without one). Skipped for targets configured ``offline``."""
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from assay.engines.security.trivy import download_db
+
+        started = datetime.now(UTC)
+        configs = {
+            (t.security.trivy.binary, t.security.trivy.cache_dir, t.security.trivy.db_repository): t.security.trivy
+            for t in self.assay_config.targets.values()
+            if not t.security.trivy.offline and {"trivy_fs", "trivy_image"} & set(t.security.scanners)
+        }
+        if not configs:
+            raise AirflowSkipException("every target scans offline: no vulnerability DB to update")
+        out = {}
+        for cfg in configs.values():
+            with self.recording_errors(context, kind=KIND, name="vulnerability_db", started_at=started):
+                result = download_db(cfg, task_work_dir(context))
+            self.record_result(context, result)
+            raise_for(result.status, f"vulnerability_db: {result.status.value}: {result.message}")
+            out[str(cfg.cache_dir)] = result.describe_dict()
+        return out
