@@ -565,3 +565,70 @@ def test_real_trivy_rootfs_without_db(tmp_path):
     assert [(f.rule_id, f.location) for f in report.findings] == [("github-pat", "etc/app.conf")]
     assert report.scanned >= 1
     _assert_nothing_leaks(report, tmp_path / "work", [token, token[4:]])
+
+
+def _recording_trivy(tmp_path: Path) -> tuple[str, Path]:
+    """A stand-in that records its arguments and writes an empty (valid) Trivy report."""
+    args = tmp_path / "args"
+    body = f'printf "%s\\n" "$@" > {args}\n' + _WRITE_TO_OUTPUT
+    body += """[ -n "$out" ] && printf '{"SchemaVersion": 2, "Trivy": {"Version": "9.9.9"}}' > "$out"\nexit 0\n"""
+    return _script(tmp_path / "rec.sh", body), args
+
+
+def _fake_db(cache: Path, updated: str, next_update: str) -> None:
+    (cache / "db").mkdir(parents=True)
+    (cache / "db" / "trivy.db").write_bytes(b"bolt")
+    meta = {"Version": 2, "UpdatedAt": updated, "NextUpdate": next_update, "DownloadedAt": updated}
+    (cache / "db" / "metadata.json").write_text(json.dumps(meta))
+
+
+def test_offline_flags_and_nothing_read_from_the_scanned_repo(tmp_path):
+    binary, args = _recording_trivy(tmp_path)
+    cache = tmp_path / "cache"
+    _fake_db(cache, "2099-01-01T00:00:00.123456789Z", "2099-01-02T00:00:00Z")
+    (tmp_path / "repo").mkdir()
+    cfg = TrivyConfig(binary=binary, cache_dir=str(cache), offline=True, timeout_s=90, skip_dirs=[".venv", "a/b"])
+    report = trivy_fs(tmp_path / "repo", cfg, tmp_path / "work")
+    argv = args.read_text().splitlines()
+    assert argv[0] == "fs"
+    assert argv[argv.index("--scanners") + 1] == "vuln,secret,misconfig,license"
+    for flag in ("--skip-db-update", "--skip-check-update", "--offline-scan", "--skip-java-db-update"):
+        assert flag in argv
+    for flag in ("--config", "--ignorefile", "--secret-config"):
+        assert argv[argv.index(flag) + 1] == ""  # nothing in the scanned repo or the cwd configures Trivy
+    assert argv[argv.index("--cache-dir") + 1] == str(cache)
+    assert argv[argv.index("--timeout") + 1] == "90s"
+    assert argv[argv.index("--format") + 1] == "json"
+    skips = [argv[i + 1] for i, a in enumerate(argv) if a == "--skip-dirs"]
+    assert skips == [".venv", "**/.venv", "a/b"]
+    assert argv[-1] == str((tmp_path / "repo").resolve())
+    assert report.errors == [] and report.findings == [] and report.tool_version == "9.9.9"
+    assert report.summary["db"]["present"] is True
+
+
+def test_a_stale_db_is_used_but_reported(tmp_path):
+    binary, args = _recording_trivy(tmp_path)
+    cache = tmp_path / "cache"
+    _fake_db(cache, "2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z")
+    (tmp_path / "repo").mkdir()
+    cfg = TrivyConfig(binary=binary, cache_dir=str(cache), offline=True, scanners=["vuln"], db_max_age_h=24)
+    report = trivy_fs(tmp_path / "repo", cfg, tmp_path / "work")
+    assert "vuln" in args.read_text().splitlines()
+    assert len(report.errors) == 1 and "db_max_age_h=24" in report.errors[0]
+    assert report.summary["scanners_run"] == ["vuln"]
+    no_limit = trivy_fs(tmp_path / "repo", cfg.model_copy(update={"db_max_age_h": None}), tmp_path / "work")
+    assert no_limit.errors == []
+
+
+def test_image_archive_is_read_with_input(tmp_path):
+    binary, args = _recording_trivy(tmp_path)
+    archive = tmp_path / "img.tar"
+    archive.write_bytes(b"")
+    cfg = TrivyConfig(binary=binary, cache_dir=str(tmp_path / "c"), offline=True, image=str(archive))
+    cfg = cfg.model_copy(update={"scanners": ["secret"]})
+    report = trivy_image(cfg, tmp_path / "work")
+    argv = args.read_text().splitlines()
+    assert argv[0] == "image" and argv[-2:] == ["--input", str(archive.resolve())]
+    assert report.scanner == "trivy_image" and report.errors == []
+    by_name = trivy_image(cfg.model_copy(update={"image": "registry.local/app:1.2"}), tmp_path / "work")
+    assert args.read_text().splitlines()[-1] == "registry.local/app:1.2" and by_name.errors == []
