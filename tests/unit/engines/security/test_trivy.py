@@ -632,3 +632,24 @@ def test_image_archive_is_read_with_input(tmp_path):
     assert report.scanner == "trivy_image" and report.errors == []
     by_name = trivy_image(cfg.model_copy(update={"image": "registry.local/app:1.2"}), tmp_path / "work")
     assert args.read_text().splitlines()[-1] == "registry.local/app:1.2" and by_name.errors == []
+
+
+def test_deployment_shares_one_trivy_cache_that_the_default_points_at(monkeypatch):
+    """docker-compose: every Airflow service mounts one named Trivy cache volume where ASSAY_TRIVY_CACHE_DIR
+    points (the default of security.trivy.cache_dir); the image creates it for the airflow user."""
+    import yaml
+
+    repo = Path(__file__).resolve().parents[4]
+    compose = yaml.safe_load((repo / "docker-compose.yaml").read_text())
+    common_env = compose["x-airflow-common"]["environment"]
+    cache = common_env["ASSAY_TRIVY_CACHE_DIR"]
+    assert "trivy-cache" in compose["volumes"]
+    for name, svc in compose["services"].items():
+        if name.startswith("airflow-"):
+            assert f"trivy-cache:{cache}" in svc["volumes"], name
+            assert (svc.get("environment") or common_env)["ASSAY_TRIVY_CACHE_DIR"] == cache, name
+    monkeypatch.setenv("ASSAY_TRIVY_CACHE_DIR", cache)
+    assert trivy_cache_dir(TrivyConfig()) == Path(cache)
+    dockerfile = (repo / "Dockerfile").read_text()
+    assert f"ASSAY_TRIVY_CACHE_DIR={cache}" in dockerfile
+    assert "sha256sum -c" in dockerfile  # the release tarball is checked before it is unpacked
