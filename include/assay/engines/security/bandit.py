@@ -207,6 +207,8 @@ def run_bandit(root: Path, cfg: BanditConfig, work_dir: Path) -> ScanReport:
         "files": scanned,
         "loc": totals.get("loc"),
         "nosec": totals.get("nosec"),  # lines the target marked `# nosec`
+        # bandit reads a `.bandit` INI (skips, tests, exclude) in each target path: the target's own say
+        "target_ini": sorted(p for p in paths if (root / p / ".bandit").is_file()),
         "skipped_tests": totals.get("skipped_tests"),
         "errors": parse_errors,
         "paths": cfg.paths,
