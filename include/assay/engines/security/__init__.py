@@ -16,7 +16,46 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "assay.engines.security.model": ("ScanFinding", "ScanReport", "SEVERITIES", "normalise_severity"),
+        "assay.engines.security.trivy": (
+            "TRIVY_SCANNERS",
+            "db_metadata",
+            "db_present",
+            "download_db",
+            "parse_trivy_report",
+            "redact_trivy_report",
+            "resolve_scan_root",
+            "trivy_cache_dir",
+            "trivy_config",
+            "trivy_fs",
+            "trivy_image",
+        ),
+        "assay.engines.security.bandit": (
+            "bandit_exclude_patterns",
+            "parse_bandit_report",
+            "redact_bandit_report",
+            "run_bandit",
+        ),
     },
 )
 
-__all__ = ["SEVERITIES", "ScanFinding", "ScanReport", "normalise_severity"]
+__all__ = [
+    "SEVERITIES",
+    "TRIVY_SCANNERS",
+    "ScanFinding",
+    "ScanReport",
+    "bandit_exclude_patterns",
+    "db_metadata",
+    "db_present",
+    "download_db",
+    "normalise_severity",
+    "parse_bandit_report",
+    "parse_trivy_report",
+    "redact_bandit_report",
+    "redact_trivy_report",
+    "resolve_scan_root",
+    "run_bandit",
+    "trivy_cache_dir",
+    "trivy_config",
+    "trivy_fs",
+    "trivy_image",
+]

@@ -61,13 +61,15 @@ class TrivyConfig(_Strict):
     """How Trivy runs: the binary, its shared cache (vulnerability DB), what `trivy fs` scans for."""
 
     binary: str = "trivy"
-    cache_dir: str | None = None  # None: ${ASSAY_HOME}/trivy-cache
+    cache_dir: str | None = None  # None: $ASSAY_TRIVY_CACHE_DIR, else ${ASSAY_HOME}/trivy-cache
     timeout_s: float = Field(default=600.0, gt=0)
     scanners: list[Literal["vuln", "secret", "misconfig", "license"]] = Field(
         default_factory=lambda: ["vuln", "secret", "misconfig", "license"]
     )
     offline: bool = False  # never download the vulnerability DB (a missing DB is then ERROR)
     db_repository: str | None = None  # a mirror of ghcr.io/aquasecurity/trivy-db
+    # a DB older than this (hours since its UpdatedAt) makes the vulnerability part ERROR; None: any age
+    db_max_age_h: float | None = Field(default=168.0, gt=0)
     image: str | None = None  # container image for `trivy image`
     rootfs: str | None = None  # or an unpacked image directory for `trivy rootfs`
     skip_dirs: list[str] = Field(default_factory=lambda: [".git", ".venv", "node_modules"])
