@@ -28,6 +28,14 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
+def _alerting(evidence: dict) -> bool:
+    """Whether a recorded finding belongs in the alert: a security finding says so itself (``alert``: a new
+    critical finding or a new leaked secret); a compliance finding when its resource FAILed or was ERROR."""
+    if "alert" in evidence:
+        return bool(evidence["alert"])
+    return evidence.get("outcome", "FAIL") in ("FAIL", "ERROR")
+
+
 class AssayAlertNotifier(BaseNotifier):
     """Send the failure alert of an Assay run.
 
@@ -99,7 +107,7 @@ class AssayAlertNotifier(BaseNotifier):
             )
             for r in relevant
             for f in r.findings
-            if (f.evidence or {}).get("outcome", "FAIL") in ("FAIL", "ERROR")
+            if _alerting(f.evidence or {})
         ]
         verdict = worst((r.status for r in relevant), empty=Status.ERROR)
         exc = context.get("exception")

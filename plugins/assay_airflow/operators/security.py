@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import AssayError, ConfigError
@@ -36,8 +35,6 @@ from assay_airflow.operators.service import target_service
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from assay.config import TargetConfig
-    from assay.engines.security.model import ScanReport
 
 KIND = "security"
 POSTURE_KIND = "security_posture"
@@ -114,6 +111,7 @@ class ResolveScanOperator(AssayOperator):
         except ConfigError as exc:
             self.record_error(context, exc, kind=KIND, name="resolve", started_at=started)
         specs: list[dict[str, Any]] = []
+        errors: list[AssayError] = []
         ws = workspace()
         for req in checked:
             target = targets[req.target]
@@ -127,13 +125,15 @@ class ResolveScanOperator(AssayOperator):
                     context, error_result(exc, kind=KIND, name=f"checkout:{req.target}", started_at=started), **ids
                 )
                 self.log.error("target %s: %s", req.target, exc)
+                errors.append(exc)
                 continue
             has_service = bool(target.service or target.api_conn_id)
             scanners = applicable_scanners(target.security, has_service=has_service, wanted=wanted)
             self.log.info("target %s at %s (%s): scanners %s", req.target, sha, path, ", ".join(scanners) or "none")
             specs += [{"target": req.target, "sha": sha, "branch": req.branch, "scanner": s} for s in scanners]
         if not specs:
-            raise_for(Status.ERROR, "nothing to scan: no target's commit could be resolved, or no scanner applies")
+            why = "; ".join(str(e) for e in errors) or "no scanner applies to the target(s)"
+            raise_for(Status.ERROR, f"nothing to scan: {why}", retryable=any(e.retryable for e in errors))
         return specs
 
 
@@ -150,31 +150,36 @@ class SecurityScanOperator(AssayOperator):
         self.scanner = scanner
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from assay.engines.security.scan import PreviousScan, judge_report
-        from assay.engines.security.suppressions import load_suppressions
+        from assay.engines.security.config import SERVICE_SCANNERS
+        from assay.engines.security.scan import PreviousScan, ServiceAccess, run_security_scan
 
         started = datetime.now(UTC)
         ids = {"target": self.target, "commit_sha": self.sha, "branch": self.branch}
+        store = self.metrics_hook.store
+        run_id = context["ti"].run_id
+
+        def history(fingerprints) -> PreviousScan:
+            store.ensure_schema()
+            prev_run, findings, first_seen = store.security_history(
+                target=self.target, scanner=self.scanner, exclude_run_id=run_id, fingerprints=fingerprints
+            )
+            return PreviousScan(run_id=prev_run, findings=findings, first_seen=first_seen)
+
         with self.recording_errors(context, kind=KIND, name=self.scanner, started_at=started, **ids):
             target = self.assay_config.target(self.target)
-            sec = target.security
             root = checkout(self.target, target, self.sha)
-            suppressions = load_suppressions(_suppressions_path(sec.suppressions, root))
-            report = self._scan(target, root, task_work_dir(context))
-            prev_run, prev_findings, first_seen = self.metrics_hook.store.security_history(
-                target=self.target,
-                scanner=self.scanner,
-                exclude_run_id=context["ti"].run_id,
-                fingerprints=[f.fingerprint for f in report.findings],
-            )
-            result = judge_report(
-                report,
-                target=self.target,
-                gates=sec.gates,
-                suppressions=suppressions,
-                previous=PreviousScan(run_id=prev_run, findings=prev_findings, first_seen=first_seen),
-                started_at=started,
-            )
+            work = task_work_dir(context)
+            common = {"target": self.target, "root": root, "cfg": target.security, "history": history}
+            if self.scanner in SERVICE_SCANNERS:
+                with target_service(self.target, target, work / "service") as svc:
+                    access = ServiceAccess(
+                        svc.base_url, svc.admin_token or svc.token, svc.tokens, getattr(svc, "expired_token", None)
+                    )
+                    result = run_security_scan(
+                        self.scanner, work_dir=work, service=access, started_at=started, **common
+                    )
+            else:
+                result = run_security_scan(self.scanner, work_dir=work, started_at=started, **common)
         reason = self.record_result(context, result, started_at=started, **ids)
         fired = [c.name for c in result.checks if c.severity == "alert" and c.status == Status.FAIL.value]
         if fired and not result.status.is_failure:
@@ -182,49 +187,6 @@ class SecurityScanOperator(AssayOperator):
             AssayAlertNotifier(metrics_conn_id=self.metrics_conn_id).notify(context)
         raise_for(result.status, f"{self.scanner}: {result.status.value}: {reason}")
         return result.describe_dict()
-
-    def _scan(self, target: TargetConfig, root: Path, work: Path) -> ScanReport:
-        sec = target.security
-        if self.scanner == "trivy_fs":
-            from assay.engines.security.trivy import trivy_fs
-
-            return trivy_fs(root, sec.trivy, work)
-        if self.scanner == "trivy_config":
-            from assay.engines.security.trivy import trivy_config
-
-            return trivy_config(root, sec.trivy, work)
-        if self.scanner == "trivy_image":
-            from assay.engines.security.trivy import trivy_image
-
-            return trivy_image(sec.trivy, work)
-        if self.scanner == "bandit":
-            from assay.engines.security.bandit import run_bandit
-
-            return run_bandit(root, sec.bandit, work)
-        if self.scanner in ("dast_fuzz", "dast_authz", "dast_injection"):
-            return self._dast(target, work)
-        raise ConfigError(f"unknown scanner {self.scanner!r}")
-
-    def _dast(self, target: TargetConfig, work: Path) -> ScanReport:
-        from assay.engines.security import dast
-
-        cfg = target.security.dast
-        with target_service(self.target, target, work / "service") as svc:
-            if self.scanner == "dast_fuzz":
-                return dast.run_fuzz(svc.base_url, svc.admin_token or svc.token, cfg, work / "fuzz")
-            if self.scanner == "dast_authz":
-                roles = {r: t for r, t in svc.tokens.items() if r != "expired"}
-                if not roles and svc.token:
-                    roles = {"default": svc.token}
-                return dast.run_auth_matrix(svc.base_url, roles, svc.tokens.get("expired"), cfg)
-            return dast.run_injection_probes(svc.base_url, svc.admin_token or svc.token, cfg)
-
-
-def _suppressions_path(value: str | None, root: Path) -> Path | None:
-    if not value:
-        return None
-    path = Path(value)
-    return path if path.is_absolute() else root / path
 
 
 class SecurityPostureOperator(AssayOperator):
@@ -306,9 +268,10 @@ def posture_result(target: str, runs: list[Any], started: datetime) -> Result:
 
 
 class UpdateVulnerabilityDbOperator(AssayOperator):
-    """Refresh Trivy's vulnerability DB in the shared cache (``trivy --download-db-only``) before the scans.
-    A download that fails is recorded as ERROR: the scans still run and their vulnerability part is ERROR
-    when no DB is there (never a clean result without one). Skipped for targets configured ``offline``."""
+    """Refresh Trivy's vulnerability DB in each shared cache the targets use (``trivy image
+    --download-db-only``) before the scans. A download that fails is recorded as ERROR (and retried); the
+    scans still run (trigger rule ``all_done`` downstream) and their vulnerability part is ERROR when there
+    is no DB, never a clean result without one. Skipped when every target scans offline."""
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowSkipException
@@ -319,15 +282,24 @@ class UpdateVulnerabilityDbOperator(AssayOperator):
         configs = {
             (t.security.trivy.binary, t.security.trivy.cache_dir, t.security.trivy.db_repository): t.security.trivy
             for t in self.assay_config.targets.values()
-            if not t.security.trivy.offline and {"trivy_fs", "trivy_image"} & set(t.security.scanners)
+            if not t.security.trivy.offline
+            and "vuln" in t.security.trivy.scanners
+            and {"trivy_fs", "trivy_image"} & set(t.security.scanners)
         }
         if not configs:
-            raise AirflowSkipException("every target scans offline: no vulnerability DB to update")
-        out = {}
-        for cfg in configs.values():
-            with self.recording_errors(context, kind=KIND, name="vulnerability_db", started_at=started):
-                result = download_db(cfg, task_work_dir(context))
-            self.record_result(context, result)
-            raise_for(result.status, f"vulnerability_db: {result.status.value}: {result.message}")
-            out[str(cfg.cache_dir)] = result.describe_dict()
-        return out
+            raise AirflowSkipException("no target scans for vulnerabilities online: no DB to update")
+        summaries = []
+        with self.recording_errors(context, kind=KIND, name="vulnerability_db", started_at=started):
+            for cfg in configs.values():
+                summaries.append(download_db(cfg, task_work_dir(context)))
+        result = Result(
+            name="vulnerability_db",
+            kind=KIND,
+            status=Status.PASS,
+            message="; ".join(f"DB in {d['cache_dir']} updated at {d.get('updated_at')}" for d in summaries),
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            summary={"caches": summaries},
+        )
+        self.record_result(context, result)
+        return result.describe_dict()

@@ -40,6 +40,12 @@ RUN_FUNCTIONS = {
     "assay.engines.performance.mutation": ("run_mutation_testing",),
     "assay.engines.chaos.runner": ("run_experiment",),
     "assay.engines.compliance.audit": ("run_audit",),
+    "assay.engines.security.scan": ("run_security_scan",),
+}
+#: module -> run functions of one security tool: each returns its ScanReport, which run_security_scan judges
+TOOL_RUNNERS = {
+    "assay.engines.security.bandit": ("run_bandit",),
+    "assay.engines.security.dast": ("run_fuzz", "run_auth_matrix", "run_injection_probes"),
 }
 
 
@@ -56,9 +62,18 @@ def test_every_run_function_declares_the_result_model(module, function):
     assert isinstance(returned, type) and issubclass(returned, Result), f"{module}.{function} -> {returned}"
 
 
+@pytest.mark.parametrize(
+    "module, function", [(m, f) for m, fs in TOOL_RUNNERS.items() for f in fs], ids=lambda v: v.rsplit(".", 1)[-1]
+)
+def test_every_security_tool_runner_declares_the_scan_report(module, function):
+    from assay.engines.security.model import ScanReport
+
+    assert declared_return(module, function) is ScanReport
+
+
 def test_every_run_function_of_an_engine_is_listed():
-    """A new engine's ``run_*`` function joins the list above (and so the checks of this module)."""
-    listed = {(m, f) for m, fs in RUN_FUNCTIONS.items() for f in fs}
+    """A new engine's ``run_*`` function joins the lists above (and so the checks of this module)."""
+    listed = {(m, f) for runs in (RUN_FUNCTIONS, TOOL_RUNNERS) for m, fs in runs.items() for f in fs}
     found = set()
     for path in ENGINES.rglob("*.py"):
         module = ".".join(("assay", *path.relative_to(ENGINES.parent).with_suffix("").parts))

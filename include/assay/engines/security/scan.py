@@ -23,19 +23,30 @@ the same scan and records the same states. Checks (per scanner):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from assay.engines.security.config import SecurityGates
+from assay.engines.security.config import SERVICE_SCANNERS, SecurityGates, SecurityTargetConfig
 from assay.engines.security.model import SEVERITIES, ScanFinding, ScanReport
-from assay.engines.security.suppressions import SuppressionFile, apply_suppressions
+from assay.engines.security.suppressions import SuppressionFile, apply_suppressions, load_suppressions
+from assay.errors import ConfigError
 from assay.results import Result
 from assay.status import Status, worst
 from assay.store.records import CheckRecord, FindingRecord, MetricRecord
 
-__all__ = ["KIND", "NEW_CRITICAL_RULE", "SECRETS_RULE", "PreviousScan", "judge_report"]
+__all__ = [
+    "KIND",
+    "NEW_CRITICAL_RULE",
+    "SECRETS_RULE",
+    "PreviousScan",
+    "ServiceAccess",
+    "judge_report",
+    "run_security_scan",
+    "scan_report",
+]
 
 KIND = "security"
 NEW_CRITICAL_RULE = "alert:new_critical_findings"
@@ -52,6 +63,81 @@ class PreviousScan:
     run_id: str | None = None
     findings: Mapping[str, Mapping[str, Any]] | None = None
     first_seen: Mapping[str, datetime] | None = None
+
+
+@dataclass(frozen=True)
+class ServiceAccess:
+    """How the API security tests reach the target's service: its base URL, a token allowed everything the
+    fuzzer and the probes call, a token per role (the authorization matrix) and an expired token."""
+
+    base_url: str
+    token: str | None
+    roles: Mapping[str, str] = field(default_factory=dict)
+    expired_token: str | None = None
+
+    def __repr__(self) -> str:  # never the tokens
+        return f"ServiceAccess({self.base_url!r}, roles={sorted(self.roles)})"
+
+
+def scan_report(
+    scanner: str, *, root: Path, cfg: SecurityTargetConfig, work_dir: Path, service: ServiceAccess | None = None
+) -> ScanReport:
+    """Run one scanner (a name of :data:`~assay.engines.security.config.ALL_SCANNERS`) and return its report."""
+    work_dir = Path(work_dir)
+    if scanner == "trivy_fs":
+        from assay.engines.security.trivy import trivy_fs
+
+        return trivy_fs(root, cfg.trivy, work_dir)
+    if scanner == "trivy_config":
+        from assay.engines.security.trivy import trivy_config
+
+        return trivy_config(root, cfg.trivy, work_dir)
+    if scanner == "trivy_image":
+        from assay.engines.security.trivy import trivy_image
+
+        return trivy_image(cfg.trivy, work_dir)
+    if scanner == "bandit":
+        from assay.engines.security.bandit import run_bandit
+
+        return run_bandit(root, cfg.bandit, work_dir)
+    if scanner in SERVICE_SCANNERS:
+        if service is None:
+            raise ConfigError(f"{scanner} calls the target's service: configure its 'service' or 'api_conn_id'")
+        from assay.engines.security import dast
+
+        if scanner == "dast_fuzz":
+            return dast.run_fuzz(service.base_url, service.token, cfg.dast, work_dir / "fuzz")
+        if scanner == "dast_authz":
+            roles = dict(service.roles) or ({"default": service.token} if service.token else {})
+            return dast.run_auth_matrix(service.base_url, roles, service.expired_token, cfg.dast)
+        return dast.run_injection_probes(service.base_url, service.token, cfg.dast)
+    raise ConfigError(f"unknown scanner {scanner!r}")
+
+
+def run_security_scan(
+    scanner: str,
+    *,
+    target: str,
+    root: Path,
+    cfg: SecurityTargetConfig,
+    work_dir: Path,
+    history: Callable[[Sequence[str]], PreviousScan],
+    service: ServiceAccess | None = None,
+    started_at: datetime | None = None,
+) -> Result:
+    """Scan ``target``'s checkout ``root`` (or its service) with ``scanner`` and judge the report:
+    ``cfg.suppressions`` (relative to ``root`` unless absolute), the lifecycle against ``history(fingerprints)``
+    (what the metrics DB knows: :class:`PreviousScan`), and ``cfg.gates``."""
+    started_at = started_at or datetime.now(UTC)
+    path = None
+    if cfg.suppressions:
+        path = Path(cfg.suppressions) if Path(cfg.suppressions).is_absolute() else Path(root) / cfg.suppressions
+    suppressions = load_suppressions(path)  # before the scan: a bad file fails fast
+    report = scan_report(scanner, root=Path(root), cfg=cfg, work_dir=work_dir, service=service)
+    previous = history([f.fingerprint for f in report.findings])
+    return judge_report(
+        report, target=target, gates=cfg.gates, suppressions=suppressions, previous=previous, started_at=started_at
+    )
 
 
 def _resource(f: ScanFinding) -> str:
@@ -189,6 +275,9 @@ def judge_report(
     }
     tally = ", ".join(f"{by_sev[s]} {s.lower()}" for s in SEVERITIES if by_sev[s]) or "no open finding"
     message = f"{report.scanner}: {tally}; {states['new']} new, {len(fixed)} fixed, {states['suppressed']} suppressed"
+    broken = [c for c in checks if c.severity != "alert" and c.status not in (Status.PASS.value, Status.SKIP.value)]
+    if broken:
+        message += "; " + "; ".join(f"{c.name} {c.status}: {c.message}" for c in broken if c.name != "scan_complete")
     if report.errors:
         message = f"{report.scanner}: incomplete: {'; '.join(report.errors)[:400]} ({tally})"
     return Result(
