@@ -31,6 +31,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ErrorOut(BaseModel):
+    """The body of an error answer (401, 403, 404, 409, 429, 503...)."""
+
+    detail: str
+
+
 class FeatureRecord(_Strict):
     """One transaction's features (the model's input columns)."""
 
