@@ -16,7 +16,17 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "assay.engines.security.model": ("ScanFinding", "ScanReport", "SEVERITIES", "normalise_severity"),
+        "assay.engines.security.dast": ("run_fuzz", "run_auth_matrix", "run_injection_probes", "load_openapi"),
     },
 )
 
-__all__ = ["SEVERITIES", "ScanFinding", "ScanReport", "normalise_severity"]
+__all__ = [
+    "SEVERITIES",
+    "ScanFinding",
+    "ScanReport",
+    "load_openapi",
+    "normalise_severity",
+    "run_auth_matrix",
+    "run_fuzz",
+    "run_injection_probes",
+]
