@@ -35,7 +35,7 @@ class LiveApi:
         return self.log_path.read_text(errors="replace")[-chars:]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as sock:
@@ -77,7 +77,7 @@ def broken_app(module: str, work: Path) -> Iterator[LiveApi]:
     """Start ``tests/fixtures/security/broken_apps/<module>.py`` (roles ``viewer`` and ``admin``)."""
     tokens = {"viewer": _token("viewer"), "admin": _token("admin")}
     expired = _token("expired")
-    port = _free_port()
+    port = free_port()
     work.mkdir(parents=True, exist_ok=True)
     log_path = work / f"{module}.log"
     env = {**os.environ, "BROKEN_APP_TOKENS": json.dumps(tokens), "BROKEN_APP_EXPIRED": expired}
