@@ -459,8 +459,8 @@ def run_fuzz(base_url: str, token: str | None, cfg: DastConfig, work_dir: Path) 
     }
     if budget_ran_out:
         summary["message"] = (
-            f"time budget of {cfg.time_budget_s:g} s ran out: kept the {len(events.tested)} of {len(selected)} "
-            "operations schemathesis had finished"
+            f"time budget of {cfg.time_budget_s:g} s ran out before schemathesis finished: kept the "
+            f"{events.cases} cases it ran, on {len(events.tested)} of {len(selected)} operations"
         )
     else:
         summary["message"] = f"{tested} of {len(selected)} operations fuzzed, {len(findings)} failed checks"
@@ -471,7 +471,7 @@ def run_fuzz(base_url: str, token: str | None, cfg: DastConfig, work_dir: Path) 
         findings=findings,
         scanned=tested,
         duration_s=time.monotonic() - started,
-        report_path=str(json_path) if json_path.exists() else str(ndjson_path),
+        report_path=str(json_path) if run_report is not None else str(ndjson_path),
         errors=errors,
         summary=summary,
     )

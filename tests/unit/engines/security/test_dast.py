@@ -88,6 +88,18 @@ def test_fuzz_that_finishes_nothing_within_its_budget_is_a_tool_error(server_err
     assert server_error_app.tokens["admin"] not in str(info.value)
 
 
+@pytest.mark.slow
+def test_fuzz_keeps_what_finished_when_the_budget_runs_out(tmp_path):
+    with broken_app("slow_app", tmp_path / "app") as api:  # GET /slow takes 1.5 s a request
+        report = run_fuzz(api.base_url, api.tokens["admin"], _cfg(time_budget_s=6), tmp_path / "scan")
+    assert report.summary["budget_exhausted"] is True
+    assert report.summary["message"].startswith("time budget of 6 s ran out before schemathesis finished")
+    assert [(f.rule_id, f.location) for f in report.findings] == [("not_a_server_error", "GET /ratio")]
+    assert report.scanned == 3  # the examples phase reached every operation before the budget ran out
+    assert report.report_path.endswith("events.ndjson")
+    _assert_token_nowhere(api.tokens["admin"], tmp_path / "scan", report)
+
+
 # -- (b) a route missing auth -----------------------------------------------------------------------------------
 
 
