@@ -646,8 +646,10 @@ def run_auth_matrix(
     Each violated cell is a finding: ``authz.unauthenticated_allowed``, ``authz.bad_token_accepted`` and
     ``authz.expired_token_accepted`` (CRITICAL: the request got past authentication), ``authz.role_forbidden_allowed``
     (HIGH: a role did what it may not), ``authz.role_allowed_denied`` (LOW: a role was refused what it may do),
-    and ``authz.<caller>_wrong_status`` (LOW: refused, but with a status the config does not expect). A role of
-    ``cfg.roles`` without a token, or a call that got no answer, is an error (the matrix is incomplete).
+    and ``authz.<caller>_wrong_status`` (LOW: refused, but with a status the config does not expect). A call that
+    got no answer (or stayed rate limited) is an error: the matrix is incomplete. A column without a token (no
+    expired token, a role of ``cfg.roles`` missing from ``tokens``, as for a service reached by connection) is
+    named in ``summary["not_checked"]`` and the message.
 
     The full matrix (operation × caller → status, expected, ok) is in ``summary["matrix"]`` and, with
     ``work_dir``, in ``work_dir/dast-authz-matrix.json`` (``report_path``).
@@ -660,15 +662,16 @@ def run_auth_matrix(
     unknown = "assay-unknown-" + secrets.token_urlsafe(18)
     callers: list[tuple[str, str | None]] = [(ANONYMOUS, None), (BAD_TOKEN, unknown)]
     errors: list[str] = []
+    not_checked: list[str] = []  # columns without a token (a reached service has no expired token, maybe no roles)
     if expired_token:
         callers.append((EXPIRED, expired_token))
     else:
-        errors.append("no expired token was given: the expired-token column is not checked")
+        not_checked.append("expired_token: no expired token was given")
     for role in cfg.roles:
         if tokens.get(role):
             callers.append((role, tokens[role]))
         else:
-            errors.append(f"role {role!r} of the config has no token: its column is not checked")
+            not_checked.append(f"{role}: the config's role has no token")
     findings: list[ScanFinding] = []
     matrix: list[dict[str, Any]] = []
     exercised = 0
@@ -730,12 +733,14 @@ def run_auth_matrix(
         "operations": len(ops),
         "public": [r["operation"] for r in matrix if r["public"]],
         "callers": [c for c, _ in callers],
+        "not_checked": not_checked,
         "violations": len(findings),
         "matrix": {
             r["operation"]: {c: f"{v['status']} (expected {v['expected']})" for c, v in r["cells"].items()}
             for r in matrix
         },
-        "message": f"{exercised} operations × {len(callers)} callers, {len(findings)} violated cells",
+        "message": f"{exercised} operations × {len(callers)} callers, {len(findings)} violated cells"
+        + (f"; not checked: {'; '.join(not_checked)}" if not_checked else ""),
     }
     report_path = None
     if work_dir is not None:
