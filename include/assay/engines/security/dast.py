@@ -81,7 +81,8 @@ def load_openapi(base_url: str, cfg: DastConfig) -> dict[str, Any]:
     """The service's OpenAPI document (``base_url + cfg.openapi_path``); TargetError when it cannot be had."""
     url = base_url.rstrip("/") + cfg.openapi_path
     try:
-        response = requests.get(url, timeout=cfg.request_timeout_s)
+        with _session() as session:
+            response = session.get(url, timeout=cfg.request_timeout_s)
     except requests.RequestException as exc:
         raise TargetError(f"cannot fetch the OpenAPI document {url}: {_reason(exc)}") from None
     if response.status_code != 200:
@@ -264,21 +265,27 @@ def _reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def _session() -> requests.Session:
+    """A session that ignores the worker's proxy variables and ``~/.netrc`` (which could add credentials to the
+    calls that must go without)."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
 class _Client:
     """One session for a scanner's requests: retries a 429 after its Retry-After (bounded), counts answers."""
 
     def __init__(self, base_url: str, cfg: DastConfig) -> None:
         self.base_url = base_url.rstrip("/")
         self.cfg = cfg
-        self.session = requests.Session()
+        self.session = _session()
         self.answered = 0
         self.last_error: str | None = None
 
-    def send(self, req: _Request, token: str | None, *, raw_auth: str | None = None) -> requests.Response | None:
+    def send(self, req: _Request, token: str | None) -> requests.Response | None:
         headers = {"Accept": "*/*"}
-        if raw_auth is not None:
-            headers["Authorization"] = raw_auth
-        elif token is not None:
+        if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         kwargs: dict[str, Any] = {"params": req.query, "headers": headers, "timeout": self.cfg.request_timeout_s}
         if req.has_body:
