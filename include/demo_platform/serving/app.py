@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from serving.api import admin, health, predict, privacy, provider_states, registry
 from serving.audit import AuditLog, AuditMiddleware
+from serving.auth import AUTH_RESPONSES, BEARER_SCHEME
 from serving.compliance import Compliance, seed
 from serving.db import Database
 from serving.errors import DatabaseUnavailable, ModelConflict, ModelNotFound
@@ -83,6 +84,25 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(409, str(exc))
 
 
+def _declare_bearer_auth(app: FastAPI) -> None:
+    """The OpenAPI document names the bearer scheme, and every operation that may answer 401 requires it."""
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = plain_openapi()
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes[BEARER_SCHEME] = {"type": "http", "scheme": "bearer", "description": "a token of the tokens file"}
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if isinstance(operation, dict) and "401" in operation.get("responses", {}):
+                        operation["security"] = [{BEARER_SCHEME: []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     """Build the API. ``services`` lets a test share state between two app variants."""
     settings = settings or Settings.from_env()
@@ -101,8 +121,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         lifespan=lifespan,
     )
     app.state.services = services
-    for module in (health, predict, registry, admin, privacy):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    for module in (predict, registry, admin, privacy):
+        app.include_router(module.router, responses=AUTH_RESPONSES)
+    _declare_bearer_auth(app)
     if settings.test_mode:
         log.warning("test mode: the Pact provider-state hook %s is enabled", provider_states.PROVIDER_STATES_PATH)
         app.include_router(provider_states.router)

@@ -1,6 +1,7 @@
 """Bearer-token authentication, role authorization and rate limiting, as one route dependency.
 
-No ``Authorization`` header → 401; a malformed header or unknown token → 403; a role below the
+No ``Authorization`` header → 401; a token past its ``expires_at`` → 401 ``bearer token expired``; a
+malformed header or unknown token → 403; a role below the
 route's → 403; too many requests for this caller → 429 with ``Retry-After``. The caller's actor
 name is put on ``request.state.actor`` for the audit trail (unknown tokens appear as a short digest,
 never as the token).
@@ -13,10 +14,22 @@ from collections.abc import Awaitable, Callable
 from fastapi import Depends, HTTPException, Request
 
 from serving.ratelimit import retry_after_header
+from serving.schemas import ErrorOut
 from serving.services import Services, get_services
 from serving.tokens import Principal, Role, token_digest
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="demo-platform"'}
+EXPIRED_CHALLENGE = {
+    "WWW-Authenticate": 'Bearer realm="demo-platform", error="invalid_token", error_description="token expired"'
+}
+
+BEARER_SCHEME = "bearerAuth"
+#: what every protected route may answer, declared in its OpenAPI operation (``include_router(responses=...)``)
+AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorOut, "description": "no bearer token, or the token has expired"},
+    403: {"model": ErrorOut, "description": "unknown or malformed token, or a role below the route's"},
+    429: {"model": ErrorOut, "description": "rate limit exceeded; retry after the Retry-After header's seconds"},
+}
 
 
 def _bearer_token(header: str) -> str | None:
@@ -51,6 +64,8 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
             )
         if header is None:
             raise HTTPException(401, "missing bearer token: send 'Authorization: Bearer <token>'", BEARER_CHALLENGE)
+        if principal is not None and principal.expired():
+            raise HTTPException(401, "bearer token expired: ask for a new token", EXPIRED_CHALLENGE)
         if principal is None:
             reason = "unknown bearer token" if token else "malformed Authorization header; expected 'Bearer <token>'"
             raise HTTPException(403, reason)

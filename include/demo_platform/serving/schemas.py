@@ -31,15 +31,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ErrorOut(BaseModel):
+    """The body of an error answer (401, 403, 404, 409, 429, 503...)."""
+
+    detail: str
+
+
+# Upper bounds keep every feature in the range the model scores to a finite probability: past ~1e38 a scaled
+# value overflows float32 and the prediction is NaN (null in the answer, a 500 where it is stored), and an
+# integer past ~1e308 cannot become a float at all. Found by Assay's API fuzzing (schemathesis).
+MAX_AMOUNT = 1e12
+MAX_DISTANCE_KM = 1e6
+MAX_ACCOUNT_AGE_DAYS = 100_000
+MAX_TX_24H = 1_000_000
+
+
 class FeatureRecord(_Strict):
     """One transaction's features (the model's input columns)."""
 
-    amount: float = Field(ge=0, description="transaction amount")
+    amount: float = Field(ge=0, le=MAX_AMOUNT, description="transaction amount")
     hour: int = Field(ge=0, le=23)
     merchant_risk: float = Field(ge=0, le=1)
-    distance_km: float = Field(ge=0)
-    account_age_days: int = Field(ge=0)
-    n_tx_24h: int = Field(ge=0)
+    distance_km: float = Field(ge=0, le=MAX_DISTANCE_KM)
+    account_age_days: int = Field(ge=0, le=MAX_ACCOUNT_AGE_DAYS)
+    n_tx_24h: int = Field(ge=0, le=MAX_TX_24H)
 
     @field_validator("amount", "distance_km")
     @classmethod

@@ -3,7 +3,11 @@
 Tokens are kept only as SHA-256 digests in memory, so neither the audit trail nor an error message
 ever contains a usable token. A tokens file is JSON::
 
-    {"tokens": [{"token": "s3cret", "actor": "alice", "role": "ml-engineer"}, ...]}
+    {"tokens": [{"token": "s3cret", "actor": "alice", "role": "ml-engineer"},
+                {"token": "0ld-s3cret", "actor": "bob", "role": "reader", "expires_at": "2026-01-31T00:00:00Z"}]}
+
+A token with ``expires_at`` (ISO 8601; a time without an offset is UTC) is refused from that instant on with
+401 ``bearer token expired`` (:mod:`serving.auth`); a token without one never expires.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
 
@@ -46,6 +51,10 @@ class Principal:
 
     actor: str
     role: Role
+    expires_at: datetime | None = None  # aware (UTC); None: never expires
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and (now or datetime.now(UTC)) >= self.expires_at
 
 
 def token_digest(token: str) -> str:
@@ -67,10 +76,11 @@ class TokenTable:
         return len(self._by_digest)
 
     def digests(self) -> list[tuple[str, Principal]]:
-        """(SHA-256 digest, principal) of every token, for the demo's token-ownership records."""
-        return list(self._by_digest.items())
+        """(SHA-256 digest, principal) of every token not yet expired, for the demo's token-ownership records."""
+        return [(d, p) for d, p in self._by_digest.items() if not p.expired()]
 
     def lookup(self, token: str) -> Principal | None:
+        """The token's principal, expired or not (the caller refuses an expired one with its own answer)."""
         return self._by_digest.get(token_digest(token))
 
     @classmethod
@@ -96,6 +106,13 @@ class _TokenEntry(BaseModel):
     token: str = Field(min_length=8)
     actor: str = Field(min_length=1, max_length=128)
     role: str
+    expires_at: datetime | None = None
+
+    def principal(self) -> Principal:
+        expires = self.expires_at
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        return Principal(self.actor, Role.parse(self.role), expires)
 
 
 class _TokensFile(BaseModel):
@@ -109,7 +126,7 @@ def load_tokens_file(path: str | Path) -> TokenTable:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         parsed = _TokensFile.model_validate(raw)
-        return TokenTable((e.token, Principal(e.actor, Role.parse(e.role))) for e in parsed.tokens)
+        return TokenTable((e.token, e.principal()) for e in parsed.tokens)
     except OSError as exc:
         raise SettingsError(f"cannot read tokens file {path}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
@@ -117,7 +134,8 @@ def load_tokens_file(path: str | Path) -> TokenTable:
     except ValidationError as exc:
         raise SettingsError(
             f"tokens file {path} must look like "
-            f'{{"tokens": [{{"token": "...", "actor": "...", "role": "reader|ml-engineer|admin"}}]}}: {exc}'
+            f'{{"tokens": [{{"token": "...", "actor": "...", "role": "reader|ml-engineer|admin", '
+            f'"expires_at": "<optional ISO 8601 time>"}}]}}: {exc}'
         ) from None
     except ValueError as exc:  # unknown role, duplicated token
         raise SettingsError(f"tokens file {path}: {exc}") from None

@@ -22,6 +22,9 @@ from assay.config import TargetConfig
 from assay.errors import TargetError
 from assay_airflow.hooks.target_service import TargetServiceHook
 
+#: the ``expires_at`` of the started service's expired token (a fixed past instant)
+EXPIRED_AT = "2000-01-01T00:00:00Z"
+
 
 @dataclass(frozen=True)
 class RunningService:
@@ -34,6 +37,9 @@ class RunningService:
     tokens: dict[str, str] = field(default_factory=dict)
     #: placeholders of the started service's argv, e.g. ``{work_dir}`` (for URLs of its stores)
     fill: dict[str, str] = field(default_factory=dict)
+    #: a token of a service started here that expired before it started (its ``expires_at`` is in the past):
+    #: what the security scan's authentication matrix checks is refused
+    expired_token: str | None = None
 
 
 def _free_port() -> int:
@@ -69,9 +75,10 @@ def target_service(
     work_dir.mkdir(parents=True, exist_ok=True)
     tokens = {role: secrets.token_urlsafe(24) for role in ("reader", "ml-engineer", "admin")}
     tokens_file = work_dir / "tokens.json"
-    tokens_file.write_text(
-        json.dumps({"tokens": [{"token": tok, "actor": f"assay-{role}", "role": role} for role, tok in tokens.items()]})
-    )
+    expired_token = secrets.token_urlsafe(24)
+    entries = [{"token": tok, "actor": f"assay-{role}", "role": role} for role, tok in tokens.items()]
+    entries.append({"token": expired_token, "actor": "assay-expired", "role": "reader", "expires_at": EXPIRED_AT})
+    tokens_file.write_text(json.dumps({"tokens": entries}))
     tokens_file.chmod(0o600)
     port = _free_port()
     fill = {
@@ -96,6 +103,8 @@ def target_service(
     except TargetError as exc:
         raise TargetError(f"target {name!r}: its service did not start: {exc}") from None
     try:
-        yield RunningService(handle.base_url, tokens["reader"], tokens["admin"], True, handle.pid, tokens, fill)
+        yield RunningService(
+            handle.base_url, tokens["reader"], tokens["admin"], True, handle.pid, tokens, fill, expired_token
+        )
     finally:
         handle.stop()

@@ -3,9 +3,16 @@ images), bandit (Python SAST) and API security tests (schemathesis fuzzing, an a
 authorization matrix, injection probes), with findings that have a lifecycle (new, existing, fixed),
 suppressions with an expiry, and gates per target.
 
+Usage::
+
+    from assay.engines.security import run_security_scan, PreviousScan
+
+    result = run_security_scan("trivy_fs", target="shop", root=checkout, cfg=target.security,
+                               work_dir=tmp, history=lambda fingerprints: PreviousScan())
+
 Pieces, one idea each: :mod:`.model` (ScanFinding, ScanReport), :mod:`.config` (a target's ``security:``
-section), one module per tool (:mod:`.trivy`, :mod:`.bandit`, :mod:`.dast`), :mod:`.suppressions`,
-:mod:`.lifecycle` and :mod:`.scan` (reports into a Result with gates and posture metrics).
+section), one module per tool (:mod:`.trivy`, :mod:`.bandit`, :mod:`.dast`: each returns a ScanReport),
+:mod:`.suppressions` and :mod:`.scan` (runs a scanner and judges its report: lifecycle, gates, metrics).
 """
 
 from __future__ import annotations
@@ -35,25 +42,46 @@ __getattr__, __dir__ = lazy_exports(
             "redact_bandit_report",
             "run_bandit",
         ),
+        "assay.engines.security.dast": ("run_fuzz", "run_auth_matrix", "run_injection_probes", "load_openapi"),
+        "assay.engines.security.suppressions": ("Suppression", "SuppressionFile", "load_suppressions"),
+        "assay.engines.security.scan": (
+            "PreviousScan",
+            "ServiceAccess",
+            "judge_report",
+            "run_security_scan",
+            "scan_report",
+        ),
     },
 )
 
 __all__ = [
     "SEVERITIES",
     "TRIVY_SCANNERS",
+    "PreviousScan",
     "ScanFinding",
     "ScanReport",
+    "ServiceAccess",
+    "Suppression",
+    "SuppressionFile",
     "bandit_exclude_patterns",
     "db_metadata",
     "db_present",
     "download_db",
+    "judge_report",
+    "load_openapi",
+    "load_suppressions",
     "normalise_severity",
     "parse_bandit_report",
     "parse_trivy_report",
     "redact_bandit_report",
     "redact_trivy_report",
     "resolve_scan_root",
+    "run_auth_matrix",
     "run_bandit",
+    "run_fuzz",
+    "run_injection_probes",
+    "run_security_scan",
+    "scan_report",
     "trivy_cache_dir",
     "trivy_config",
     "trivy_fs",

@@ -19,6 +19,7 @@ load it at parse time)::
             time_budget_s: 60
             public_operations: ["GET /health"]              # answered without a token
             roles: {admin: ["*"], viewer: ["GET *"]}        # role -> operations it may call (fnmatch)
+            fuzz_exclude: ["* /admin/faults"]               # never fuzzed (fnmatch on "METHOD /path")
 
 A security scan runs every scanner named in ``scanners`` that applies (``trivy_image`` only with an image,
 the DAST scanners only with a service); each one's findings are judged by the ``gates``.
@@ -96,6 +97,13 @@ class DastConfig(_Strict):
     unauthenticated_status: list[int] = Field(default_factory=lambda: [401])
     bad_token_status: list[int] = Field(default_factory=lambda: [401, 403])
     forbidden_status: list[int] = Field(default_factory=lambda: [403])
+    # schemathesis checks of the fuzzing run (`schemathesis run --checks`)
+    fuzz_checks: list[str] = Field(
+        default_factory=lambda: ["not_a_server_error", "response_schema_conformance", "content_type_conformance"],
+        min_length=1,
+    )
+    fuzz_exclude: list[str] = Field(default_factory=list)  # "METHOD /path" (fnmatch) never fuzzed, e.g. fault hooks
+    fuzz_seed: int | None = None  # a fixed seed makes two fuzzing runs generate the same cases
 
 
 class SecurityGates(_Strict):

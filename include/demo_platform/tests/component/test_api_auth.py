@@ -110,3 +110,45 @@ def test_bad_tokens_file_is_a_clear_settings_error(tmp_path: Path, content: str,
 def test_missing_tokens_file_names_the_path(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="cannot read tokens file .*nope.json"):
         Settings.from_env({"DEMO_TOKENS_FILE": str(tmp_path / "nope.json")})
+
+
+def test_an_expired_token_is_401_and_a_token_before_its_expiry_works(tmp_path: Path, start_api) -> None:
+    tokens = tmp_path / "tokens.json"
+    entries = [
+        {"token": "old-token-12345", "actor": "olly.old", "role": "admin", "expires_at": "2000-01-01T00:00:00Z"},
+        {"token": "new-token-12345", "actor": "nina.new", "role": "admin", "expires_at": "2999-01-01T00:00:00"},
+    ]
+    tokens.write_text(json.dumps({"tokens": entries}), encoding="utf-8")
+    api = start_api(tokens=load_tokens_file(tokens))
+    for method, path, body, _role in PROTECTED:
+        response = api.client(token="old-token-12345").request(method, path, json=body)
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.json()["detail"] == "bearer token expired: ask for a new token"
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
+        assert "old-token-12345" not in response.text
+    assert api.client(token="new-token-12345").get("/admin/faults").status_code == 200
+    assert [p.actor for _, p in api.services.settings.tokens.digests()] == ["nina.new"]  # expired: not listed
+
+
+def test_a_bad_expiry_is_a_clear_settings_error(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    entry = {"token": "abcdefgh1", "actor": "a", "role": "admin", "expires_at": "next tuesday"}
+    path.write_text(json.dumps({"tokens": [entry]}), encoding="utf-8")
+    with pytest.raises(SettingsError, match="expires_at"):
+        load_tokens_file(path)
+
+
+def test_the_openapi_declares_the_bearer_scheme_and_401_on_every_protected_operation(shared_api: Api) -> None:
+    schema = shared_api.client().get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "a token of the tokens file",
+    }
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path == "/health":
+                assert "security" not in operation and "401" not in operation["responses"]
+            else:
+                assert operation["security"] == [{"bearerAuth": []}], (method, path)
+                assert {"401", "403", "429"} <= set(operation["responses"]), (method, path)

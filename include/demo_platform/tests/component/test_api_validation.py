@@ -57,7 +57,24 @@ BAD_RECORDS = [
     ({**RECORD, "amount": -3}, "amount"),
     ({**RECORD, "amount": "lots"}, "amount"),  # wrong type
     ({**RECORD, "customer_id": "C1"}, "customer_id"),  # unknown field (personal data is refused)
+    ({**RECORD, "amount": 1.3e307}, "amount"),  # beyond what the model scores to a finite probability
+    ({**RECORD, "distance_km": 9.5e307}, "distance_km"),
+    ({**RECORD, "n_tx_24h": 2230513565127710491696693248}, "n_tx_24h"),
+    ({**RECORD, "account_age_days": 10**400}, "account_age_days"),
 ]
+
+
+def test_the_largest_accepted_features_still_score_to_a_finite_probability(shared_api: Api) -> None:
+    """Found by Assay's API fuzzing: huge features gave a NaN probability (null here, a 500 when stored)."""
+    from serving.schemas import MAX_ACCOUNT_AGE_DAYS, MAX_AMOUNT, MAX_DISTANCE_KM, MAX_TX_24H
+
+    record = {**RECORD, "amount": MAX_AMOUNT, "distance_km": MAX_DISTANCE_KM}
+    record |= {"account_age_days": MAX_ACCOUNT_AGE_DAYS, "n_tx_24h": MAX_TX_24H}
+    reader = shared_api.client("reader")
+    response = reader.post("/models/predict", json=record)
+    assert response.status_code == 200, response.text
+    assert 0.0 <= response.json()["predictions"][0]["fraud_probability"] <= 1.0
+    assert reader.post("/customers/C-1/score", json=record).status_code == 200
 
 
 @pytest.mark.parametrize(("record", "field"), BAD_RECORDS)
