@@ -105,7 +105,7 @@ class TimingComparison:
     client_source: str = CLIENT_WIRE
     server_queued_ms: tuple[float, ...] = ()  # per request: duration_ms - app_ms, when the server reports app_ms
     server_loop_lag_ms: tuple[float, ...] = ()
-    client_locust_p95_ms: float | None = None  # Locust's own p95 when the compared figure is another
+    client_locust_p95_ms: float | None = None  # Locust's own time's exact p95, when the figure compared is the wire's
 
     @property
     def server_loop_lag_p95_ms(self) -> float | None:
@@ -300,6 +300,10 @@ class TimingComparison:
             out.append(MetricRecord(f"{prefix}.server_in_flight_p95", self.server_in_flight_p95, "count", labels))
         if self.client_in_flight:
             out.append(MetricRecord(f"{prefix}.client_in_flight_p95", self.client_in_flight_p95, "count", labels))
+        if self.server_loop_lag_ms:
+            out.append(
+                MetricRecord(f"{prefix}.server_loop_lag_p95_ms", round(self.server_loop_lag_p95_ms, 3), "ms", labels)
+            )
         return out
 
 
@@ -481,7 +485,9 @@ def add_server_comparison(
         method=entry.method or None,
         client_source=source,
         server_loop_lag_ms=loop_lag_ms,
-        client_locust_p95_ms=entry.percentile(0.95) if source != CLIENT_HISTOGRAM else None,
+        client_locust_p95_ms=(
+            exact_percentile(client.durations(entry.method, entry.name), 0.95) if source == CLIENT_WIRE else None
+        ),
         client_p50_ms=client_p50,
         client_requests=entry.requests,
         client=client,
