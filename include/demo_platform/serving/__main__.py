@@ -16,6 +16,7 @@ import uvicorn
 from serving import settings as s
 from serving.db import Database
 from serving.errors import SettingsError
+from serving.timing import ReceiptStampingProtocol
 
 APP_FACTORY = "serving.app:create_app_from_env"
 
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=args.access_log,
+        http=ReceiptStampingProtocol,  # requests are timed from their receipt (serving/timing.py)
     )
     return 0
 

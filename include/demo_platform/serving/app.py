@@ -25,7 +25,7 @@ from serving.model_loader import load_model
 from serving.ratelimit import RateLimiter
 from serving.services import Services
 from serving.settings import ENV_TOKENS_FILE, Settings
-from serving.timing import TimingBuffer, TimingMiddleware
+from serving.timing import TimingBuffer, TimingMiddleware, probe_loop_lag
 
 if TYPE_CHECKING:
     from fraud import TrainingPipeline
@@ -110,7 +110,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        lag_probe = asyncio.create_task(probe_loop_lag(services.timings))
+        try:
+            yield
+        finally:
+            lag_probe.cancel()
         await run_in_threadpool(services.audit.close)  # stop its writer thread, write what it can
         services.db.close()
 

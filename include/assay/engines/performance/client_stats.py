@@ -11,7 +11,11 @@ Summaries the measurement-agreement check uses to say where time went on the cli
   still busy (the generator stopped being open-loop: too few users for the latency);
 * ``connections`` / ``connect_p95_ms``: TCP connects made during the run and how long they took;
 * ``in_flight_p50`` / ``in_flight_p95``: for an endpoint, how many of the client's own requests were in
-  flight when each request started.
+  flight when each request started;
+* ``durations``: each request's exact duration for an endpoint (Locust's histogram rounds them to the
+  millisecond, and to 2 significant figures from 100 ms); with ``wire=True`` its time on the wire instead,
+  from its first byte sent to its last response byte read (the span a server can time too: without the
+  HTTP library's building of the request and parsing of the response), for a comparison with the server's.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class ClientStats:
     truncated: bool = False
     machine_cpu_busy: float | None = None
     cpus: int | None = None
+    req_wire_ms: tuple[float | None, ...] = ()  # per request; None: no response read (or not recorded)
     failures: tuple[tuple[str, str, str, int], ...] = ()  # (method, name, error, occurrences), every one
 
     @property
@@ -92,6 +97,23 @@ class ClientStats:
     @property
     def connect_p95_ms(self) -> float | None:
         return rank_percentile(self.connects_ms, 0.95)
+
+    @property
+    def has_wire_times(self) -> bool:
+        return len(self.req_wire_ms) == len(self.req_duration_ms) and any(w is not None for w in self.req_wire_ms)
+
+    def durations(self, method: str | None = None, name: str | None = None, *, wire: bool = False) -> list[float]:
+        """Each recorded request's exact duration (ms, as Locust timed it, before its histogram rounds it) for
+        one endpoint (every endpoint without ``method`` and ``name``), failures included as in Locust's figures.
+        With ``wire``, each request's time on the wire instead (its Locust time when it has none: no response
+        was read); as Locust timed them when the plugin recorded no wire times."""
+        values: Sequence[float | None] = self.req_duration_ms
+        if wire and self.has_wire_times:
+            values = [d if w is None else w for d, w in zip(self.req_duration_ms, self.req_wire_ms, strict=True)]
+        if method is None and name is None:
+            return [float(v) for v in values]
+        wanted = {i for i, (m, n) in enumerate(self.endpoints) if (method is None or m == method) and n == name}
+        return [float(v) for v, e in zip(values, self.req_endpoint, strict=True) if e in wanted]
 
     def in_flight(self, method: str | None = None, name: str | None = None) -> list[int]:
         """Client-side in-flight count (all endpoints) at the start of each request of one endpoint."""
@@ -140,6 +162,7 @@ def parse_client_stats(path: str | Path) -> ClientStats:
             req_endpoint=tuple(int(v) for v in req["endpoint"]),
             req_start_s=tuple(float(v) for v in req["start_s"]),
             req_duration_ms=tuple(float(v) for v in req["duration_ms"]),
+            req_wire_ms=tuple(None if v is None else float(v) for v in req.get("wire_ms") or ()),
             truncated=bool(raw.get("truncated", False)),
             machine_cpu_busy=None if raw.get("machine_cpu_busy") is None else float(raw["machine_cpu_busy"]),
             cpus=None if raw.get("cpus") is None else int(raw["cpus"]),

@@ -1,17 +1,33 @@
 """Measurement honesty: does the load generator's p95 agree with the server's own timing, and if not, why?
 
-Locust times a request from before it is sent to after the response is read; the server times only its
-handling. Within ``tolerance`` (20 % by default) the two agree and the load test measured the service.
-Beyond it the check is WARN (an honesty check: the SLO verdict stands) and names the side the run's own
-measurements point at, in this order:
+Like is compared with like:
 
-1. **the load generator**: Locust is one process on one core; when it used most of that core, or its
-   event loop woke up late (``loop lag``, most often because the machine's CPUs were all busy),
-   responses were timestamped late and the client figure overstates the service's latency;
-2. **queueing at the server before its timer starts**: when a request started, more of the client's
-   requests were in flight than the server was timing; the difference were waiting in its accept
-   queue or event loop. That wait is real latency a caller sees; the server's own figure understates
-   it, and the service is short of capacity for these arrivals (or the arrivals were bunched);
+* **the same span**: the server times a request from the first bytes it reads to the last byte it writes
+  (the earliest and latest points it can see); the client's figure is each request's time on the wire, from
+  its first byte sent to its last response byte read, as Assay's Locust plugin records it. Locust's own
+  response time also contains its HTTP library building the request and parsing the response, time no
+  server can see (it stays the figure of the SLO gates, and the message quotes its p95 beside);
+* **the same percentile rule over exact values**: both sides' p50/p95 are the ``floor(n * q) + 1``-th
+  smallest of exact per-request durations (:func:`exact_percentile`). Locust's histogram rounds every
+  duration to the millisecond (2 significant figures from 100 ms), so a 4.4 ms p95 would read 4 ms: it is
+  only the fallback when the plugin recorded nothing for the endpoint or stopped recording (truncated).
+
+Within ``tolerance`` (20 % by default) the two agree and the load test measured the service. Beyond it the
+check is WARN (an honesty check: the SLO verdict stands) and names the side the run's own measurements
+point at. What neither timer contains is time a request spent outside both: waiting unread at the server
+(its event loop busy with another request's code, or its accept queue) or unread at the client (the load
+generator's loop busy or starved of CPU). Both sides run the same probe (how late a 10 ms sleep wakes
+up: the loop lag), so the two waits are measured alike:
+
+1. **the load generator**, when it used most of its one core, or when its loop lag p95 covers a large
+   enough part of the gap and is larger than the server's: responses were read late and the client figure
+   overstates the service's latency;
+2. **queueing at the server before its timer starts**, when the server's loop lag p95 covers that part of
+   the gap and is the larger, or (a server that reports no loop lag, or lags that explain nothing) when a
+   request found more of the client's requests in flight than the server had received: they waited in
+   its accept queue or unread while its loop was busy. That wait is real latency a caller sees; the
+   server's own figure understates it, and the service is short of capacity for these arrivals (or the
+   arrivals were bunched);
 3. **connection set-up**: many requests opened a new TCP connection (keep-alive not reused), whose
    set-up only the client's time contains;
 4. otherwise the figures recorded do not explain it, and the message says what was ruled out.
@@ -21,8 +37,11 @@ A client figure *below* the server's means the two did not time the same request
 Server timings are read over HTTP from an endpoint following this contract (the bundled
 example service implements it):
 ``GET /admin/timings?since=<t>&route=<route>&method=<m>&include_items=true`` (admin bearer token)
-answers ``{"now": t, "items": [{"duration_ms": ..., "in_flight": ...}]}``, where ``t`` is the server's
-monotonic clock and ``in_flight`` (optional) counts the other requests in progress when one started:
+answers ``{"now": t, "items": [{"duration_ms": ..., "in_flight": ..., "app_ms": ...}], "loop_lag_ms": [...]}``,
+where ``t`` is the server's monotonic clock, ``duration_ms`` spans the request from the first bytes the server
+read to the last it wrote, ``in_flight`` (optional) counts the other requests it had received and not yet
+answered when one was received, ``app_ms`` (optional) is the part after its app started on it, and
+``loop_lag_ms`` (optional) are its event loop's lag samples in the window (how late a 10 ms sleep woke up):
 take ``now`` with :meth:`ServerTimings.mark` before the run and read the window with ``since=`` after it.
 """
 
@@ -36,7 +55,7 @@ import requests
 
 from assay.engines.performance.client_stats import ClientStats, rank_percentile
 from assay.engines.performance.load_test import LoadTestResult
-from assay.engines.performance.locust_stats import histogram_percentile
+from assay.engines.performance.locust_stats import EndpointStats, histogram_percentile
 from assay.errors import TargetError
 from assay.status import Status
 from assay.store.records import CheckRecord, MetricRecord
@@ -59,6 +78,12 @@ NEW_CONNECTION_SHARE = 0.2
 class ServerSample:
     duration_ms: float
     in_flight: int | None = None
+    app_ms: float | None = None  # the part after the server's app started on it, when the server says
+
+
+CLIENT_WIRE = "on the wire"  # each request's first byte sent to its last byte read, exact
+CLIENT_EXACT = "as Locust timed each request"  # exact, with the HTTP library's own time
+CLIENT_HISTOGRAM = "from Locust's rounded histogram"
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,14 @@ class TimingComparison:
     client_in_flight: tuple[int, ...] = ()
     client: ClientStats | None = None
     method: str | None = None
+    client_source: str = CLIENT_WIRE
+    server_queued_ms: tuple[float, ...] = ()  # per request: duration_ms - app_ms, when the server reports app_ms
+    server_loop_lag_ms: tuple[float, ...] = ()
+    client_locust_p95_ms: float | None = None  # Locust's own time's exact p95, when the figure compared is the wire's
+
+    @property
+    def server_loop_lag_p95_ms(self) -> float | None:
+        return rank_percentile(self.server_loop_lag_ms, 0.95)
 
     @property
     def where(self) -> str:
@@ -138,15 +171,23 @@ class TimingComparison:
             return "windows_differ"
         gap = self.overhead_ms or 0.0
         client = self.client
-        if client is not None:
-            cpu, lag, machine = client.cpu_utilisation, client.loop_lag_p95_ms or 0.0, client.machine_cpu_busy
-            lag_share = (
-                CLIENT_LAG_SHARE / 2 if machine is not None and machine >= MACHINE_SATURATED else CLIENT_LAG_SHARE
-            )
-            if (cpu is not None and cpu >= CLIENT_CPU_SATURATED) or lag >= lag_share * gap:
+        client_lag = 0.0 if client is None else client.loop_lag_p95_ms or 0.0
+        machine = None if client is None else client.machine_cpu_busy
+        lag_share = CLIENT_LAG_SHARE / 2 if machine is not None and machine >= MACHINE_SATURATED else CLIENT_LAG_SHARE
+        if client is not None and (client.cpu_utilisation or 0.0) >= CLIENT_CPU_SATURATED:
+            return "load_generator"
+        queued = self.queued_before_timer is not None and self.queued_before_timer >= QUEUED_BEFORE_TIMER
+        server_lag = self.server_loop_lag_p95_ms
+        if server_lag is not None:  # both loops measured alike: the larger wait, if it covers its share of the gap
+            if max(client_lag, server_lag) >= lag_share * gap:
+                return "server_queueing" if server_lag > client_lag else "load_generator"
+            if queued:
+                return "server_queueing"
+        else:  # only the client's wait is measured: requests the server had not received yet come first
+            if queued:
+                return "server_queueing"
+            if client_lag >= lag_share * gap:
                 return "load_generator"
-        if self.queued_before_timer is not None and self.queued_before_timer >= QUEUED_BEFORE_TIMER:
-            return "server_queueing"
         share = self.new_connection_share
         if share is not None and share >= NEW_CONNECTION_SHARE:
             return "connection_setup"
@@ -173,6 +214,11 @@ class TimingComparison:
             parts.append(f"in flight at the server p95 {self.server_in_flight_p95:g}")
         else:
             parts.append("the server reports no in-flight counts")
+        if self.server_loop_lag_ms:
+            parts.append(f"the server's loop lag p95 {self.server_loop_lag_p95_ms:.1f} ms")
+        if self.server_queued_ms:
+            queued = rank_percentile(self.server_queued_ms, 0.95)
+            parts.append(f"read but waiting for the server's app p95 {queued:.1f} ms (inside its timer)")
         return "; ".join(parts)
 
     @property
@@ -184,9 +230,12 @@ class TimingComparison:
         p50s = ""
         if self.client_p50_ms is not None and self.server_p50_ms is not None:
             p50s = f" (p50 {self.client_p50_ms:.1f} vs {self.server_p50_ms:.1f} ms)"
+        locust = ""
+        if self.client_locust_p95_ms is not None:
+            locust = f"; Locust's own p95, with its HTTP library's time, {self.client_locust_p95_ms:.1f} ms"
         both = (
             f"{self.where}: client p95 {self.client_p95_ms:.1f} ms, server p95 {self.server_p95_ms:.1f} ms{p50s} "
-            f"over {self.server_count} requests, ratio {self.ratio:.2f}"
+            f"over {self.server_count} requests, ratio {self.ratio:.2f} (client times {self.client_source}{locust})"
         )
         evidence = self._evidence()
         cause = self.cause
@@ -207,8 +256,9 @@ class TimingComparison:
         if cause == "server_queueing":
             return (
                 f"{both}: {gap}, and queueing at the server explains it: {evidence}. Requests waited before the "
-                "server's timer started (accept queue, event loop); a caller sees that wait too, so the client "
-                "figure is the service's latency and the service is short of capacity for these arrivals"
+                "server's timer started (accept queue, or unread while its event loop ran other requests' code); "
+                "a caller sees that wait too, so the client figure is the service's latency and the service is "
+                "short of capacity for these arrivals"
             )
         if cause == "connection_setup":
             return (
@@ -218,8 +268,8 @@ class TimingComparison:
             )
         return (
             f"{both}: {gap} that the recorded figures do not explain ({evidence}); the load generator was not "
-            "short of CPU, requests did not queue and connections were reused, so check that client and server "
-            "time the same requests"
+            "short of CPU, neither side's loop lag covers the gap, requests did not queue and connections were "
+            "reused, so check that client and server time the same requests"
         )
 
     def check(self, name: str = CHECK_NAME) -> CheckRecord:
@@ -250,12 +300,20 @@ class TimingComparison:
             out.append(MetricRecord(f"{prefix}.server_in_flight_p95", self.server_in_flight_p95, "count", labels))
         if self.client_in_flight:
             out.append(MetricRecord(f"{prefix}.client_in_flight_p95", self.client_in_flight_p95, "count", labels))
+        if self.server_loop_lag_ms:
+            out.append(
+                MetricRecord(f"{prefix}.server_loop_lag_p95_ms", round(self.server_loop_lag_p95_ms, 3), "ms", labels)
+            )
         return out
 
 
-def server_percentile(durations_ms: Sequence[float], q: float) -> float | None:
-    """A percentile of the server's durations by the rank rule Locust applies to the client's."""
+def exact_percentile(durations_ms: Sequence[float], q: float) -> float | None:
+    """A percentile of exact durations by Locust's rank rule (the ``floor(n * q) + 1``-th smallest, which is
+    numpy's ``method="higher"`` for the p50 and p95), the one rule used for both the client and the server."""
     return histogram_percentile(Counter(float(d) for d in durations_ms), q)
+
+
+server_percentile = exact_percentile
 
 
 def server_p95(durations_ms: Sequence[float]) -> float | None:
@@ -273,6 +331,9 @@ def compare_client_server(
     client: ClientStats | None = None,
     client_in_flight: Sequence[int] = (),
     method: str | None = None,
+    client_source: str = CLIENT_WIRE,
+    server_loop_lag_ms: Sequence[float] = (),
+    client_locust_p95_ms: float | None = None,
 ) -> TimingComparison:
     """Compare a run's client-side p95 with the p95 of the server's durations for the same window;
     ``server`` is a list of durations (ms) or of :class:`ServerSample` (with in-flight counts)."""
@@ -281,6 +342,7 @@ def compare_client_server(
     samples = [s if isinstance(s, ServerSample) else ServerSample(float(s)) for s in server]
     durations = [s.duration_ms for s in samples]
     in_flight = tuple(s.in_flight for s in samples if s.in_flight is not None)
+    queued = tuple(max(0.0, s.duration_ms - s.app_ms) for s in samples if s.app_ms is not None)
     return TimingComparison(
         float(client_p95_ms),
         server_p95(durations),
@@ -294,7 +356,23 @@ def compare_client_server(
         client_in_flight=tuple(client_in_flight),
         client=client,
         method=method,
+        client_source=client_source,
+        server_queued_ms=queued if len(queued) == len(samples) else (),
+        server_loop_lag_ms=tuple(float(v) for v in server_loop_lag_ms),
+        client_locust_p95_ms=client_locust_p95_ms,
     )
+
+
+def client_percentiles(entry: EndpointStats, client: ClientStats | None) -> tuple[float, float, str]:
+    """The client's p50 and p95 for one endpoint and where they come from: each request's time on the wire as
+    Assay's Locust plugin recorded it (or, from a plugin that records no wire times, its exact Locust time),
+    by the rule :func:`exact_percentile` also applies to the server's; Locust's rounded histogram only when
+    the plugin recorded nothing for the endpoint or stopped recording (truncated)."""
+    durations = [] if client is None or client.truncated else client.durations(entry.method, entry.name, wire=True)
+    if durations:
+        source = CLIENT_WIRE if client.has_wire_times else CLIENT_EXACT
+        return exact_percentile(durations, 0.5), exact_percentile(durations, 0.95), source
+    return entry.percentile(0.5), entry.percentile(0.95), CLIENT_HISTOGRAM
 
 
 class ServerTimings:
@@ -327,21 +405,38 @@ class ServerTimings:
         return float(body["now"])
 
     def samples(self, since: float, *, route: str | None = None, method: str | None = None) -> list[ServerSample]:
+        return self.window(since, route=route, method=method)[0]
+
+    def window(
+        self, since: float, *, route: str | None = None, method: str | None = None
+    ) -> tuple[list[ServerSample], list[float]]:
+        """The server's timings since ``since`` and its event loop's lag samples (empty when it reports none)."""
         params = {"since": repr(since), "include_items": "true"}
         if route:
             params["route"] = route
         if method:
             params["method"] = method
-        items = self._get(params).get("items")
+        body = self._get(params)
+        items = body.get("items")
         if not isinstance(items, list):
             raise TargetError(f"server timings {self.url} answered without an 'items' list")
+        lags = body.get("loop_lag_ms") or []
         try:
-            return [
-                ServerSample(float(i["duration_ms"]), None if i.get("in_flight") is None else int(i["in_flight"]))
+            lag_ms = [float(v) for v in lags] if isinstance(lags, list) else []
+        except (TypeError, ValueError):
+            lag_ms = []
+        try:
+            samples = [
+                ServerSample(
+                    float(i["duration_ms"]),
+                    None if i.get("in_flight") is None else int(i["in_flight"]),
+                    None if i.get("app_ms") is None else float(i["app_ms"]),
+                )
                 for i in items
             ]
         except (KeyError, TypeError, ValueError) as exc:
             raise TargetError(f"server timings {self.url}: an item has no numeric duration_ms ({exc!r})") from None
+        return samples, lag_ms
 
     def durations(self, since: float, *, route: str | None = None, method: str | None = None) -> list[float]:
         return [s.duration_ms for s in self.samples(since, route=route, method=method)]
@@ -371,7 +466,7 @@ def add_server_comparison(
         return None
     entry = max(candidates, key=lambda e: e.successes)
     try:
-        samples = server.samples(since, route=entry.name, method=entry.method or None)
+        samples, loop_lag_ms = server.window(since, route=entry.name, method=entry.method or None)
     except TargetError as exc:
         _add(
             result,
@@ -381,13 +476,19 @@ def add_server_comparison(
         )
         return None
     client = result.client
+    client_p50, client_p95, source = client_percentiles(entry, client)
     comparison = compare_client_server(
-        entry.percentile(0.95),
+        client_p95,
         samples,
         tolerance=tolerance,
         endpoint=entry.name,
         method=entry.method or None,
-        client_p50_ms=entry.percentile(0.5),
+        client_source=source,
+        server_loop_lag_ms=loop_lag_ms,
+        client_locust_p95_ms=(
+            exact_percentile(client.durations(entry.method, entry.name), 0.95) if source == CLIENT_WIRE else None
+        ),
+        client_p50_ms=client_p50,
         client_requests=entry.requests,
         client=client,
         client_in_flight=client.in_flight(entry.method, entry.name) if client is not None else (),

@@ -25,9 +25,9 @@ def timings(
     _principal: Principal = Depends(admin),  # noqa: B008
     services: Services = Depends(get_services),  # noqa: B008
 ) -> dict[str, Any]:
-    """Percentiles of server-side durations of requests finished after ``since``."""
+    """Percentiles of server-side durations of requests finished after ``since``, and of the event loop's lag."""
     selected = services.timings.select(since=since, route=route, method=method)
-    return services.timings.report(selected, include_items=include_items)
+    return services.timings.report(selected, include_items=include_items, since=since)
 
 
 def _apply(services: Services, config: FaultConfig) -> dict[str, object]:

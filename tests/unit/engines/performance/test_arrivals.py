@@ -16,7 +16,7 @@ from support.perf_server import PerfServer
 
 from assay.engines.performance.config import INFERENCE_GROUP, LoadProfile, LoadTestConfig, SloConfig
 from assay.engines.performance.load_test import run_load_test
-from assay.engines.performance.measurement import ServerTimings, add_server_comparison
+from assay.engines.performance.measurement import CLIENT_WIRE, ServerTimings, add_server_comparison
 
 TOKEN = "arrivals-token-7c2d"
 SLO = SloConfig(p95_max_ms=1000, error_rate_max=0.01, throughput_min_rps=0, groups={"inference": INFERENCE_GROUP})
@@ -119,6 +119,19 @@ def test_lockstep_users_inflate_the_client_p95_and_poisson_arrivals_do_not(side_
     assert "queueing at the server" in check.message and "client-side overhead" not in check.message
     assert lock_result.metric("load.client_in_flight_p95", endpoint="/models/predict") >= 5
     assert poi_result.client.arrival == "poisson" and lock_result.client.arrival == "locustfile"
+
+
+def test_the_plugin_records_each_requests_time_on_the_wire_for_both_locust_clients(side_by_side):
+    """HttpUser (requests) in the lockstep run, FastHttpUser (geventhttpclient) in the demo's: every request's
+    first byte sent to last byte read, inside Locust's own time of it, and the figure compared with the server."""
+    for shape in ("lockstep", "poisson"):
+        result, comparison, _ = side_by_side[shape]
+        client = result.client
+        locust = client.durations("POST", "/models/predict")
+        wire = client.durations("POST", "/models/predict", wire=True)
+        assert comparison.client_source == CLIENT_WIRE, shape
+        assert sum(w is not None for w in client.req_wire_ms) >= 0.95 * client.requests, shape
+        assert all(w <= d for w, d in zip(wire, locust, strict=True)) and sum(wire) < sum(locust), shape
 
 
 @pytest.mark.slow

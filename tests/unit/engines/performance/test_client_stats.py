@@ -55,6 +55,41 @@ def test_a_recorded_file_is_summarised(tmp_path):
     assert metrics["load.client.cpu_utilisation"] == 0.25 and metrics["load.client.machine_cpu_busy"] == 0.4
 
 
+def test_exact_and_wire_durations_per_endpoint(tmp_path):
+    """Each request's exact Locust time and its time on the wire (first byte sent to last byte read); a request
+    that read no response has no wire time and keeps its Locust time; an older file has no wire times."""
+    raw = {
+        "version": 1,
+        "arrival": "poisson",
+        "wall_s": 1.0,
+        "cpu_s": 0.1,
+        "loop_lag_ms": [0.1],
+        "arrivals": 4,
+        "lateness_ms": [],
+        "connects_ms": [0.2],
+        "endpoints": [["POST", "/models/predict"], ["GET", "/health"]],
+        "requests": {
+            "endpoint": [0, 1, 0, 0],
+            "start_s": [0.0, 0.01, 0.02, 0.03],
+            "duration_ms": [4.437, 1.2, 5.25, 30.0],
+            "wire_ms": [4.201, 1.0, 5.004, None],
+            "failed": [0, 0, 0, 1],
+        },
+        "truncated": False,
+    }
+    path = tmp_path / "client_stats.json"
+    path.write_text(json.dumps(raw))
+    stats = parse_client_stats(path)
+    assert stats.has_wire_times
+    assert stats.durations("POST", "/models/predict") == [4.437, 5.25, 30.0]
+    assert stats.durations("POST", "/models/predict", wire=True) == [4.201, 5.004, 30.0]
+    assert stats.durations("GET", "/health", wire=True) == [1.0]
+    del raw["requests"]["wire_ms"]
+    path.write_text(json.dumps(raw))
+    old = parse_client_stats(path)
+    assert not old.has_wire_times and old.durations("POST", "/models/predict", wire=True) == [4.437, 5.25, 30.0]
+
+
 def test_a_missing_or_malformed_file_is_a_tool_error(tmp_path):
     with pytest.raises(ToolError, match="wrote no client stats"):
         parse_client_stats(tmp_path / "none.json")

@@ -20,8 +20,10 @@ sends it late; the lateness is recorded, since then the generator was not open-l
 Recorded between ``test_start`` and ``test_stop``: the process CPU time (Locust is one process on one
 core: near 100 % means a saturated generator), how busy the whole machine's CPUs were, the lag of the gevent loop (a 10 ms sleep measured:
 how late a greenlet runs, and so how late a response is timestamped), each request's start and
-duration (the engine derives the client's in-flight concurrency from them), and every TCP connect
-and its duration (connection set-up a request paid for).
+duration (the engine derives the client's in-flight concurrency from them), each request's time on the
+wire (from its first byte handed to the socket to its last response byte read from it: what the server
+can time too, without the HTTP library's building of the request and parsing of the response), and
+every TCP connect and its duration (connection set-up a request paid for).
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ class _State:
     req_endpoint: list[int] = []
     req_start: list[float] = []
     req_ms: list[float] = []
+    req_wire_ms: list[float | None] = []
+    wire_sent: dict[int, float] = {}  # greenlet id -> perf_counter of its request's first byte sent
+    wire_read: dict[int, float] = {}  # greenlet id -> perf_counter after its last read returned data
     req_failed: list[int] = []
     errors: dict[tuple[str, str, str], int] = {}
     truncated = False
@@ -156,6 +161,52 @@ def _timed_connect(self, address):
 
 socket.socket.connect = _timed_connect
 
+# The wire time of a request: its user's greenlet stamps its first send and its last read; the request event,
+# fired in the same greenlet once the response is read, takes both (Locust's clients, FastHttpUser's
+# geventhttpclient and HttpUser's requests, all send and read through these methods).
+_original_send = {name: getattr(socket.socket, name) for name in ("sendall", "send")}
+_original_read = {name: getattr(socket.socket, name) for name in ("recv", "recv_into")}
+
+
+def _stamp_send(name):
+    original = _original_send[name]
+
+    def send(self, *args, **kwargs):
+        if _State.recording:
+            _State.wire_sent.setdefault(id(gevent.getcurrent()), time.perf_counter())
+        return original(self, *args, **kwargs)
+
+    return send
+
+
+def _stamp_read(name):
+    original = _original_read[name]
+
+    def read(self, *args, **kwargs):
+        data = original(self, *args, **kwargs)
+        if _State.recording and data:
+            _State.wire_read[id(gevent.getcurrent())] = time.perf_counter()
+        return data
+
+    return read
+
+
+for _name in _original_send:
+    setattr(socket.socket, _name, _stamp_send(_name))
+for _name in _original_read:
+    setattr(socket.socket, _name, _stamp_read(_name))
+
+
+def _wire_ms(response_time: float) -> float | None:
+    """This greenlet's request's wire time (ms), or None: no response read, or stamps that do not fit inside
+    Locust's own timing of the request (left over from traffic outside it)."""
+    key = id(gevent.getcurrent())
+    sent, read = _State.wire_sent.pop(key, None), _State.wire_read.pop(key, None)
+    if sent is None or read is None:
+        return None
+    wire = (read - sent) * 1000.0
+    return round(wire, 3) if 0.0 <= wire <= response_time else None
+
 
 def _lag_probe() -> None:
     while True:
@@ -181,12 +232,14 @@ def _on_request(request_type, name, response_time, start_time=None, exception=No
         error = (*key, repr(exception))
         _State.errors[error] = _State.errors.get(error, 0) + 1
     index = _State.names.setdefault(key, len(_State.names))
+    wire = _wire_ms(float(response_time))
     if len(_State.req_start) >= MAX_SAMPLES:
         _State.truncated = True
         return
     _State.req_endpoint.append(index)
     _State.req_start.append(round(start_time - _State.t0_epoch, 5))
     _State.req_ms.append(round(float(response_time), 3))
+    _State.req_wire_ms.append(wire)
     _State.req_failed.append(1 if exception else 0)
 
 
@@ -227,6 +280,7 @@ def _on_quitting(**_kwargs) -> None:
             "endpoint": _State.req_endpoint,
             "start_s": _State.req_start,
             "duration_ms": _State.req_ms,
+            "wire_ms": _State.req_wire_ms,
             "failed": _State.req_failed,
         },
         "failures": [[m, n, e, c] for (m, n, e), c in _State.errors.items()],
