@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay.errors import AssayError, ConfigError
 from assay.results import Result, error_result
-from assay.status import Status
+from assay.status import Status, worst
 from assay.store.records import MetricRecord
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.base import AssayOperator, raise_for, task_work_dir, triggering_asset_extras
@@ -194,7 +194,8 @@ class SecurityPostureOperator(AssayOperator):
     mean age in days of open criticals, recorded as the metrics of a ``security_posture`` suite run (trends,
     the compliance audit's ``security_posture``). Runs whatever the scanners' verdicts (trigger rule
     ``all_done``); its own status is the worst of the scanners' (an ERROR scanner leaves the posture ERROR:
-    it is not known)."""
+    it is not known), and it fails when that is a failure: it is the DAG's leaf, so the run's state is the
+    scan's verdict."""
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
@@ -215,12 +216,20 @@ class SecurityPostureOperator(AssayOperator):
             out[name] = result.describe_dict()
         if not by_target:
             raise_for(Status.ERROR, "no scanner of this run recorded a result")
+        # the run's verdict: the posture task is the DAG's leaf, so a failed scanner fails the run here too
+        # (final: the scanner tasks themselves were retried)
+        verdict = worst(Status(r["status"]) for r in out.values())
+        raise_for(
+            verdict,
+            f"security scan verdict {verdict.value}: "
+            + "; ".join(f"{name}: {r['message']}" for name, r in out.items() if Status(r["status"]).is_failure),
+            retryable=False,
+        )
         return out
 
 
 def posture_result(target: str, runs: list[Any], started: datetime) -> Result:
     from assay.engines.security.model import SEVERITIES
-    from assay.status import worst
 
     now = datetime.now(UTC)
     by_sev: Counter[str] = Counter()

@@ -88,3 +88,6 @@ class ScanReport:
     report_path: str | None = None
     errors: list[str] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    #: why there was nothing of this kind to scan (no Dockerfile or manifest for ``trivy config``): the scan
+    #: is then SKIP, not ERROR; None when the target had something to scan
+    nothing_to_scan: str | None = None

@@ -258,6 +258,8 @@ def judge_report(
         MetricRecord("security.scan_duration_s", float(report.duration_s), "s"),
     ]
     status = worst(c.status for c in checks if c.severity != "alert")
+    if checks[0].status == Status.SKIP.value:  # nothing of this kind to scan: the gates have nothing to say
+        status = Status.SKIP
     summary = {
         "scanner": report.scanner,
         "tool": report.tool,
@@ -278,6 +280,8 @@ def judge_report(
     broken = [c for c in checks if c.severity != "alert" and c.status not in (Status.PASS.value, Status.SKIP.value)]
     if broken:
         message += "; " + "; ".join(f"{c.name} {c.status}: {c.message}" for c in broken if c.name != "scan_complete")
+    if status is Status.SKIP:
+        message = f"{report.scanner}: nothing to scan: {report.nothing_to_scan}"
     if report.errors:
         message = f"{report.scanner}: incomplete: {'; '.join(report.errors)[:400]} ({tally})"
     return Result(
@@ -295,6 +299,8 @@ def judge_report(
 
 
 def _complete_check(report: ScanReport) -> CheckRecord:
+    if report.nothing_to_scan and not report.errors and not report.findings:
+        return CheckRecord("scan_complete", Status.SKIP, observed=0.0, message=report.nothing_to_scan)
     if report.errors:
         return CheckRecord(
             "scan_complete", Status.ERROR, observed=float(report.scanned), message="; ".join(report.errors)[:1000]

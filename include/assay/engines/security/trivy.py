@@ -770,6 +770,9 @@ def trivy_config(
         report_path=str(out),
         errors=errors,
         summary=_summarise(findings, out, extra),
+        nothing_to_scan=None
+        if config_files or findings
+        else "no Dockerfile, Kubernetes manifest, Helm chart, Terraform or CloudFormation file in the checkout",
     )
 
 

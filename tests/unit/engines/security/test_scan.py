@@ -119,6 +119,15 @@ def test_lifecycle_new_existing_fixed_and_reopened_with_first_seen():
     assert back.state == "new" and back.evidence["reopened"] is True and back.first_seen_at == T0
 
 
+def test_a_target_with_nothing_of_that_kind_to_scan_is_skip_not_error():
+    rep = report(scanner="trivy_config", scanned=0)
+    rep.nothing_to_scan = "no Dockerfile, Kubernetes manifest ... in the checkout"
+    r = judge(rep)
+    assert r.status is Status.SKIP and "nothing to scan: no Dockerfile" in r.message
+    # a scan that was supposed to find files and found none is still ERROR
+    assert judge(report(scanner="trivy_config", scanned=0)).status is Status.ERROR
+
+
 def test_an_incomplete_scan_fixes_nothing():
     a = vuln("CVE-2026-0001", "CRITICAL")
     prev = PreviousScan(run_id="r1", findings={a.fingerprint: {"rule_id": a.rule_id}})
