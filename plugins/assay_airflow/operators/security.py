@@ -236,11 +236,13 @@ def posture_result(target: str, runs: list[Any], started: datetime) -> Result:
     by_tool: Counter[str] = Counter()
     new = fixed = 0
     ages: list[float] = []
+    seen: set[str] = set()  # trivy_fs and trivy_config both report a manifest's misconfiguration: count it once
     for run in runs:
         fixed += int((run.summary or {}).get("fixed_total") or 0)
         for f in run.findings:
-            if f.state == "suppressed":
+            if f.state == "suppressed" or (f.fingerprint and f.fingerprint in seen):
                 continue
+            seen.add(f.fingerprint or f"row:{f.id}")
             by_sev[f.severity] += 1
             by_tool[f.source] += 1
             new += f.state == "new"
