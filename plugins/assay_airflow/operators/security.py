@@ -169,7 +169,13 @@ class SecurityScanOperator(AssayOperator):
             target = self.assay_config.target(self.target)
             root = checkout(self.target, target, self.sha)
             work = task_work_dir(context)
-            common = {"target": self.target, "root": root, "cfg": target.security, "history": history}
+            common = {
+                "target": self.target,
+                "root": root,
+                "cfg": target.security,
+                "history": history,
+                "allowed_roots": [workspace().root],
+            }
             if self.scanner in SERVICE_SCANNERS:
                 with target_service(self.target, target, work / "service") as svc:
                     access = ServiceAccess(

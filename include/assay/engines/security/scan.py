@@ -124,11 +124,17 @@ def run_security_scan(
     history: Callable[[Sequence[str]], PreviousScan],
     service: ServiceAccess | None = None,
     started_at: datetime | None = None,
+    allowed_roots: Sequence[Path] | None = None,
 ) -> Result:
     """Scan ``target``'s checkout ``root`` (or its service) with ``scanner`` and judge the report:
     ``cfg.suppressions`` (relative to ``root`` unless absolute), the lifecycle against ``history(fingerprints)``
-    (what the metrics DB knows: :class:`PreviousScan`), and ``cfg.gates``."""
+    (what the metrics DB knows: :class:`PreviousScan`), and ``cfg.gates``. With ``allowed_roots`` (the
+    workspace of checkouts), a ``root`` outside them (after resolving links and ``..``) is a ConfigError."""
     started_at = started_at or datetime.now(UTC)
+    if allowed_roots is not None:
+        from assay.engines.security.trivy import resolve_scan_root
+
+        root = resolve_scan_root(root, allowed_roots)
     path = None
     if cfg.suppressions:
         path = Path(cfg.suppressions) if Path(cfg.suppressions).is_absolute() else Path(root) / cfg.suppressions

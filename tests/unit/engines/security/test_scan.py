@@ -235,3 +235,26 @@ def test_three_scans_through_the_store_and_a_retry_records_the_same(store):
     three = _scan(store, "night4", a, now=T0 + timedelta(days=3))
     assert three.summary["previous_run_id"] == "night2"
     assert [x["rule_id"] for x in three.summary["fixed"]] == ["CVE-2026-0003"]
+
+
+def test_a_scan_root_outside_the_workspace_is_refused_before_any_tool_runs(tmp_path):
+    from assay.engines.security.config import SecurityTargetConfig
+    from assay.engines.security.scan import run_security_scan
+
+    workspace = tmp_path / "git"
+    (workspace / "worktrees" / "shop").mkdir(parents=True)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    sneaky = workspace / "worktrees" / "shop" / ".." / ".." / ".." / "elsewhere"
+    for root in (outside, sneaky):
+        with pytest.raises(ConfigError, match="outside"):
+            run_security_scan(
+                "bandit",
+                target="shop",
+                root=root,
+                cfg=SecurityTargetConfig(),
+                work_dir=tmp_path / "work",
+                history=lambda _fps: PreviousScan(),
+                allowed_roots=[workspace],
+            )
+    assert not (tmp_path / "work").exists()
