@@ -32,6 +32,7 @@ from assay.engines.model_validation.config import ModelConfig
 from assay.engines.per_commit.config import CommitTargetConfig, GateConfig, SuiteConfig
 from assay.engines.performance.config import PerformanceSuitesConfig
 from assay.engines.security.config import SecurityTargetConfig
+from assay.engines.test_data.config import TestDataConfig
 from assay.errors import ConfigError
 from assay.service_config import ServiceConfig
 from assay.sources import DataSource
@@ -182,6 +183,7 @@ class AssayConfig(_Strict):
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     ab_experiments: dict[str, ABExperimentConfig] = Field(default_factory=dict)
     compliance: ComplianceConfig | None = None  # the weekly GDPR / HIPAA / SOX audit (assay.engines.compliance)
+    test_data: TestDataConfig | None = None  # assay_test_data (assay.engines.test_data)
 
     @field_validator("compliance")
     @classmethod
