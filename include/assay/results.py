@@ -37,6 +37,7 @@ from assay.errors import AssayError
 from assay.status import Status, worst
 from assay.store.records import (
     CheckRecord,
+    DeletionRecord,
     EvidenceRecord,
     FindingRecord,
     MetricRecord,
@@ -63,6 +64,7 @@ class Result:
     findings: list[FindingRecord] = field(default_factory=list)
     test_cases: list[TestCaseRecord] = field(default_factory=list)
     evidence: list[EvidenceRecord] = field(default_factory=list)
+    deletions: list[DeletionRecord] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -80,6 +82,7 @@ class Result:
         self.findings = list(self.findings)
         self.test_cases = list(self.test_cases)
         self.evidence = list(self.evidence)
+        self.deletions = list(self.deletions)
         self.summary = json_safe(dict(self.summary))
         self.message = (self.message or "").strip() or checks_reason(self.status, self.checks)
 
@@ -124,7 +127,8 @@ class Result:
                 "findings": len(self.findings),
                 "test_cases": len(self.test_cases),
             }
-            | ({"evidence": len(self.evidence)} if self.evidence else {}),
+            | ({"evidence": len(self.evidence)} if self.evidence else {})
+            | ({"deletions": len(self.deletions)} if self.deletions else {}),
             "summary": self.summary,
         }
 
@@ -163,6 +167,7 @@ def suite_run_record(
         metrics=tuple(result.metrics),
         findings=tuple(result.findings),
         evidence=tuple(result.evidence),
+        deletions=tuple(result.deletions),
     )
 
 

@@ -2,6 +2,7 @@
 
 from assay.store.records import (
     CheckRecord,
+    DeletionRecord,
     EvidenceRecord,
     FindingRecord,
     MetricRecord,
@@ -13,6 +14,7 @@ from assay.store.repository import MetricsStore, RecordRejected, StoreUnavailabl
 
 __all__ = [
     "CheckRecord",
+    "DeletionRecord",
     "EvidenceRecord",
     "FindingRecord",
     "MetricRecord",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -56,6 +56,7 @@ class SuiteRun(Base):
     metrics: Mapped[list[Metric]] = relationship(back_populates="suite_run", cascade="all, delete-orphan")
     findings: Mapped[list[Finding]] = relationship(back_populates="suite_run", cascade="all, delete-orphan")
     evidence: Mapped[list[Evidence]] = relationship(back_populates="suite_run", cascade="all, delete-orphan")
+    deletions: Mapped[list[Deletion]] = relationship(back_populates="suite_run", cascade="all, delete-orphan")
 
 
 class TestCase(Base):
@@ -154,6 +155,28 @@ class Evidence(Base):
 
     suite_run: Mapped[SuiteRun] = relationship(back_populates="evidence")
     finding: Mapped[Finding | None] = relationship(back_populates="evidence_rows")
+
+
+class Deletion(Base):
+    """What a retention step deleted (revision 0005): a dataset's snapshot, when it was made and deleted,
+    why, and its size; the compliance audit's retention control reads these."""
+
+    __tablename__ = "assay_deletion"
+    __table_args__ = (Index("ix_assay_deletion_dataset", "dataset", "deleted_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    suite_run_id: Mapped[int] = mapped_column(ForeignKey("assay_suite_run.id", ondelete="CASCADE"), index=True)
+    dataset: Mapped[str] = mapped_column(String(200))
+    item: Mapped[str] = mapped_column(String(400))
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+
+    suite_run: Mapped[SuiteRun] = relationship(back_populates="deletions")
 
 
 class Baseline(Base):

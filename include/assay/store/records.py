@@ -87,6 +87,18 @@ class FindingRecord:
     def __post_init__(self) -> None:
         _redacted(self, "resource", "title", "evidence")
 
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["first_seen_at"] = self.first_seen_at.isoformat() if self.first_seen_at else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FindingRecord:
+        d = dict(data)
+        if d.get("first_seen_at"):
+            d["first_seen_at"] = datetime.fromisoformat(d["first_seen_at"])
+        return cls(**d)
+
 
 def evidence_sha256(content: Any) -> str:
     """SHA-256 of evidence content as canonical JSON (sorted keys, no spaces, unknown types as ``str``)."""
@@ -108,6 +120,38 @@ def evidence_content(content: Any) -> Any:
     takes them; NaN and infinities as null, which PostgreSQL's JSON cannot hold), URL credentials redacted.
     For content that is already plain JSON without credentials this is the content itself."""
     return _finite(redact(json.loads(json.dumps(content, default=str))))
+
+
+@dataclass(frozen=True)
+class DeletionRecord:
+    """One thing Assay deleted because its retention ran out (table ``assay_deletion``): what (a dataset's
+    snapshot at ``path``), when it was made and deleted, why, and how much."""
+
+    dataset: str
+    item: str  # e.g. "sample/20261101T020000Z-1a2b3c"
+    path: str
+    created_at: datetime
+    deleted_at: datetime
+    reason: str
+    bytes: int = 0
+    rows: int | None = None
+    sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        _redacted(self, "path", "reason")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        data["deleted_at"] = self.deleted_at.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeletionRecord:
+        d = dict(data)
+        d["created_at"] = datetime.fromisoformat(d["created_at"])
+        d["deleted_at"] = datetime.fromisoformat(d["deleted_at"])
+        return cls(**d)
 
 
 @dataclass(frozen=True)
@@ -171,6 +215,7 @@ class SuiteRunRecord:
     metrics: tuple[MetricRecord, ...] = ()
     findings: tuple[FindingRecord, ...] = ()
     evidence: tuple[EvidenceRecord, ...] = ()
+    deletions: tuple[DeletionRecord, ...] = ()
 
     def __post_init__(self) -> None:
         _status_value(self)
@@ -192,7 +237,9 @@ class SuiteRunRecord:
         data = asdict(self)
         data["started_at"] = self.started_at.isoformat()
         data["finished_at"] = self.finished_at.isoformat()
+        data["findings"] = [f.to_dict() for f in self.findings]
         data["evidence"] = [e.to_dict() for e in self.evidence]
+        data["deletions"] = [d.to_dict() for d in self.deletions]
         return data
 
     @classmethod
@@ -204,6 +251,7 @@ class SuiteRunRecord:
         d["test_cases"] = tuple(TestCaseRecord(**t) for t in d.get("test_cases", ()))
         d["checks"] = tuple(CheckRecord(**c) for c in d.get("checks", ()))
         d["metrics"] = tuple(MetricRecord(**m) for m in d.get("metrics", ()))
-        d["findings"] = tuple(FindingRecord(**f) for f in d.get("findings", ()))
+        d["findings"] = tuple(FindingRecord.from_dict(f) for f in d.get("findings", ()))
         d["evidence"] = tuple(EvidenceRecord.from_dict(e) for e in d.get("evidence", ()))
+        d["deletions"] = tuple(DeletionRecord.from_dict(x) for x in d.get("deletions", ()))
         return cls(**d)

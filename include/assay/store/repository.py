@@ -26,7 +26,17 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from assay.errors import AssayError, ConfigError
-from assay.store.models import Baseline, Check, Evidence, Finding, Metric, SuiteRun, TestCase, WatchedCommit
+from assay.store.models import (
+    Baseline,
+    Check,
+    Deletion,
+    Evidence,
+    Finding,
+    Metric,
+    SuiteRun,
+    TestCase,
+    WatchedCommit,
+)
 from assay.store.records import SuiteRunRecord
 
 log = logging.getLogger(__name__)
@@ -139,7 +149,8 @@ def _bounded_columns(table: Table) -> dict[str, int]:
 
 
 _BOUNDED = {
-    m.__table__.name: _bounded_columns(m.__table__) for m in (SuiteRun, TestCase, Check, Metric, Finding, Evidence)
+    m.__table__.name: _bounded_columns(m.__table__)
+    for m in (SuiteRun, TestCase, Check, Metric, Finding, Evidence, Deletion)
 }
 
 
@@ -216,7 +227,7 @@ class MetricsStore:
         self.max_backoff_s = max_backoff_s
         self.sleep = sleep
         self._schema_ready = False
-        self._evidence_table = False
+        self._tables_seen: set[str] = set()
 
     def __repr__(self) -> str:
         return f"MetricsStore({self.engine.url.render_as_string(hide_password=True)})"
@@ -300,7 +311,13 @@ class MetricsStore:
             for item in rec.findings
         ]
         evidence = [(ev.finding_index, _evidence_values(ev)) for ev in rec.evidence]
-        for model, rows in [*children.items(), (Finding, findings), (Evidence, [row for _, row in evidence])]:
+        deletions = [_storable(vars(d)) for d in rec.deletions]
+        for model, rows in [
+            *children.items(),
+            (Finding, findings),
+            (Evidence, [row for _, row in evidence]),
+            (Deletion, deletions),
+        ]:
             for row in rows:
                 check_lengths(model.__tablename__, row)
         dialect_insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
@@ -313,10 +330,11 @@ class MetricsStore:
             # The upsert locks the suite run's row (or waits for a concurrent writer of the same key to
             # commit), so replacing its children below is never interleaved with another writer's.
             run_id = s.execute(upsert).scalar_one()
-            # evidence first: it refers to findings (a schema before 0003 has none to replace)
-            replaced = (
-                (Evidence, Finding, *children) if rec.evidence or self._has_evidence_table(s) else (Finding, *children)
-            )
+            # evidence first: it refers to findings; a table of a later revision (evidence 0003, deletions
+            # 0005) is only replaced where the schema has it, so a record without such rows is also stored
+            # by a schema that predates it
+            later = [m for m, rows in ((Evidence, evidence), (Deletion, deletions)) if rows or self._has_table(s, m)]
+            replaced = (*later, Finding, *children)
             for model in replaced:
                 s.execute(delete(model.__table__).where(model.__table__.c.suite_run_id == run_id))
             for model, rows in children.items():
@@ -337,13 +355,16 @@ class MetricsStore:
                     for index, row in evidence
                 ]
                 s.execute(insert(Evidence.__table__), rows)
+            if deletions:
+                s.execute(insert(Deletion.__table__), [row | {"suite_run_id": run_id} for row in deletions])
             return run_id
 
-    def _has_evidence_table(self, session: Session) -> bool:
-        """Whether the schema has ``assay_evidence`` (revision 0003); remembered once it has."""
-        if not self._evidence_table:
-            self._evidence_table = inspect(session.connection()).has_table(Evidence.__tablename__)
-        return self._evidence_table
+    def _has_table(self, session: Session, model: type) -> bool:
+        """Whether the schema has ``model``'s table (one added by a later revision); remembered once it has."""
+        name = model.__tablename__
+        if name not in self._tables_seen and inspect(session.connection()).has_table(name):
+            self._tables_seen.add(name)
+        return name in self._tables_seen
 
     def claim_commit(self, *, target: str, branch: str, sha: str, run_id: str) -> bool:
         """Remember that ``sha`` of ``target`` was handed to a run; False if it already was."""
@@ -411,6 +432,7 @@ class MetricsStore:
                     selectinload(SuiteRun.metrics),
                     selectinload(SuiteRun.findings).selectinload(Finding.evidence_rows),
                     selectinload(SuiteRun.evidence),
+                    selectinload(SuiteRun.deletions),
                 )
                 .order_by(SuiteRun.started_at, SuiteRun.id)
             )

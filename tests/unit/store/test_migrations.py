@@ -8,6 +8,7 @@ from assay.store.migrate import VERSION_TABLE, downgrade
 from assay.store.models import Base
 
 TABLES = {
+    "assay_deletion",
     "assay_evidence",
     "assay_suite_run",
     "assay_test_case",
