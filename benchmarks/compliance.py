@@ -186,7 +186,7 @@ def child_check(check_id: str, db_url: str, api_url: str | None, work: str) -> d
 
 def child_audit(work: str) -> dict:
     """The weekly audit: a freshly started, seeded demo, then gdpr, hipaa and sox through run_audit."""
-    from support.compliance_history import record_passing_per_commit_run
+    from support.compliance_history import record_history_an_audit_reads
 
     from assay.engines.compliance.audit import run_audit
     from assay.engines.compliance.model import ApiClient
@@ -195,7 +195,7 @@ def child_audit(work: str) -> dict:
 
     work_dir = Path(work)
     metrics_url = f"sqlite:///{work_dir / 'metrics.db'}"
-    record_passing_per_commit_run(metrics_url, DEPLOYED_SHA)
+    record_history_an_audit_reads(metrics_url, DEPLOYED_SHA)
     load_builtin_checks()
     params = _check_params()
     db_url = f"sqlite:///{work_dir / 'registry.db'}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.compliance_history import record_passing_per_commit_run
+from support.compliance_history import record_history_an_audit_reads
 from support.demo_platform import prepare_demo_repo
 from support.smtp_sink import body_text
 
@@ -33,7 +33,7 @@ def audit_env(assay_env, tmp_path, monkeypatch):
     home = tmp_path / "home"
     sha = prepare_demo_repo(home / "demo-platform")
     monkeypatch.setenv("ASSAY_HOME", str(home))
-    record_passing_per_commit_run(assay_env["metrics_url"], sha)
+    record_history_an_audit_reads(assay_env["metrics_url"], sha)
     return assay_env | {"home": home, "deployed": sha}
 
 

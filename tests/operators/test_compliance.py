@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
-from support.compliance_history import record_passing_per_commit_run
+from support.compliance_history import record_history_an_audit_reads
 from support.context import TaskInstanceStub, make_context
 from support.operator_env import checks, configure, recorded
 
@@ -52,7 +52,7 @@ def configure_audit(monkeypatch, tmp_path, metrics_url, **changes):
         targets={"demo-platform": demo_target(tmp_path)},
         compliance=section(**changes),
     )
-    record_passing_per_commit_run(metrics_url, DEPLOYED_SHA)
+    record_history_an_audit_reads(metrics_url, DEPLOYED_SHA)
 
 
 @pytest.mark.slow

@@ -106,12 +106,13 @@ class Demo:
 
 
 def metrics_db(url: str) -> None:
-    """Assay's metrics tables and a passing per-commit run of the demo's deployed commit (20 days ago)."""
+    """Assay's metrics tables, a passing per-commit run of the demo's deployed commit (20 days ago) and the
+    demo's test-data retention step of 2 days ago with the snapshot it deleted."""
     from serving.settings import DEMO_COMMIT_SHA
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from assay.store.models import Base, SuiteRun
+    from assay.store.models import Base, Deletion, SuiteRun
 
     engine = create_engine(url)
     Base.metadata.create_all(engine)
@@ -132,6 +133,32 @@ def metrics_db(url: str) -> None:
                 summary={},
             )
         )
+        done = datetime.now(UTC) - timedelta(days=2)
+        retention = SuiteRun(
+            kind="test_data",
+            name="customers:retention",
+            dataset="customers",
+            dag_id="assay_test_data",
+            run_id=f"r-{uuid.uuid4().hex[:8]}",
+            task_id="retention",
+            started_at=done - timedelta(seconds=3),
+            finished_at=done,
+            status="PASS",
+            summary={},
+        )
+        retention.deletions.append(
+            Deletion(
+                dataset="customers",
+                item="sample/20261001T020000Z-abc123",
+                path="/test-data/customers/sample/20261001T020000Z-abc123",
+                created_at=done - timedelta(days=31),
+                deleted_at=done,
+                reason="older than the dataset's retention_days=30",
+                bytes=2048,
+                rows=100,
+            )
+        )
+        session.add(retention)
     engine.dispose()
 
 

@@ -176,4 +176,95 @@ def evidence_kept(ctx: CheckContext) -> list[ResourceResult]:
     return results
 
 
-__all__ = ["EvidenceKeptParams", "ExpiredParams", "evidence_kept", "expired_records"]
+class TestDataParams(Params):
+    datasets: list[str] = Field(default_factory=list)  # the test-data datasets to hold to their retention
+    max_age_days: float = Field(default=8.0, gt=0)  # the retention step must have run this recently (weekly + 1)
+    dag_id: str = "assay_test_data"
+
+
+@check(
+    "retention.test_data_snapshots",
+    title="Test-data snapshots are deleted when their retention runs out, and each deletion is recorded",
+    params=TestDataParams,
+)
+def test_data_snapshots(ctx: CheckContext) -> list[ResourceResult]:
+    """Per dataset, from Assay's metrics DB: its newest retention step (``<dataset>:retention`` of
+    ``assay_test_data``) ran within ``max_age_days`` and PASSed (every snapshot past its retention deleted), and
+    the deletions it recorded (what, created, deleted, why) are the evidence. No dataset named: not applicable."""
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from assay.engines.compliance.checks._sql import jsonable, query_text
+    from assay.store.models import Deletion, SuiteRun
+
+    p = ctx.params if isinstance(ctx.params, TestDataParams) else TestDataParams()
+    if not p.datasets:
+        return [ResourceResult("test_data", Outcome.NOT_APPLICABLE, "no test-data dataset is named", [])]
+    if not ctx.metrics_url:
+        raise ConfigError("retention.test_data_snapshots reads Assay's metrics DB: no metrics DB URL is configured")
+    names = [f"{d}:retention" for d in p.datasets]
+    runs_stmt = (
+        select(SuiteRun.id, SuiteRun.name, SuiteRun.status, SuiteRun.finished_at, SuiteRun.run_id, SuiteRun.message)
+        .where(SuiteRun.dag_id == p.dag_id, SuiteRun.kind == "test_data", SuiteRun.name.in_(names))
+        .order_by(SuiteRun.finished_at.desc(), SuiteRun.id.desc())
+    )
+    metrics = create_engine(ctx.metrics_url)
+    try:
+        with metrics.connect() as conn:
+            runs = [dict(r._mapping) for r in conn.execute(runs_stmt)]
+            newest = {}
+            for r in runs:
+                newest.setdefault(r["name"], r)
+            ids = [r["id"] for r in newest.values()]
+            del_stmt = (
+                select(Deletion.dataset, Deletion.item, Deletion.created_at, Deletion.deleted_at, Deletion.reason)
+                .where(Deletion.suite_run_id.in_(ids))
+                .order_by(Deletion.deleted_at)
+            )
+            deletions = [dict(r._mapping) for r in conn.execute(del_stmt)] if ids else []
+    except SQLAlchemyError as exc:
+        raise TargetError(f"metrics DB: reading test-data retention runs failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        metrics.dispose()
+    results = []
+    for dataset in p.datasets:
+        run = newest.get(f"{dataset}:retention")
+        mine = [d for d in deletions if d["dataset"] == dataset]
+        evidence = [
+            ctx.evidence(
+                f"newest retention step of test dataset {dataset}",
+                "sql",
+                query_text(metrics, runs_stmt),
+                {"run": jsonable([run])[0] if run else None},
+            ),
+            ctx.evidence(
+                f"snapshots of {dataset} deleted by it", "sql", query_text(metrics, del_stmt), jsonable(mine[:100])
+            ),
+        ]
+        resource = f"test_data:{dataset}"
+        if run is None:
+            results.append(
+                ResourceResult(resource, Outcome.FAIL, f"{dataset}: no retention step was ever recorded", evidence)
+            )
+            continue
+        age = (ctx.now - utc(run["finished_at"])).total_seconds() / 86400
+        if run["status"] != "PASS":
+            message = f"{dataset}: the newest retention step ({run['run_id']}) is {run['status']}: {run['message']}"
+            results.append(ResourceResult(resource, Outcome.FAIL, message, evidence))
+        elif age > p.max_age_days:
+            message = f"{dataset}: retention last ran {age:.1f} days ago (at most {p.max_age_days:g})"
+            results.append(ResourceResult(resource, Outcome.FAIL, message, evidence))
+        else:
+            message = f"{dataset}: retention ran {age:.1f} days ago and deleted {len(mine)} expired snapshot(s)"
+            results.append(ResourceResult(resource, Outcome.PASS, message, evidence))
+    return results
+
+
+__all__ = [
+    "EvidenceKeptParams",
+    "ExpiredParams",
+    "TestDataParams",
+    "evidence_kept",
+    "expired_records",
+    "test_data_snapshots",
+]

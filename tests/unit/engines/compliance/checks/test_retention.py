@@ -1,4 +1,4 @@
-"""retention.expired_records and retention.evidence_kept (SQLite and PostgreSQL)."""
+"""retention.expired_records, retention.evidence_kept and retention.test_data_snapshots (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -34,3 +34,36 @@ def test_assay_keeping_its_own_evidence_too_briefly_fails(start_demo):
         ("assay:evidence", "FAIL"),
         ("retention_policy:audit_log", "PASS"),
     ]
+
+
+def test_test_data_snapshots_pass_on_a_recent_retention_step_with_its_deletions_as_evidence(start_demo):
+    (result,) = start_demo().run("retention.test_data_snapshots")
+    assert (result.resource, result.status.value) == ("test_data:customers", "PASS")
+    assert "deleted 1 expired snapshot(s)" in result.message
+    assert result.evidence[1].content[0]["item"] == "sample/20261001T020000Z-abc123"
+
+
+def test_test_data_snapshots_fail_when_retention_is_stale_missing_or_broken(start_demo):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import create_engine, update
+
+    from assay.store.models import SuiteRun
+
+    demo = start_demo()
+    (stale,) = demo.run("retention.test_data_snapshots", now=datetime.now(UTC) + timedelta(days=10))
+    assert stale.status.value == "FAIL" and "retention last ran 12.0 days ago" in stale.message
+    (missing,) = demo.run("retention.test_data_snapshots", params={"datasets": ["transactions"]})
+    assert missing.status.value == "FAIL" and "no retention step was ever recorded" in missing.message
+    engine = create_engine(demo.metrics_url)
+    with engine.begin() as conn:
+        conn.execute(
+            update(SuiteRun)
+            .where(SuiteRun.name == "customers:retention")
+            .values(status="ERROR", message="1 expired snapshot(s) could not be deleted")
+        )
+    engine.dispose()
+    (broken,) = demo.run("retention.test_data_snapshots")
+    assert broken.status.value == "FAIL" and "could not be deleted" in broken.message
+    (none,) = demo.run("retention.test_data_snapshots", params={"datasets": []})
+    assert none.status.value == "NOT_APPLICABLE"
