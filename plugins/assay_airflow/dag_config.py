@@ -73,3 +73,16 @@ def compliance_frameworks(config: AssayConfig) -> list[str]:
 def security_scan_timeout(config: AssayConfig) -> timedelta:
     """Airflow's timeout of a scanner task: the longest ``security.timeout_s`` of any target."""
     return timedelta(seconds=max((t.security.timeout_s for t in config.targets.values()), default=1800.0))
+
+
+def test_datasets(config: AssayConfig) -> list[tuple[str, list[str], str | None]]:
+    """(dataset, its steps in order, its Asset URI) for every ``test_data`` dataset: synthetic and sample where
+    configured, retention always."""
+    section = config.test_data
+    if section is None:
+        return []
+    out = []
+    for name, ds in sorted(section.datasets.items()):
+        steps = [s for s, cfg in (("synthetic", ds.synthetic), ("sample", ds.sample)) if cfg is not None]
+        out.append((name, [*steps, "retention"], ds.asset))
+    return out

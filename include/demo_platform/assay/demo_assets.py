@@ -2,7 +2,8 @@
 and A/B DAGs (``make run`` calls this; files that exist are reused).
 
 The demo platform makes them itself, as a platform would: ``python -m fraud.artifacts train`` saves a
-model version, ``python -m fraud.exports`` writes the reference/current data and A/B outcomes. They run
+model version, ``python -m fraud.exports`` writes the reference/current data and A/B outcomes, and
+``fraud.customers`` the customer table (``data/customers/production.parquet``). They run
 as subprocesses in ``include/demo_platform`` so Assay imports none of the target's code.
 ``python include/demo_platform/assay/demo_assets.py [ASSAY_HOME]`` prints what it made (``include`` on
 ``PYTHONPATH``, as ``make`` sets it).
@@ -34,6 +35,7 @@ def prepare_demo_assets(
     rows: int = 20_000,
     train_rows: int = 6_000,
     epochs: int = 15,
+    customer_rows: int = 200_000,
 ) -> dict[str, str]:
     """Train the demo model versions (``v1`` is scored into the data) and export the datasets."""
     home = Path(home or assay_home())
@@ -70,6 +72,15 @@ def prepare_demo_assets(
             logs / "exports.log",
         )
     made["data"] = str(data)
+    # the platform's customer table as production holds it (personal fields in clear): the source of the
+    # anonymised test-data sample and the reference of the synthetic refresh (assay_test_data)
+    customers = home / "data" / "customers" / "production.parquet"
+    if not customers.exists():
+        code = (
+            "import sys; from fraud.customers import write_customers_parquet as w; w(sys.argv[1], int(sys.argv[2]), 11)"
+        )
+        _run(["-c", code, str(customers), str(customer_rows)], logs / "customers.log")
+    made["customers"] = str(customers)
     return made
 
 
