@@ -103,3 +103,25 @@ def test_the_demo_reads_its_payloads_by_version_from_the_golden_folder():
         GOLDEN_DIR / "inference_payloads_256.csv"
     )
     assert list(pd.read_csv(env["ASSAY_PAYLOADS_PATH"]).columns) == FEATURES
+
+
+def test_the_locustfile_refuses_bytes_that_are_not_the_verified_version(tmp_path):
+    """Changed after Assay verified it: the locustfile stops before its users start (Locust then exits 1)."""
+    import subprocess
+    import sys
+
+    write_golden("payloads", _payloads(), tmp_path, version=1)
+    env = {
+        "ASSAY_PAYLOADS_PATH": str(tmp_path / "payloads.csv"),
+        "ASSAY_PAYLOADS_VERSION": "1",
+        "ASSAY_PAYLOADS_SHA256": "0" * 64,
+        "PATH": "/usr/bin:/bin",
+    }
+    code = f"import runpy; runpy.run_path({str(LOCUSTFILE)!r})"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "are not version '1' as verified" in proc.stderr and "changed after Assay checked it" in proc.stderr
+    env["ASSAY_PAYLOADS_SHA256"] = file_sha256(tmp_path / "payloads.csv")
+    code = f"import runpy; print(len(runpy.run_path({str(LOCUSTFILE)!r})['RECORDS']))"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "12", proc.stderr
