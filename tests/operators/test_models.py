@@ -226,3 +226,47 @@ def test_an_experiment_that_is_not_configured_is_recorded(metrics_url, tmp_path,
     with pytest.raises(AirflowFailException, match="A/B experiment 'gone' is not configured"):
         analyse("manual__gone", experiment="gone")
     assert recorded(metrics_url, DAG, "manual__gone")["ab:gone"].status == "ERROR"
+
+
+def golden_model_config(versions_dir, golden_dir, version):
+    """``tiny`` evaluated on a golden dataset by version, its folder taken from data_quality.golden_dir."""
+    from fraud.data import make_evaluation_set
+
+    from assay.engines.data_quality.golden import write_golden
+
+    write_golden("tiny_eval", make_evaluation_set(300, seed=101, fraud_rate=0.3), golden_dir, version=2)
+    models = model_config(versions_dir, robustness={"enabled": False})
+    models["tiny"]["job"]["evaluation"] = {"golden": {"name": "tiny_eval", "version": version}}
+    return models
+
+
+def test_the_evaluation_golden_dataset_is_read_by_version(metrics_url, tmp_path, monkeypatch, versions_dir):
+    golden_dir = tmp_path / "golden"
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        models=golden_model_config(versions_dir, golden_dir, 2),
+        data_quality={"golden_dir": str(golden_dir)},
+    )
+    try:
+        validate({"model": "tiny", "model_version": "v1"}, "manual__golden_v2")
+    except AirflowException:
+        pass  # the verdict of a tiny model does not matter here: what it was evaluated on does
+    row = recorded(metrics_url, DAG, "manual__golden_v2")["model_validation"]
+    assert row.dataset == "golden:tiny_eval@2" and "quality:accuracy" in checks(row)
+
+
+def test_asking_for_another_golden_version_is_recorded_as_error(metrics_url, tmp_path, monkeypatch, versions_dir):
+    golden_dir = tmp_path / "golden"
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        models=golden_model_config(versions_dir, golden_dir, 1),
+        data_quality={"golden_dir": str(golden_dir)},
+    )
+    with pytest.raises(AirflowException, match=r"ERROR: .*is version 2, but version 1 was requested"):
+        validate({"model": "tiny", "model_version": "v1"}, "manual__golden_v1")
+    row = recorded(metrics_url, DAG, "manual__golden_v1")["model_validation"]
+    assert row.status == "ERROR" and "golden:tiny_eval@1" in row.message and "quality:accuracy" not in checks(row)

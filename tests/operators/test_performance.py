@@ -196,6 +196,37 @@ def test_a_load_test_error_is_recorded_then_raised_as_its_kind(
     assert row.status == "ERROR" and row.message and row.target == "svc"
 
 
+def test_payloads_of_another_golden_version_are_recorded_before_any_load(metrics_url, tmp_path, monkeypatch):
+    import pandas as pd
+
+    from assay.engines.data_quality.golden import write_golden
+
+    golden_dir = tmp_path / "golden"
+    write_golden("payloads", pd.DataFrame({"amount": [1.5, 2.5], "hour": [1, 2]}), golden_dir, version=2)
+    server = PerfServer(token=TOKEN)
+    try:
+        api_connection(monkeypatch, "perf_api", server.url, TOKEN, "admin")
+        payloads = {"name": "payloads", "version": 1}  # the folder: data_quality.golden_dir
+        configure(
+            monkeypatch,
+            tmp_path,
+            metrics_url,
+            targets=target(
+                tmp_path, api_conn_id="perf_api", performance={"load_test": LOAD_TEST | {"payloads": payloads}}
+            ),
+            data_quality={"golden_dir": str(golden_dir)},
+        )
+        with pytest.raises(
+            AirflowFailException, match=r"is version 2, but version 1 was requested.*; no load was generated"
+        ):
+            execute(LoadTestOperator(task_id="load_test__svc", target="svc"), "manual__payloads")
+    finally:
+        server.close()
+    assert server.timings == []  # not a request, not even the health probe
+    row = recorded(metrics_url, DAG, "manual__payloads")["load_test"]
+    assert row.status == "ERROR" and "golden:payloads@1" in row.message
+
+
 # ----------------------------------------------------------------------- pipelines, micro-benchmark, mutation
 
 SUBJECT = """

@@ -54,8 +54,12 @@ def demo_target():
 
 def demo_performance(host: str = "http://127.0.0.1:8000"):
     """The demo target's configured performance suites (``host`` stands in for its running service)."""
+    from assay.config import DEFAULT_CONFIG_PATH, load_config
     from assay.engines.performance.config import PerformanceSuitesConfig
 
     section = dict(demo_target().performance or {})
     section["load_test"] = dict(section["load_test"], host=host)
+    if section["load_test"].get("payloads"):  # as the operator does: the golden folder of data_quality
+        golden_dir = load_config(DEFAULT_CONFIG_PATH).data_quality.golden_dir
+        section["load_test"]["payloads"] = {"dir": golden_dir} | dict(section["load_test"]["payloads"])
     return PerformanceSuitesConfig.model_validate(section)

@@ -48,6 +48,7 @@ class PerfServer:
         self.latency_ms, self.error_rate, self.token = latency_ms, error_rate, token
         self.extra_latency_ms, self.serial_ms = extra_latency_ms, serial_ms
         self.timings: list[ServerTiming] = []
+        self.bodies: list[object] = []  # every parsed prediction body, in arrival order
         self.in_flight = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -143,6 +144,7 @@ class PerfServer:
         except ValueError:
             handler._reply(422, {"detail": "body is not JSON"})
             return 422
+        self.bodies.append(payload)
         records = payload if isinstance(payload, list) else [payload]
         preds = [{"fraud_probability": 0.1, "label": 0} for _ in records]
         return self._work(handler, {"model_id": "perf-server", "count": len(preds), "predictions": preds}, extra_ms)

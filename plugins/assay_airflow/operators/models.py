@@ -88,6 +88,11 @@ class ModelValidationOperator(AssayOperator):
             "name": self.model,
             "candidate": spec | {"path": str(Path(model.versions_dir) / f"{version}{model.file_suffix}")},
         }
+        evaluation = job_data.get("evaluation")
+        if isinstance(evaluation, dict) and isinstance(evaluation.get("golden"), dict):
+            # a golden dataset named by version without its folder is in data_quality.golden_dir
+            golden = {"dir": cfg.data_quality.golden_dir} | {k: v for k, v in evaluation["golden"].items() if v}
+            job_data["evaluation"] = evaluation | {"golden": golden}
         recorded["model_version"] = version
         with self.recording_errors(context, **recorded):
             store = self.metrics_hook.store

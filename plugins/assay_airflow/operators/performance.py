@@ -72,14 +72,20 @@ class LoadTestOperator(_TargetPerformanceOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from assay.engines.performance import ServerTimings, add_regression, add_server_comparison, run_load_test
+        from assay.engines.performance.load_test import payload_env
 
         started = datetime.now(UTC)
         with self.recording(context, started):
             target, suites = self.suites()
+            load_test = suites.load_test
+            if load_test.payloads is not None:  # a golden dataset without its folder is in data_quality.golden_dir
+                payloads = load_test.payloads.with_default_dir(self.assay_config.data_quality.golden_dir)
+                load_test = load_test.model_copy(update={"payloads": payloads})
+                payload_env(load_test)  # the configured version, or ERROR before the service starts
         work = task_work_dir(context)
         try:
             with target_service(self.target, target, work / "service") as svc:
-                config = suites.load_test.model_copy(update={"host": svc.base_url})
+                config = load_test.model_copy(update={"host": svc.base_url})
                 timings = ServerTimings(svc.base_url, svc.admin_token) if svc.admin_token else None
                 since = timings.mark() if timings else None
                 result = run_load_test(config, out_dir=work / "locust", api_token=svc.token)

@@ -3,11 +3,39 @@ A plain pydantic model (unknown keys forbidden), composed by ``assay.config``.""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GoldenRef(_Strict):
+    """A golden dataset read *by version* (model evaluation data, load-test payloads).
+
+    ``dir`` is the golden directory; when absent the operator uses ``data_quality.golden_dir``. The
+    consumer gets the data only if the file is exactly ``version`` and unchanged since it was written
+    (``assay.engines.data_quality.golden.load_golden``); otherwise its check is refused, never run on
+    other data.
+    """
+
+    name: str = Field(min_length=1)
+    version: str | int
+    dir: str | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _not_bool(cls, v: str | int) -> str | int:
+        if isinstance(v, bool) or v == "":
+            raise ValueError("version must be a non-empty string or an integer")
+        return v
+
+    def with_default_dir(self, golden_dir: str | None) -> GoldenRef:
+        """This reference with ``dir`` filled from ``data_quality.golden_dir`` when it names none."""
+        return self if self.dir or not golden_dir else self.model_copy(update={"dir": golden_dir})
+
+    def label(self) -> str:
+        return f"golden:{self.name}@{self.version}"
 
 
 class DataQualityConfig(_Strict):

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from assay.engines.data_quality.config import GoldenRef
 from assay.errors import ConfigError
 
 _CALLABLE_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
@@ -48,20 +49,39 @@ class ModelSpec(_Strict):
 
 
 class EvaluationDataSpec(_Strict):
-    """The evaluation frame: a ``.csv``/``.parquet`` file, or a ``factory`` callable with ``kwargs``."""
+    """The evaluation frame: a ``.csv``/``.parquet`` file, a ``factory`` callable with ``kwargs``, or a
+    ``golden`` dataset by version (``{name, version, dir?}``).
+
+    A golden dataset is what the quality thresholds and the regression check compare versions on: it
+    is read only when the file is exactly the configured version and unchanged since it was written,
+    so a baseline and a candidate validated weeks apart scored the same rows. Another version, or data
+    changed without a version bump, makes the validation ERROR naming both versions; it never runs on
+    other data.
+    """
 
     path: str | None = None
     factory: str | None = None
+    golden: GoldenRef | None = None
     kwargs: dict[str, Any] = Field(default_factory=dict)
     sys_path: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_source(self) -> EvaluationDataSpec:
-        if (self.path is None) == (self.factory is None):
-            raise ValueError("give exactly one of 'path' (a .csv or .parquet file) or 'factory' ('module:function')")
+        if sum(x is not None for x in (self.path, self.factory, self.golden)) != 1:
+            raise ValueError(
+                "give exactly one of 'path' (a .csv or .parquet file), 'factory' ('module:function') or "
+                "'golden' ({name, version, dir})"
+            )
         if self.factory is not None:
             _check_ref(self.factory)
         return self
+
+    @property
+    def label(self) -> str:
+        """How results name this data (the ``dataset`` of a validation)."""
+        if self.golden is not None:
+            return self.golden.label()
+        return self.path or f"{self.factory}({self.kwargs})"
 
 
 class QualityConfig(_Strict):

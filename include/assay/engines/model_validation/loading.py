@@ -143,8 +143,24 @@ def load_model(spec: ModelSpec) -> ValidatableModel:
 
 
 def load_evaluation_frame(spec: EvaluationDataSpec) -> pd.DataFrame:
-    """Read the evaluation frame from a .csv/.parquet file (:mod:`assay.sources`) or build it with the factory."""
-    if spec.factory is not None:
+    """Read the evaluation frame from a .csv/.parquet file (:mod:`assay.sources`), build it with the factory,
+    or read the golden dataset at exactly its configured version (ConfigError naming both versions when
+    the file is another version or changed without a bump)."""
+    if spec.golden is not None:
+        from assay.engines.data_quality.golden import load_golden
+
+        ref = spec.golden
+        if not ref.dir:
+            raise ConfigError(
+                f"evaluation.golden {ref.name!r} names no 'dir' and no data_quality.golden_dir is configured"
+            )
+        try:
+            frame = load_golden(Path(ref.dir).expanduser(), ref.name, ref.version)
+        except ConfigError as exc:
+            raise ConfigError(f"evaluation data {ref.label()}: {exc}") from exc
+        except TargetError as exc:
+            raise EvaluationDataError(f"evaluation data {ref.label()}: {exc}") from exc
+    elif spec.factory is not None:
         factory = load_callable(spec.factory, spec.sys_path)
         try:
             frame = factory(**spec.kwargs)

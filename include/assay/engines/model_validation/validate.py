@@ -146,7 +146,7 @@ def run_model_validation(
                 baseline.version = baseline.version or getattr(baseline.model, "model_id", None)
             except AssayError as exc:
                 baseline.load_error = str(exc)
-    dataset = job.evaluation.path or f"{job.evaluation.factory}({job.evaluation.kwargs})"
+    dataset = job.evaluation.label
     return validate_model(
         candidate,
         evaluation,

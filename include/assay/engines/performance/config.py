@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from assay.engines.data_quality.config import GoldenRef
+
 # Assay's Locust plugin, loaded beside every locustfile. It sits alone in its folder because Locust puts
 # a locustfile's folder on sys.path while importing it: nothing else may be importable from there.
 LOCUST_PLUGIN = Path(__file__).resolve().with_name("locust_plugin") / "assay_locust.py"
@@ -155,6 +157,9 @@ class LoadTestConfig(_Strict):
     startup_grace_s: float = Field(60.0, gt=0)
     probe_timeout_s: float = Field(5.0, gt=0)
     env: dict[str, str] = Field(default_factory=dict)
+    # the request payloads, a golden dataset read by version: verified before Locust starts, then handed to
+    # the locustfile as ASSAY_PAYLOADS_PATH / _NAME / _VERSION / _SHA256 (dir defaults to data_quality.golden_dir)
+    payloads: GoldenRef | None = None
 
     @field_validator("host")
     @classmethod

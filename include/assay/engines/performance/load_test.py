@@ -18,6 +18,12 @@ phase) and records where the client's time went (``client_stats.json``: its CPU,
 lateness against the schedule, connections, each request's start). The locustfile and the plugin
 receive the pacing in ``ASSAY_TARGET_RPS_PER_USER`` and ``ASSAY_ARRIVAL``, and the bearer token (if any)
 in ``ASSAY_API_TOKEN``; the token never appears in argv, logs or results.
+
+Payloads: ``load_test.payloads: {name, version, dir}`` names a golden dataset by version. It is verified
+(:func:`assay.engines.data_quality.golden.verify_golden`: exactly that version, CSV unchanged since it was
+written) before the target is probed, so a mismatch is a ConfigError and no load is generated; the
+locustfile then gets ``ASSAY_PAYLOADS_PATH`` (the CSV), ``ASSAY_PAYLOADS_NAME``, ``ASSAY_PAYLOADS_VERSION``
+and ``ASSAY_PAYLOADS_SHA256`` (to check the bytes it reads are the bytes Assay verified).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from assay.engines.performance.locust_stats import FailureRow, LoadTestStats, lo
 from assay.engines.performance.probe import probe_target
 from assay.engines.performance.result import PerformanceResult, summarise
 from assay.engines.performance.slo import evaluate_slo, request_groups
-from assay.errors import ConfigError, ToolError
+from assay.errors import ConfigError, TargetError, ToolError
 from assay.process import run_command, target_env
 from assay.status import Status
 from assay.store.records import CheckRecord, MetricRecord
@@ -47,6 +53,10 @@ ENV_SEED = "ASSAY_LOAD_SEED"
 ENV_ARRIVAL = "ASSAY_ARRIVAL"
 ENV_CLIENT_STATS = "ASSAY_CLIENT_STATS_FILE"
 CLIENT_STATS_FILE = "client_stats.json"
+ENV_PAYLOADS_PATH = "ASSAY_PAYLOADS_PATH"
+ENV_PAYLOADS_NAME = "ASSAY_PAYLOADS_NAME"
+ENV_PAYLOADS_VERSION = "ASSAY_PAYLOADS_VERSION"
+ENV_PAYLOADS_SHA256 = "ASSAY_PAYLOADS_SHA256"
 
 
 @dataclass(kw_only=True)
@@ -100,6 +110,29 @@ def build_locust_argv(config: LoadTestConfig, prefix: Path, *, python: str | Non
     return argv + list(config.user_classes)
 
 
+def payload_env(config: LoadTestConfig) -> dict[str, str]:
+    """The locustfile's payload variables for ``config.payloads`` (none when unset), after checking that the
+    golden file is exactly the configured version; ConfigError naming both versions (or the unbumped change)
+    otherwise."""
+    ref = config.payloads
+    if ref is None:
+        return {}
+    if not ref.dir:
+        raise ConfigError(f"load_test.payloads {ref.name!r} names no 'dir' and no data_quality.golden_dir is set")
+    from assay.engines.data_quality.golden import verify_golden
+
+    try:
+        spec = verify_golden(Path(ref.dir).expanduser(), ref.name, ref.version)
+    except (ConfigError, TargetError) as exc:
+        raise ConfigError(f"load_test.payloads {ref.label()}: {exc}; no load was generated") from exc
+    return {
+        ENV_PAYLOADS_PATH: str(spec.data_path.resolve()),
+        ENV_PAYLOADS_NAME: spec.name,
+        ENV_PAYLOADS_VERSION: str(spec.version),
+        ENV_PAYLOADS_SHA256: str(spec.sha256),
+    }
+
+
 def run_load_test(
     config: LoadTestConfig,
     *,
@@ -112,11 +145,13 @@ def run_load_test(
     """Probe the target, run Locust, parse its JSON stats and evaluate the SLOs.
 
     Never raises for a failure of the target or of Locust (those are FAIL/ERROR results); raises
-    :class:`ConfigError` when the locustfile does not exist.
+    :class:`ConfigError` when the locustfile does not exist or the payloads are not the configured golden
+    version (checked before the target is probed: no load is generated).
     """
     locustfile = Path(config.locustfile)
     if not locustfile.is_file():
         raise ConfigError(f"locustfile {config.locustfile!r} does not exist; set load_test.locustfile to a .py file")
+    payloads = payload_env(config)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     prefix = out / "locust"
@@ -132,6 +167,13 @@ def run_load_test(
         "slo": config.slo.model_dump(),
         "artefacts": {"json": f"{prefix}.json", "csv_prefix": str(prefix), "html": f"{prefix}_report.html"},
     }
+    if payloads:
+        details["payloads"] = {
+            "name": payloads[ENV_PAYLOADS_NAME],
+            "version": payloads[ENV_PAYLOADS_VERSION],
+            "sha256": payloads[ENV_PAYLOADS_SHA256],
+            "path": payloads[ENV_PAYLOADS_PATH],
+        }
 
     def result(checks: list[CheckRecord], message: str, **kw: Any) -> LoadTestResult:
         return LoadTestResult(
@@ -156,6 +198,7 @@ def run_load_test(
             ENV_ARRIVAL: config.profile.arrival,
             ENV_CLIENT_STATS: str(out / CLIENT_STATS_FILE),
             ENV_SEED: str(seed),
+            **payloads,
             **({ENV_API_TOKEN: api_token} if api_token else {}),
         }
     )

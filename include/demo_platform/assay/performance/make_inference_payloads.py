@@ -2,7 +2,9 @@
 
 Run from the repository root: ``python include/demo_platform/assay/performance/make_inference_payloads.py``.
 The records are the feature columns only (no personal fields) of the demo platform's seeded synthetic
-data, so the same seed always gives the same file.
+data, so the same seed always gives the same file. The load test itself reads the same records from the
+golden dataset ``inference_payloads_256`` by version (``data_quality/golden/build_golden.py``); this JSON
+is what the locustfile falls back to when run on its own.
 """
 
 from __future__ import annotations

@@ -41,6 +41,11 @@ def _edit_csv(path: Path, row: int, column: str, value: str) -> str:
     return old
 
 
+def _data_failures(result):
+    """The failures of the schema and statistics checks (the version check fails too for any edit)."""
+    return [o for o in result.failures if o.expectation_type != "assay_golden_version"]
+
+
 def test_golden_datasets_are_committed_with_their_schema():
     assert set(list_golden(GOLDEN_DIR)) >= {FRAUD, "customers_200"}
     spec = load_golden_spec(FRAUD, GOLDEN_DIR)
@@ -63,11 +68,12 @@ def test_golden_datasets_are_committed_with_their_schema():
     } <= kinds
 
 
-@pytest.mark.parametrize("name", [FRAUD, "customers_200"])
+@pytest.mark.parametrize("name", [FRAUD, "customers_200", "fraud_evaluation_4000", "inference_payloads_256"])
 def test_committed_golden_dataset_matches_its_schema_and_statistics(name):
     result = validate_golden(name, directory=GOLDEN_DIR)
     assert result.status is Status.PASS, result.message
-    assert result.data_name == f"golden:{name}" and result.row_count == 200
+    assert result.data_name == f"golden:{name}" and result.row_count == load_golden_spec(name, GOLDEN_DIR).row_count
+    assert outcome(result, "assay_golden_version", "table").status is Status.PASS
     assert any(o.source == "assay" and o.expectation_type == "assay_golden_column_digest" for o in result.outcomes)
 
 
@@ -80,7 +86,8 @@ def test_tampering_with_one_value_is_caught(tmp_path):
     mean = outcome(result, "expect_column_mean_to_be_between", "amount")
     assert mean.status is Status.FAIL and mean.observed_value == pytest.approx(mean.meta["golden"] + 0.01 / 200)
     assert outcome(result, "assay_golden_column_digest", "amount").status is Status.FAIL
-    assert {o.column_label for o in result.failures} == {"amount"}  # and nothing else is blamed
+    assert {o.column_label for o in _data_failures(result)} == {"amount"}  # and nothing else is blamed
+    assert outcome(result, "assay_golden_version", "table").status is Status.FAIL  # and the data changed unbumped
 
 
 def test_swapping_two_values_keeps_the_statistics_but_not_the_digest(tmp_path):
@@ -90,8 +97,9 @@ def test_swapping_two_values_keeps_the_statistics_but_not_the_digest(tmp_path):
     _edit_csv(csv, 1, "amount", b)
     assert a != b
     result = validate_golden(FRAUD, directory=tmp_path)
-    assert [f"{o.expectation_type}:{o.column_label}" for o in result.failures] == ["assay_golden_column_digest:amount"]
-    assert "SHA-256 of the column's values differs" in result.failures[0].message
+    failures = _data_failures(result)
+    assert [f"{o.expectation_type}:{o.column_label}" for o in failures] == ["assay_golden_column_digest:amount"]
+    assert "SHA-256 of the column's values differs" in failures[0].message
 
 
 def test_category_counts_and_schema_drift(tmp_path):
@@ -115,7 +123,7 @@ def test_build_script_reproduces_the_committed_files_byte_for_byte(tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     built = module.build(tmp_path)
-    assert {s.name for s in built} == {FRAUD, "customers_200"}
+    assert {s.name for s in built} == {FRAUD, "customers_200", "fraud_evaluation_4000", "inference_payloads_256"}
     for s in built:
         for suffix in (".csv", ".yaml"):
             assert (tmp_path / f"{s.name}{suffix}").read_bytes() == (GOLDEN_DIR / f"{s.name}{suffix}").read_bytes()
