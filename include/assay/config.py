@@ -34,6 +34,7 @@ from assay.engines.performance.config import PerformanceSuitesConfig
 from assay.engines.security.config import SecurityTargetConfig
 from assay.engines.test_data.config import TestDataConfig
 from assay.errors import ConfigError
+from assay.paths import REPO_ROOT, assay_home
 from assay.service_config import ServiceConfig
 from assay.sources import DataSource
 
@@ -55,16 +56,10 @@ __all__ = [
     "parse_config",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "include" / "config" / "assay.yaml"
 _TARGET_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: 10x faster
 _ENV_REF = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::-(?P<default>[^{}]*))?\}")
-
-
-def assay_home() -> Path:
-    """Where Assay keeps mirrors, worktrees, environments and the outbox (``ASSAY_HOME``)."""
-    return Path(os.environ.get("ASSAY_HOME") or REPO_ROOT / ".assay").resolve()
 
 
 class _Strict(BaseModel):

@@ -45,6 +45,7 @@ from typing import Any
 from assay.engines.security.config import TrivyConfig
 from assay.engines.security.model import SEVERITIES, ScanFinding, ScanReport
 from assay.errors import ConfigError, ToolError
+from assay.paths import assay_home
 from assay.process import CommandResult, run_command, target_env
 
 __all__ = [
@@ -63,7 +64,6 @@ __all__ = [
 
 TRIVY_SCANNERS: tuple[str, ...] = ("vuln", "secret", "misconfig", "license")
 TOOL = "trivy"
-_REPO_ROOT = Path(__file__).resolve().parents[4]
 _VERSION = re.compile(r"^Version:\s*(\S+)", re.MULTILINE)
 _DB_LOCK = ".assay-db.lock"
 _VERSION_TIMEOUT_S = 30.0
@@ -74,12 +74,12 @@ _VERSION_TIMEOUT_S = 30.0
 
 def trivy_cache_dir(cfg: TrivyConfig) -> Path:
     """``cfg.cache_dir``, else ``$ASSAY_TRIVY_CACHE_DIR``, else ``$ASSAY_HOME/trivy-cache`` (``ASSAY_HOME``
-    defaults to ``.assay`` in the repository, as in :func:`assay.config.assay_home`)."""
+    defaults to ``.assay`` in the repository: :func:`assay.paths.assay_home`)."""
     if cfg.cache_dir:
         return Path(cfg.cache_dir).expanduser()
     if env := os.environ.get("ASSAY_TRIVY_CACHE_DIR"):
         return Path(env).expanduser()
-    return Path(os.environ.get("ASSAY_HOME") or _REPO_ROOT / ".assay").expanduser() / "trivy-cache"
+    return assay_home() / "trivy-cache"
 
 
 def db_present(cfg: TrivyConfig) -> bool:

@@ -7,9 +7,9 @@ parse time)::
       inventory: ${ASSAY_REPO}/include/config/personal_data.yaml   # default: compliance.inventory
       key_conn_id: assay_pseudonym_key                 # Airflow connection whose password is the HMAC key
       datasets:
-        customers:
+        members:
           retention_days: 30                           # snapshots older than this are deleted (and recorded)
-          asset: assay://test-data/customers           # an event per published snapshot (extra: step, path)
+          asset: assay://test-data/members           # an event per published snapshot (extra: step, path)
           synthetic:                                   # weekly synthetic refresh
             rows: 1000000
             seed: 0
@@ -18,15 +18,15 @@ parse time)::
               name: {faker: name}
               email: {faker: email}
               amount: {learn: true}                    # from the reference (declared spec also possible)
-            quality_suite: customers                   # the dataset's GE suite the output must pass
+            quality_suite: members                     # the dataset's GE suite the output must pass
           sample:                                      # anonymised production sample
-            source: {kind: sql, conn_id: prod, query: "SELECT * FROM customers"}
+            source: {kind: sql, conn_id: prod, query: "SELECT * FROM members"}
             fraction: 0.10
-            stratify: is_fraud
+            stratify: segment
             seed: 0
-            inventory_store: raw_customers             # the inventory store whose tags say what is personal
+            inventory_store: member_table              # the inventory store whose tags say what is personal
             masking:                                   # every personal column needs a rule
-              customer_id: {method: pseudonymise}      # HMAC-SHA-256 with the key: joins still work
+              member_id: {method: pseudonymise}        # HMAC-SHA-256 with the key: joins still work
               name: {method: fake, faker: name}
               date_of_birth: {method: generalise, to: month}
               postcode: {method: generalise, to: prefix}

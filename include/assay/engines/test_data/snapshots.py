@@ -34,7 +34,7 @@ def snapshot_root(configured: str | os.PathLike[str] | None) -> Path:
     """``test_data.snapshot_dir``, else ``$ASSAY_HOME/test-data``."""
     if configured:
         return Path(configured)
-    from assay.config import assay_home
+    from assay.paths import assay_home
 
     return assay_home() / "test-data"
 
