@@ -59,8 +59,10 @@ __all__ = [
 
 KIND = "test_data"
 STEP = "synthetic"
-#: reference rows used to estimate the copula's correlation, and rows of each side compared for fidelity
+#: reference rows used to estimate the copula's correlation
 FIT_ROWS = 200_000
+#: rows of each side compared for fidelity (a seeded sample of a larger side)
+FIDELITY_ROWS = 100_000
 #: quantile knots kept per continuous learnt column (min and max included)
 KNOTS = 10_001
 #: rows simulated, and fixed-point steps, to calibrate the copula's latent correlation
@@ -527,7 +529,12 @@ def _sample_rows(frame: pd.DataFrame, rows: int, seed: int, tag: str) -> pd.Data
 
 
 def _rank_corr(codes: np.ndarray) -> np.ndarray:
-    return pd.DataFrame(codes).corr(method="spearman", min_periods=2).to_numpy()
+    """Spearman correlation of the columns (average ranks; pairwise complete where values are missing)."""
+    if np.isnan(codes).any():
+        return pd.DataFrame(codes).corr(method="spearman", min_periods=2).to_numpy()
+    ranks = np.column_stack([pd.Series(codes[:, j]).rank().to_numpy() for j in range(codes.shape[1])])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.corrcoef(ranks, rowvar=False)
 
 
 def fidelity(model: CopulaModel, reference: pd.DataFrame, synthetic: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
@@ -536,8 +543,8 @@ def fidelity(model: CopulaModel, reference: pd.DataFrame, synthetic: pd.DataFram
     correlation over every pair of learnt columns (categoricals by their category order)."""
     from scipy.stats import ks_2samp
 
-    ref = _sample_rows(reference, FIT_ROWS, seed, "\0fidelity-ref")
-    syn = _sample_rows(synthetic, FIT_ROWS, seed, "\0fidelity-syn")
+    ref = _sample_rows(reference, FIDELITY_ROWS, seed, "\0fidelity-ref")
+    syn = _sample_rows(synthetic, FIDELITY_ROWS, seed, "\0fidelity-syn")
     marginals: dict[str, dict[str, Any]] = {}
     for col in model.columns:
         r, s = ref[col.name], syn[col.name]
@@ -660,13 +667,17 @@ def run_synthetic(
     reference, ref_name = (None, "")
     if learnt:
         reference, ref_name = read_reference(cfg, learnt)
+    t_read = time.perf_counter() - t0
     frame, model = generate(cfg, reference, reference_name=ref_name)
-    t_gen = time.perf_counter() - t0
+    t_gen = time.perf_counter() - t0 - t_read
+    timings = {"read_reference_s": t_read, "generate_s": t_gen}
 
     checks: list[CheckRecord] = []
     summary: dict[str, Any] = {"dataset": dataset, "seed": cfg.seed, "rows": len(frame)}
     if model is not None and reference is not None:
+        t = time.perf_counter()
         fid = fidelity(model, reference, frame, cfg.seed)
+        timings["fidelity_s"] = time.perf_counter() - t
         checks += _fidelity_checks(fid, cfg)
         summary["fidelity"] = fid
     del reference
@@ -676,15 +687,19 @@ def run_synthetic(
     try:
         import pyarrow.parquet as pq
 
+        t = time.perf_counter()
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), staging / DATA_FILE)
         size = (staging / DATA_FILE).stat().st_size
+        timings["write_s"] = time.perf_counter() - t
         if spec is not None:
+            t = time.perf_counter()
             from assay.engines.data_quality.runner import validate_dataframe
 
             dq = validate_dataframe(frame, spec, data_name=f"{dataset}@{snap_id}", name=f"{name}:quality")
             check, detail = _suite_check(dq)
             checks.append(check)
             summary["quality_suite"] = detail
+            timings["quality_suite_s"] = time.perf_counter() - t
         status = worst([Status.PASS, *(c.status for c in checks)])
         if status == Status.PASS:
             detail = {
@@ -720,6 +735,7 @@ def run_synthetic(
         bad = [c.name for c in checks if c.status != Status.PASS]
         message = f"not published: {', '.join(bad)} did not pass ({len(frame):,} rows generated)"
     summary["published"] = published is not None
+    summary["timings"] = {k: round(v, 3) for k, v in timings.items()}
     return Result(
         name=name,
         kind=KIND,
