@@ -558,7 +558,10 @@ def fidelity(model: CopulaModel, reference: pd.DataFrame, synthetic: pd.DataFram
             diff = pr.subtract(ps, fill_value=0.0).abs()
             entry |= {"measure": "max_share_delta", "value": float(diff.max()) if len(diff) else 0.0}
         else:
-            entry |= {"measure": "ks", "value": float(ks_2samp(_numeric_values(r), _numeric_values(s)).statistic)}
+            entry |= {
+                "measure": "ks",
+                "value": float(ks_2samp(_numeric_values(r), _numeric_values(s), method="asymp").statistic),
+            }
         marginals[col.name] = entry
     out: dict[str, Any] = {"marginals": marginals, "compared_rows": {"reference": len(ref), "synthetic": len(syn)}}
     if len(model.columns) > 1:
