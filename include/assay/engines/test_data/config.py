@@ -125,7 +125,7 @@ class SyntheticConfig(_Strict):
     columns: dict[str, SyntheticColumn] = Field(default_factory=dict)
     quality_suite: str | None = None  # a data_quality suite name or file the output must pass
     locale: str = "en_GB"
-    pool_size: int = Field(default=20_000, ge=1)  # Faker values drawn per column, then sampled per row
+    pool_size: int = Field(default=10_000, ge=1)  # Faker values drawn per column, then sampled per row
     correlation_tolerance: float = Field(default=0.05, gt=0)  # max |rank correlation Δ| vs the reference
     marginal_tolerance: float = Field(default=0.05, gt=0)  # max KS statistic / category share Δ per learnt column
 

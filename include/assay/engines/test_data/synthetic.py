@@ -233,11 +233,11 @@ def _calibrate(learnt: list[LearntColumn], target: np.ndarray, rng: np.random.Ge
     k = len(learnt)
     target = np.nan_to_num(target, nan=0.0)
     np.fill_diagonal(target, 1.0)
-    base = rng.standard_normal((CALIBRATION_ROWS, k))
+    base = rng.standard_normal((k, CALIBRATION_ROWS))
     atten = np.ones(k)
     for j, col in enumerate(learnt):
-        ranks = pd.Series(col.sample(ndtr(base[:, j]))).rank().to_numpy()
-        a = np.corrcoef(base[:, j], ranks)[0, 1] if np.ptp(ranks) > 0 else np.nan
+        ranks = pd.Series(col.sample(ndtr(base[j]))).rank().to_numpy()
+        a = np.corrcoef(base[j], ranks)[0, 1] if np.ptp(ranks) > 0 else np.nan
         if not np.isfinite(a) or a < 1e-3:  # a constant column: correlated with nothing
             target[j, :] = target[:, j] = 0.0
             target[j, j] = 1.0
@@ -246,8 +246,8 @@ def _calibrate(learnt: list[LearntColumn], target: np.ndarray, rng: np.random.Ge
     scale = np.outer(atten, atten)
     rho = _nearest_correlation(np.clip(target / scale, -0.999, 0.999))
     for _ in range(CALIBRATION_STEPS):
-        z = base @ np.linalg.cholesky(rho).T
-        got = _rank_corr(np.column_stack([col.sample(ndtr(z[:, j])) for j, col in enumerate(learnt)]))
+        z = np.linalg.cholesky(rho) @ base
+        got = _rank_corr(np.column_stack([col.sample(ndtr(z[j])) for j, col in enumerate(learnt)]))
         rho = _nearest_correlation(np.clip(rho + (target - np.nan_to_num(got, nan=0.0)) / scale, -0.999, 0.999))
     return rho
 
@@ -305,12 +305,10 @@ def sample_copula(model: CopulaModel, n: int, seed: int) -> dict[str, pd.Series]
     rng = _rng(seed, "\0copula-sample")
     k = len(model.columns)
     chol = np.linalg.cholesky(model.correlation)
-    z = rng.standard_normal((n, k)) @ chol.T
-    u = ndtr(z)
-    del z
+    u = ndtr(chol @ rng.standard_normal((k, n)))  # one contiguous row of scores per column
     out = {}
     for j, col in enumerate(model.columns):
-        out[col.name] = _restore(col, col.sample(u[:, j]), n, _rng(seed, f"\0missing:{col.name}"))
+        out[col.name] = _restore(col, col.sample(u[j]), n, _rng(seed, f"\0missing:{col.name}"))
     return out
 
 
@@ -383,7 +381,25 @@ def _pattern_column(name: str, col: SyntheticColumn, seed: int, n: int) -> pa.Ar
     return pc.cast(pa.array(out.view(f"S{len(text)}").ravel(), type=pa.binary()), pa.string())
 
 
+def _date_column(name: str, col: SyntheticColumn, seed: int, n: int) -> pa.Array | None:
+    """Faker's ``date_between`` with two fixed dates (uniform over the days, both included) drawn per row with
+    numpy; None for relative dates (``-30y``: Faker's, from today)."""
+    args = _faker_args(col.args)
+    start, end = args.get("start_date"), args.get("end_date")
+    if set(args) - {"start_date", "end_date"} or not isinstance(start, date) or not isinstance(end, date):
+        return None
+    first, last = np.datetime64(start, "D").astype(np.int64), np.datetime64(end, "D").astype(np.int64)
+    if last < first:
+        raise ConfigError(f"synthetic column {name!r}: date_between end_date {end} is before start_date {start}")
+    days = _rng(seed, name).integers(first, last + 1, n)
+    return pa.array((days * 86_400_000).astype("datetime64[ms]"))
+
+
 def _faker_column(name: str, col: SyntheticColumn, cfg: SyntheticConfig, n: int) -> pa.Array:
+    if col.faker == "date_between" and not col.unique:
+        drawn = _date_column(name, col, cfg.seed, n)
+        if drawn is not None:
+            return drawn
     if col.faker in _PATTERN_PROVIDERS:
         drawn = _pattern_column(name, col, cfg.seed, n)
         if drawn is not None:
@@ -543,8 +559,9 @@ def fidelity(model: CopulaModel, reference: pd.DataFrame, synthetic: pd.DataFram
     correlation over every pair of learnt columns (categoricals by their category order)."""
     from scipy.stats import ks_2samp
 
-    ref = _sample_rows(reference, FIDELITY_ROWS, seed, "\0fidelity-ref")
-    syn = _sample_rows(synthetic, FIDELITY_ROWS, seed, "\0fidelity-syn")
+    names = [c.name for c in model.columns]
+    ref = _sample_rows(reference[names], FIDELITY_ROWS, seed, "\0fidelity-ref")
+    syn = _sample_rows(synthetic[names], FIDELITY_ROWS, seed, "\0fidelity-syn")
     marginals: dict[str, dict[str, Any]] = {}
     for col in model.columns:
         r, s = ref[col.name], syn[col.name]
@@ -565,7 +582,6 @@ def fidelity(model: CopulaModel, reference: pd.DataFrame, synthetic: pd.DataFram
         marginals[col.name] = entry
     out: dict[str, Any] = {"marginals": marginals, "compared_rows": {"reference": len(ref), "synthetic": len(syn)}}
     if len(model.columns) > 1:
-        names = [c.name for c in model.columns]
         cr = _rank_corr(np.column_stack([_codes(c, ref[c.name]) for c in model.columns]))
         cs = _rank_corr(np.column_stack([_codes(c, syn[c.name]) for c in model.columns]))
         delta = np.abs(np.nan_to_num(cr - cs, nan=0.0))
