@@ -180,6 +180,41 @@ def test_learnt_marginals_correlations_missing_share_and_dtypes_match_the_refere
     assert fid["marginals"]["amount"]["measure"] == "ks" and fid["marginals"]["tier"]["measure"] == "max_share_delta"
 
 
+def test_learnt_columns_of_every_kind_keep_dtype_missing_share_and_range():
+    rng = np.random.default_rng(0)
+    n = 5_000
+    start = pd.Timestamp("2024-01-01")
+    ref = pd.DataFrame(
+        {
+            "when": (start + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s")).astype("datetime64[us]"),
+            "when_tz": (start + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s")).tz_localize("UTC"),
+            "flag": pd.array(rng.random(n) < 0.3, dtype="boolean"),
+            "label": pd.Series(rng.choice(["x", "y", "z"], n), dtype="str"),
+            "kind": pd.Series(rng.choice(["p", "q"], n), dtype=object),
+            "count": pd.array(rng.integers(0, 9, n), dtype="Int64"),
+            "small": rng.normal(size=n).astype("float32"),
+        }
+    )
+    ref.loc[:200, "flag"] = pd.NA
+    ref.loc[:300, "label"] = None
+    ref.loc[100:500, "count"] = pd.NA
+    ref.loc[:49, "when"] = pd.NaT
+    frame, model = generate(SyntheticConfig(rows=40_000, columns={c: {"learn": True} for c in ref.columns}), ref)
+    assert frame.dtypes.to_dict() == ref.dtypes.to_dict()
+    assert (frame.isna().mean() - ref.isna().mean()).abs().max() < 0.01
+    assert frame["when"].min() >= ref["when"].min() and frame["when"].max() <= ref["when"].max()
+    assert set(frame["count"].dropna()) <= set(ref["count"].dropna())
+    assert {c.name: c.kind for c in model.columns} == {
+        "when": "discrete",  # 5,000 distinct instants: a step function over them
+        "when_tz": "discrete",
+        "flag": "categorical",
+        "label": "categorical",
+        "kind": "categorical",
+        "count": "discrete",
+        "small": "continuous",
+    }
+
+
 def test_a_tight_tolerance_fails_and_publishes_nothing(tmp_path):
     ref = _write_reference(tmp_path, _reference(2_000))
     result = run_synthetic("people", _cfg(ref, rows=2_000, marginal_tolerance=1e-6), tmp_path / "snaps")
