@@ -405,3 +405,20 @@ def test_unique_columns_are_unique_at_one_million_rows():
     for column in ("id", "email", "token"):
         assert frame[column].is_unique, column
     assert frame["email"].str.fullmatch(r"[a-z0-9._%+-]+@example\.(com|org|net)").all()
+
+
+@pytest.mark.slow
+def test_one_million_customers_pass_the_suite_within_the_fidelity_tolerances(tmp_path):
+    cfg = SyntheticConfig(
+        reference=_demo_reference(tmp_path, 100_000),
+        columns=_customer_columns(),
+        quality_suite="synthetic_customers",
+    )
+    result = run_synthetic("people", cfg, tmp_path / "snaps", suites_dir=SUITES_DIR)
+    assert result.status == Status.PASS, (result.message, result.summary.get("quality_suite"))
+    assert result.metric("rows") == 1_000_000
+    assert result.check("correlation").observed <= 0.05 and result.check("correlation").threshold == 0.05
+    assert max(result.check(f"marginal:{c}").observed for c in DEMO_FEATURES) <= 0.05
+    (snap,) = list_snapshots(tmp_path / "snaps")
+    frame = pd.read_parquet(snap.data, columns=["customer_id", "email"])
+    assert frame["customer_id"].is_unique and frame["email"].is_unique
