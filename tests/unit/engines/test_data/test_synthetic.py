@@ -215,14 +215,36 @@ def test_learnt_columns_of_every_kind_keep_dtype_missing_share_and_range():
     }
 
 
-def test_a_tight_tolerance_fails_and_publishes_nothing(tmp_path):
-    ref = _write_reference(tmp_path, _reference(2_000))
-    result = run_synthetic("people", _cfg(ref, rows=2_000, marginal_tolerance=1e-6), tmp_path / "snaps")
+def test_a_generator_that_loses_a_correlation_fails_and_publishes_nothing(tmp_path, monkeypatch):
+    from assay.engines.test_data import synthetic
+
+    real = synthetic.sample_copula
+
+    def shuffled(model, n, seed):  # a broken generator: income drawn independently of everything else
+        out = real(model, n, seed)
+        out["income"] = out["income"].sample(frac=1.0, random_state=1).reset_index(drop=True)
+        return out
+
+    monkeypatch.setattr(synthetic, "sample_copula", shuffled)
+    ref = _write_reference(tmp_path, _reference(20_000))
+    result = run_synthetic("people", _cfg(ref, rows=20_000), tmp_path / "snaps")
     assert result.status == Status.FAIL
-    assert result.check("marginal:amount").status == "FAIL"
-    assert "not published" in result.message
+    check = result.check("correlation")
+    assert check.status == "FAIL" and check.observed > 0.5 and check.threshold == 0.05
+    assert "income" in check.message
+    assert result.check("marginal:income").status == "PASS"  # the marginal itself is still right
+    assert "not published" in result.message and not result.summary["published"]
     assert list_snapshots(tmp_path / "snaps") == []
     assert not any((tmp_path / "snaps" / "people" / "synthetic").iterdir())  # no staging left behind
+
+
+def test_small_samples_are_judged_against_the_sampling_noise_floor(tmp_path):
+    ref = _write_reference(tmp_path, _reference(500))
+    result = run_synthetic("people", _cfg(ref, rows=500, marginal_tolerance=0.001), tmp_path / "snaps")
+    check = result.check("marginal:amount")
+    assert check.threshold == pytest.approx(1.95 * (2 / 500) ** 0.5, abs=1e-6)
+    assert "sampling-noise floor" in check.message
+    assert result.status == Status.PASS, result.message
 
 
 # -- the dataset's own suite ---------------------------------------------------------------------------------
