@@ -66,7 +66,8 @@ class SyntheticColumn(_Strict):
     ``weights`` for a categorical), or a formatted id per row (``format: "CUST{row:08d}"``, ``params.start``
     the first row number; unique by construction). Exactly one of them.
 
-    ``unique`` (Faker columns): the row number is added to each value (before the ``@`` of an e-mail).
+    ``unique`` (Faker columns): the row number is added to each value (``-<row>``; ``.<row>`` before the ``@``
+    of an e-mail).
     ``missing``: the share of nulls (faker / declared / format columns; a learnt column keeps the
     reference's). ``dtype``: the column's dtype after generation (e.g. ``int64``, ``float32``)."""
 

@@ -4,7 +4,7 @@ Each column of ``test_data.datasets.<name>.synthetic.columns`` is made one way (
 
 * ``faker``: a pool of :attr:`SyntheticConfig.pool_size` values from the Faker provider (seeded, the
   config's locale), sampled per row with numpy (Faker is far too slow row by row); ``unique`` adds the row
-  number to each value (before the ``@`` of an e-mail);
+  number to each value (``-<row>``, or ``.<row>`` before the ``@`` of an e-mail);
 * ``learn``: the reference data's own distributions and correlations, through a Gaussian copula. Each learnt
   column keeps its empirical marginal (a quantile function: interpolated for a continuous column, a step
   function over the observed values for an integer, date or categorical one), its missing share and dtype;
@@ -344,13 +344,15 @@ def _faker_pool(name: str, col: SyntheticColumn, cfg: SyntheticConfig, size: int
 
 
 def _with_row_suffix(name: str, taken: pa.Array, rows: np.ndarray) -> pa.Array:
-    """``unique``: the row number added to each value, before the ``@`` when every value is an e-mail."""
+    """``unique``: the row number added to each value (``-<row>``; ``.<row>`` before the ``@`` when every value
+    is an e-mail). Unique whatever the pool holds: the separator never occurs in a row number, so the row
+    can be read back from the last separator."""
     if not pa.types.is_string(taken.type) and not pa.types.is_large_string(taken.type):
         raise ConfigError(f"synthetic column {name!r}: unique needs a text provider, {taken.type} values are not")
     suffix = pc.cast(pa.array(rows), pa.string())
     if len(taken) and pc.all(pc.greater_equal(pc.find_substring(taken, "@"), 0)).as_py():
         parts = pc.split_pattern(taken, "@", max_splits=1)
-        return pc.binary_join_element_wise(pc.list_element(parts, 0), suffix, "@", pc.list_element(parts, 1), "")
+        return pc.binary_join_element_wise(pc.list_element(parts, 0), ".", suffix, "@", pc.list_element(parts, 1), "")
     return pc.binary_join_element_wise(taken, "-", suffix, "")
 
 

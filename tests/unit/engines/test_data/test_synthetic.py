@@ -125,6 +125,22 @@ def test_faker_values_are_realistic():
     assert frame["score"].between(0, 1).all() and abs(frame["score"].mean() - 2 / 7) < 0.01
 
 
+def test_unique_values_stay_unique_when_pool_values_end_in_digits():
+    # a pool of 20 values, most ending in digits: "x1" + row 23 and "x12" + row 3 must still differ
+    cfg = SyntheticConfig(
+        rows=5_000,
+        pool_size=20,
+        columns={
+            "email": {"faker": "safe_email", "unique": True},
+            "handle": {"faker": "user_name", "unique": True},
+        },
+    )
+    frame = generate(cfg)[0]
+    assert frame["email"].is_unique and frame["handle"].is_unique
+    assert frame["email"].str.fullmatch(r"[a-z0-9._%+-]+\.\d+@example\.(com|org|net)").all()
+    assert frame["email"].iloc[7].split("@")[0].endswith(".7") and frame["handle"].iloc[7].endswith("-7")
+
+
 def test_declared_columns_missing_share_and_dtype():
     cfg = SyntheticConfig(
         rows=20_000,
