@@ -104,8 +104,14 @@ class LearntColumn:
 
     def sample(self, u: np.ndarray) -> np.ndarray:
         """Values at uniform scores ``u`` (the quantile function)."""
-        if self.kind == "continuous":
-            return np.interp(u, self.probs, self.values)
+        if self.kind == "continuous":  # knots at evenly spaced probabilities: index arithmetic, no search
+            k = len(self.values)
+            if k == 1:
+                return np.full(len(u), float(self.values[0]))
+            pos = np.clip(u, 0.0, 1.0) * (k - 1)
+            i = np.minimum(pos.astype(np.int64), k - 2)
+            lo = self.values[i]
+            return lo + (pos - i) * (self.values[i + 1] - lo)
         index = np.minimum(np.searchsorted(self.probs, u, side="right"), len(self.probs) - 1)
         return index if self.kind == "categorical" else self.values[index]
 
@@ -343,17 +349,24 @@ def _faker_pool(name: str, col: SyntheticColumn, cfg: SyntheticConfig, size: int
     return arr
 
 
-def _with_row_suffix(name: str, taken: pa.Array, rows: np.ndarray) -> pa.Array:
-    """``unique``: the row number added to each value (``-<row>``; ``.<row>`` before the ``@`` when every value
-    is an e-mail). Unique whatever the pool holds: the separator never occurs in a row number, so the row
-    can be read back from the last separator."""
-    if not pa.types.is_string(taken.type) and not pa.types.is_large_string(taken.type):
-        raise ConfigError(f"synthetic column {name!r}: unique needs a text provider, {taken.type} values are not")
-    suffix = pc.cast(pa.array(rows), pa.string())
-    if len(taken) and pc.all(pc.greater_equal(pc.find_substring(taken, "@"), 0)).as_py():
-        parts = pc.split_pattern(taken, "@", max_splits=1)
-        return pc.binary_join_element_wise(pc.list_element(parts, 0), ".", suffix, "@", pc.list_element(parts, 1), "")
-    return pc.binary_join_element_wise(taken, "-", suffix, "")
+def _with_row_suffix(name: str, pool: pa.Array, index: pa.Array | None) -> pa.Array:
+    """``unique``: the values ``pool.take(index)`` (``pool`` itself when ``index`` is None) with the row number
+    added (``-<row>``; ``.<row>`` before the ``@`` when every value is an e-mail). Unique whatever the pool
+    holds: the separator never occurs in a row number, so the row can be read back from the last separator.
+    An e-mail pool is split once, not per row."""
+    if not pa.types.is_string(pool.type) and not pa.types.is_large_string(pool.type):
+        raise ConfigError(f"synthetic column {name!r}: unique needs a text provider, {pool.type} values are not")
+    n = len(pool) if index is None else len(index)
+    suffix = pc.cast(pa.array(np.arange(n)), pa.string())
+
+    def take(values: pa.Array) -> pa.Array:
+        return values if index is None else pc.take(values, index)
+
+    if len(pool) and pc.all(pc.greater_equal(pc.find_substring(pool, "@"), 0)).as_py():
+        parts = pc.split_pattern(pool, "@", max_splits=1)
+        local, domain = pc.list_element(parts, 0), pc.list_element(parts, 1)
+        return pc.binary_join_element_wise(take(local), ".", suffix, "@", take(domain), "")
+    return pc.binary_join_element_wise(take(pool), "-", suffix, "")
 
 
 _PATTERN_PROVIDERS = {"numerify": "#%", "lexify": "?", "bothify": "#%?"}
@@ -409,11 +422,10 @@ def _faker_column(name: str, col: SyntheticColumn, cfg: SyntheticConfig, n: int)
     if col.faker in _PATTERN_PROVIDERS:
         drawn = _pattern_column(name, col, cfg.seed, n)
         if drawn is not None:
-            return _with_row_suffix(name, drawn, np.arange(n)) if col.unique else drawn
+            return _with_row_suffix(name, drawn, None) if col.unique else drawn
     pool = _faker_pool(name, col, cfg, min(cfg.pool_size, n))
-    rng = _rng(cfg.seed, name)
-    taken = pc.take(pool, pa.array(rng.integers(0, len(pool), n)))
-    return _with_row_suffix(name, taken, np.arange(n)) if col.unique else taken
+    index = pa.array(_rng(cfg.seed, name).integers(0, len(pool), n))
+    return _with_row_suffix(name, pool, index) if col.unique else pc.take(pool, index)
 
 
 def _format_column(name: str, col: SyntheticColumn, n: int) -> pa.Array:
