@@ -267,10 +267,10 @@ def _restore(col: LearntColumn, raw: Any, n: int, rng: np.random.Generator) -> p
     if col.kind == "categorical":
         cats = col.values
         if all(isinstance(v, bool | np.bool_) for v in cats):
-            arr = np.asarray(cats, dtype=bool)[raw]
-            s = pd.Series(arr)
-            if mask is not None:
+            s = pd.Series(np.asarray(cats, dtype=bool)[raw])
+            if mask is not None or col.dtype == "boolean":
                 s = s.astype("boolean")
+            if mask is not None:
                 s[mask] = pd.NA
             return s
         if all(isinstance(v, str) for v in cats):
@@ -378,7 +378,7 @@ def _pattern_column(name: str, col: SyntheticColumn, seed: int, n: int) -> pa.Ar
     a letter of ``letters``): every row its own value, as fast as a pool. None for a pattern Faker must do
     itself (``!`` / ``@`` optional digits, non-ASCII text)."""
     args = dict(col.args)
-    text = str(args.pop("text", "###" if col.faker == "numerify" else "????"))
+    text = str(args.pop("text", {"numerify": "###", "lexify": "????", "bothify": "## ??"}[str(col.faker)]))
     letters = str(args.pop("letters", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"))
     if args or not text or not text.isascii() or not letters.isascii() or not letters or "!" in text:
         return None
