@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from assay.lazy import lazy_exports
 
-__getattr__, __dir__ = lazy_exports(__name__, {})
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "assay.engines.test_data.synthetic": ("CopulaModel", "fidelity", "fit_copula", "generate", "run_synthetic"),
+    },
+)
 
-__all__: list[str] = []
+__all__: list[str] = ["CopulaModel", "fidelity", "fit_copula", "generate", "run_synthetic"]

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "MaskingRule",
@@ -60,9 +60,16 @@ class _Strict(BaseModel):
 
 
 class SyntheticColumn(_Strict):
-    """How one synthetic column is made: a Faker provider (``faker: name``, with ``args``), learnt from the
-    reference data (``learn: true``), or declared (``distribution`` with its params, or ``values`` with
-    ``weights`` for a categorical)."""
+    """How one synthetic column is made: a Faker provider (``faker: name``, with ``args``; ISO date strings
+    in ``args`` are dates), learnt from the reference data (``learn: true``), declared (``distribution``
+    with its ``params``: a scipy.stats distribution or a numpy Generator method; or ``values`` with
+    ``weights`` for a categorical), or a formatted id per row (``format: "CUST{row:08d}"``, ``params.start``
+    the first row number; unique by construction). Exactly one of them.
+
+    ``unique`` (Faker columns): the row number is added to each value (``-<row>``; ``.<row>`` before the ``@``
+    of an e-mail).
+    ``missing``: the share of nulls (faker / declared / format columns; a learnt column keeps the
+    reference's). ``dtype``: the column's dtype after generation (e.g. ``int64``, ``float32``)."""
 
     faker: str | None = None
     args: dict[str, Any] = Field(default_factory=dict)
@@ -71,7 +78,45 @@ class SyntheticColumn(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     values: list[Any] | None = None
     weights: list[float] | None = None
+    format: str | None = None
     unique: bool = False
+    missing: float = Field(default=0.0, ge=0.0, lt=1.0)
+    dtype: str | None = None
+
+    @property
+    def source(self) -> str:
+        """How the column is made: ``faker``, ``learn``, ``distribution``, ``values`` or ``format``."""
+        return next(k for k in ("faker", "learn", "distribution", "values", "format") if self._given(k))
+
+    def _given(self, key: str) -> bool:
+        return bool(self.learn) if key == "learn" else getattr(self, key) is not None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SyntheticColumn:
+        given = [k for k in ("faker", "learn", "distribution", "values", "format") if self._given(k)]
+        if not given:
+            raise ValueError(
+                "a synthetic column needs one of: faker (a Faker provider), learn: true (from the reference), "
+                "distribution (with params), values (with weights) or format (an id per row)"
+            )
+        if len(given) > 1:
+            raise ValueError(
+                f"a synthetic column takes one of faker / learn / distribution / values / format, got {given}"
+            )
+        if self.weights is not None:
+            if self.values is None:
+                raise ValueError("weights need values")
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"{len(self.weights)} weights for {len(self.values)} values")
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be >= 0 with a positive sum")
+        if self.values is not None and not self.values:
+            raise ValueError("values must not be empty")
+        if self.unique and given[0] not in ("faker", "format"):
+            raise ValueError(f"unique applies to faker or format columns, not to a {given[0]} column")
+        if self.learn and self.missing:
+            raise ValueError("a learnt column keeps the reference's missing share: drop 'missing'")
+        return self
 
 
 class SyntheticConfig(_Strict):
@@ -81,6 +126,9 @@ class SyntheticConfig(_Strict):
     columns: dict[str, SyntheticColumn] = Field(default_factory=dict)
     quality_suite: str | None = None  # a data_quality suite name or file the output must pass
     locale: str = "en_GB"
+    pool_size: int = Field(default=10_000, ge=1)  # Faker values drawn per column, then sampled per row
+    correlation_tolerance: float = Field(default=0.05, gt=0)  # max |rank correlation Δ| vs the reference
+    marginal_tolerance: float = Field(default=0.05, gt=0)  # max KS statistic / category share Δ per learnt column
 
 
 class MaskingRule(_Strict):
