@@ -57,9 +57,9 @@ Checks out the commit into an isolated worktree, runs each suite configured for 
 `run_suite` task per suite) as a subprocess (pytest's report log + coverage JSON), records every test
 case in pytest's own outcomes and node ids, then evaluates the target's gates: all tests pass,
 coverage >= 80%, critical paths 100%, coverage drop <= 5 points against the previous run on the branch.
-A failed verdict alerts by Slack and e-mail and, where configured, posts a commit status. Then, whatever
-the verdict, `announce_tested` updates the Asset `assay://per_commit/tested` (target, sha, branch), which
-schedules `assay_security_scan` on the commit.
+A failed verdict alerts by Slack and e-mail and, where configured, posts a commit status. Before the gates,
+once the suites ran (whatever their outcome), `announce_tested` updates the Asset `assay://per_commit/tested`
+(target, sha, branch), which schedules `assay_security_scan` on the commit.
 """,
 ) as dag:
     resolve = ResolveCommitOperator(task_id="resolve_commit")
@@ -68,6 +68,7 @@ schedules `assay_security_scan` on the commit.
         task_id="run_suite", execution_timeout=SUITE_TASK_TIMEOUT, map_index_template="{{ task.suite }}"
     ).expand(suite=resolve.output)
     gates = CommitGatesOperator(task_id="evaluate_gates", on_failure_callback=AssayAlertNotifier())
-    # whatever the verdict: the Asset event schedules assay_security_scan on this commit
+    # once the suites ran, whatever their outcome: the Asset event schedules assay_security_scan on this
+    # commit; the gates stay the DAG's only leaf, so the run's state is the verdict
     tested = AnnounceTestedOperator(task_id="announce_tested")
-    resolve >> suites >> gates >> tested
+    resolve >> suites >> tested >> gates

@@ -28,6 +28,7 @@ SCHEDULES = {  # DESIGN.md / issues: the documented cadence of each DAG (cron, p
     "assay_weekly_chaos": ("0 5 * * 0", []),
     "assay_weekly_compliance": ("0 6 * * 1", []),
     "assay_security_scan": ("0 1 * * *", ["assay://per_commit/tested"]),
+    "assay_test_data": ("0 2 * * 0", []),
 }
 
 
@@ -101,7 +102,12 @@ def test_per_commit_runs_one_mapped_task_per_configured_suite(dagbag):
     assert sorted(dag.task_ids) == ["announce_tested", "evaluate_gates", "resolve_commit", "run_suite"]
     suites = dag.get_task("run_suite")
     assert isinstance(suites, MappedOperator)
-    assert suites.upstream_task_ids == {"resolve_commit"} and suites.downstream_task_ids == {"evaluate_gates"}
+    assert suites.upstream_task_ids == {"resolve_commit"} and suites.downstream_task_ids == {"announce_tested"}
+    # the tested commit is announced (Asset for the security scan) whatever the suites did; the gates stay
+    # the only leaf, so the run's state is the verdict
+    tested = dag.get_task("announce_tested")
+    assert tested.trigger_rule == "all_done" and [o.uri for o in tested.outlets] == ["assay://per_commit/tested"]
+    assert tested.downstream_task_ids == {"evaluate_gates"} and dag.leaves == [dag.get_task("evaluate_gates")]
     assert dag.get_task("evaluate_gates").trigger_rule == "all_done"
 
 

@@ -44,6 +44,7 @@ def test_trigger_by_http_and_poll_to_success(stack):
             "run_suite[integration]",
             "run_suite[component]",
             "run_suite[contract]",
+            "announce_tested",
             "evaluate_gates",
         ],
         "success",

@@ -198,9 +198,10 @@ class PytestSuiteOperator(AssayOperator):
 
 
 class AnnounceTestedOperator(AssayOperator):
-    """Update the Asset :data:`TESTED_ASSET` with the tested commit (extra ``{target, sha, branch}``), whatever
-    the suites' verdict (trigger rule ``all_done``), so the DAGs scheduled on it (``assay_security_scan``) run
-    on that commit. Skipped when no commit was resolved."""
+    """Update the Asset :data:`TESTED_ASSET` with the tested commit (extra ``{target, sha, branch}``) once the
+    suites ran, whatever their outcome (trigger rule ``all_done``), so the DAGs scheduled on it
+    (``assay_security_scan``) run on that commit. It runs before the gates, which stay the DAG's leaf (the
+    run's state is their verdict). Skipped when no commit was resolved."""
 
     def __init__(self, *, commit_task_id: str = "resolve_commit", **kwargs) -> None:
         from airflow.sdk import Asset

@@ -41,6 +41,9 @@ RUN_FUNCTIONS = {
     "assay.engines.chaos.runner": ("run_experiment",),
     "assay.engines.compliance.audit": ("run_audit",),
     "assay.engines.security.scan": ("run_security_scan",),
+    "assay.engines.test_data.synthetic": ("run_synthetic",),
+    "assay.engines.test_data.sample": ("run_sample",),
+    "assay.engines.test_data.retention": ("run_retention",),
 }
 #: module -> run functions of one security tool: each returns its ScanReport, which run_security_scan judges
 TOOL_RUNNERS = {
