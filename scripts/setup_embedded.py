@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -129,6 +130,10 @@ def main() -> None:
     MetricsStore(f"sqlite:///{metrics_db}").migrate()
     print(f"metrics DB ready: {metrics_db}")
     ensure_connection("assay_metrics", json.dumps({"conn_type": "sqlite", "host": str(metrics_db)}))
+    # the key of keyed pseudonymisation (assay_test_data): random once, then kept (a new key would give every
+    # customer a new pseudonym); ASSAY_PSEUDONYM_KEY sets your own
+    key = os.environ.get("ASSAY_PSEUDONYM_KEY") or secrets.token_urlsafe(32)
+    ensure_connection("assay_pseudonym_key", json.dumps({"conn_type": "generic", "password": key}))
     if os.environ.get("ASSAY_SLACK_WEBHOOK_URL"):
         ensure_connection(
             "assay_slack", json.dumps({"conn_type": "slackwebhook", "password": os.environ["ASSAY_SLACK_WEBHOOK_URL"]})

@@ -59,9 +59,10 @@ class TestDataOperator(AssayOperator):
         if ds.asset and snapshot and self.step in ("synthetic", "sample") and not result.status.is_failure:
             from airflow.sdk import Asset
 
-            context["outlet_events"][Asset(ds.asset)].extra.update(
-                {"dataset": self.dataset, "step": self.step, **{k: snapshot.get(k) for k in ("id", "path", "rows")}}
-            )
+            if not isinstance(snapshot, dict):  # the synthetic step gives its id, and the path beside it
+                snapshot = {"id": snapshot, "path": result.summary.get("path")}
+            extra = {"dataset": self.dataset, "step": self.step, "id": snapshot.get("id"), "path": snapshot.get("path")}
+            context["outlet_events"][Asset(ds.asset)].extra.update(extra | {"rows": result.metric("rows")})
         raise_for(result.status, f"{name}: {result.status.value}: {reason}")
         return result.describe_dict()
 
