@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from assay.lazy import lazy_exports
 
-__getattr__, __dir__ = lazy_exports(__name__, {})
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "assay.engines.test_data.masking": ("mask_frame", "pseudonymise", "validate_masking"),
+        "assay.engines.test_data.leak": ("LeakReport", "leak_check"),
+        "assay.engines.test_data.sample": ("draw_sample", "run_sample"),
+    },
+)
 
-__all__: list[str] = []
+__all__ = ["LeakReport", "draw_sample", "leak_check", "mask_frame", "pseudonymise", "run_sample", "validate_masking"]
