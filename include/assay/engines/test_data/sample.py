@@ -12,8 +12,9 @@ One pass keeps the rows whose priority is below a generous cut (priorities are u
 ``fraction`` plus a margin of the rows); a stratum whose exact cut lies beyond it (a very small stratum)
 triggers a second pass. Rows sharing a key share a priority (a subject's rows are drawn together).
 
-**Order of safety**: the masking is validated (ConfigError naming the columns) and the key's presence is
-checked before anything is read; the leak check runs on the masked frame in memory, and only a passing
+**Order of safety**: each rule is validated and the key's presence checked before anything is read; the
+coverage (every personal column the source has needs a rule, every rule's column must exist: ConfigError
+naming them) once the source's columns are known, before any row is drawn; the leak check runs on the masked frame in memory, and only a passing
 sample is written (to a staging directory, then published whole): a failed leak check writes nothing.
 A pseudonymise rule without a key raises :class:`~assay.errors.TargetError` (not retryable: the key
 connection must be created), so the run is ERROR and nothing is written; a missing source raises
@@ -162,7 +163,7 @@ def run_sample(
     except KeyError as exc:
         raise ConfigError(f"test data sample of {dataset!r}: {exc.args[0]}") from None
     personal = store.columns_tagged(ColumnTag.PERSONAL)
-    validate_masking(personal, cfg.masking)  # a personal column without a rule: before anything is read
+    validate_masking([], cfg.masking)  # each rule complete, before anything is read
     keyed = needs_key(cfg.masking)
     if keyed and not key:
         raise TargetError(
@@ -172,7 +173,7 @@ def run_sample(
         )
     src = source if source is not None else DataSource.from_dict(cfg.source)
     columns = _peek_columns(src)  # a missing source raises DataSourceError here
-    validate_masking(personal, cfg.masking, columns)
+    validate_masking(personal, cfg.masking, columns)  # every personal column of the source has a rule
     personal_present = [c for c in personal if c in columns]
     quasi = (
         cfg.quasi_identifiers if cfg.quasi_identifiers is not None else store.columns_tagged(ColumnTag.QUASI_IDENTIFIER)
