@@ -109,26 +109,30 @@ def draw_sample(
         thresholds[s] = np.partition(p, n - 1)[n - 1] if n else 0
     has_draw = np.array([d > 0 for d in draws], dtype=bool)
     del prio, codes, all_prio, all_strata
+    lookup = {lab: i for i, lab in enumerate(labels) if not pd.isna(lab)}
+    nan_code = next((i for i, lab in enumerate(labels) if pd.isna(lab)), -1)
+
+    def selected(chunk: pd.DataFrame, prio: np.ndarray) -> np.ndarray:
+        if not len(chunk):
+            return np.zeros(0, bool)
+        if stratify is None:
+            codes = np.zeros(len(chunk), np.int64)
+        else:
+            values = pd.Series(chunk[stratify].to_numpy(), dtype=object)
+            codes = values.map(lookup).fillna(nan_code).to_numpy(dtype=np.int64)
+        return (prio <= thresholds[codes]) & has_draw[codes]
+
     if cut is not None and bool((thresholds[has_draw] >= cut).any()):
-        kept, kept_prio, passes = [], [], 2  # a small stratum's cut lies beyond the first pass: read again
+        passes, kept, start = 2, [], 0  # a small stratum's cut lies beyond the first pass: read again
         for chunk in source.iter_chunks(columns=columns, chunk_rows=chunk_rows):
-            kept.append(chunk)
-            kept_prio.append(_priorities(chunk, key_column, sum(len(k) for k in kept) - len(chunk), seed))
+            prio = _priorities(chunk, key_column, start, seed)
+            start += len(chunk)
+            kept.append(chunk.iloc[np.flatnonzero(selected(chunk, prio))])
     else:
         passes = 1
+        kept = [c.iloc[np.flatnonzero(selected(c, p))] for c, p in zip(kept, kept_prio, strict=True)]
     frame = pd.concat(kept) if len(kept) > 1 else (kept[0] if kept else pd.DataFrame())
-    fprio = np.concatenate(kept_prio) if kept_prio else np.zeros(0, np.uint64)
-    if stratify is not None and len(frame):
-        lookup = {lab: i for i, lab in enumerate(labels)}
-        fcodes = pd.Series(frame[stratify].to_numpy()).map(lambda v: lookup.get(v, lookup.get(None, -1)))
-        fcodes = fcodes.to_numpy(dtype=np.int64, na_value=-1)
-        if (fcodes < 0).any():  # missing values: factorize kept them as one label
-            nan_code = next((i for i, lab in enumerate(labels) if pd.isna(lab)), -1)
-            fcodes = np.where(fcodes < 0, nan_code, fcodes)
-    else:
-        fcodes = np.zeros(len(frame), np.int64)
-    selected = (fprio <= thresholds[fcodes]) & has_draw[fcodes] if len(frame) else np.zeros(0, bool)
-    sample = frame.iloc[np.flatnonzero(selected)].reset_index(drop=True)
+    sample = frame.reset_index(drop=True)
     strata = [
         {"stratum": None if pd.isna(lab) else str(lab), "rows": int(size), "drawn": int(draw)}
         for lab, size, draw in zip(labels, sizes, draws, strict=True)

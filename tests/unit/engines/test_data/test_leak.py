@@ -66,11 +66,15 @@ def test_a_clear_email_left_in_is_found_and_never_quoted(source: pd.DataFrame, m
     leaky.loc[:99, "contact"] = source["email"].iloc[:100].to_numpy()  # copied into another column too
     report, checks = check(source, leaky)
     personal = checks["leak_personal_values"]
-    assert personal.status == Status.FAIL.value and personal.observed == len(source) + 100  # distinct values per output column
+    assert (
+        personal.status == Status.FAIL.value and personal.observed == len(source) + 100
+    )  # distinct values per output column
     assert "of email in output column email" in personal.message
     assert "of email in output column contact" in personal.message
     assert not any(v in personal.message for v in source["email"].head(200))
-    assert {"source_column": "email", "output_column": "contact", "values": 100} in report.figures["personal_values"]["exact"]
+    assert {"source_column": "email", "output_column": "contact", "values": 100} in report.figures["personal_values"][
+        "exact"
+    ]
 
 
 def test_a_value_of_a_row_not_sampled_is_found_too(source: pd.DataFrame, masked: pd.DataFrame) -> None:
@@ -118,7 +122,9 @@ def test_a_pseudonym_made_without_the_key_is_found(source: pd.DataFrame, masked:
 def test_unkeyed_digests_are_found_from_the_sampled_rows_when_the_source_is_streamed(
     source: pd.DataFrame, masked: pd.DataFrame
 ) -> None:
-    out = masked.iloc[:2000].assign(customer_id=[hashlib.sha256(c.encode()).hexdigest() for c in source["customer_id"].iloc[:2000]])
+    out = masked.iloc[:2000].assign(
+        customer_id=[hashlib.sha256(c.encode()).hexdigest() for c in source["customer_id"].iloc[:2000]]
+    )
     chunks = (source.iloc[i : i + 3000] for i in range(0, len(source), 3000))
     _, checks = check(chunks, out, digest_source=source.iloc[:2000])
     assert "unkeyed sha256 digest(s) of customer_id" in checks["leak_personal_values"].message

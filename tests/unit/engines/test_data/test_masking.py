@@ -55,7 +55,11 @@ def test_pseudonymise_without_key_is_an_error_never_an_unkeyed_hash(customers: p
 
 
 def test_fake_is_seeded_consistent_per_person_and_never_an_original(customers: pd.DataFrame) -> None:
-    rules = {"name": rule("fake", faker="name"), "email": rule("fake", faker="email"), "city": rule("fake", faker="city")}
+    rules = {
+        "name": rule("fake", faker="name"),
+        "email": rule("fake", faker="email"),
+        "city": rule("fake", faker="city"),
+    }
     out = mask_frame(customers, rules, key=None, seed=5)
     again = mask_frame(customers, rules, key=None, seed=5)
     pd.testing.assert_frame_equal(out, again)
@@ -68,7 +72,12 @@ def test_fake_is_seeded_consistent_per_person_and_never_an_original(customers: p
     other_seed = mask_frame(customers, rules, key=None, seed=6)
     assert (other_seed["name"] != out["name"]).mean() > 0.9
     # chunked masking gives the same fakes as the whole frame (a value's fake depends on the value alone)
-    halves = pd.concat([mask_frame(customers.iloc[:7000], rules, key=None, seed=5), mask_frame(customers.iloc[7000:], rules, key=None, seed=5)])
+    halves = pd.concat(
+        [
+            mask_frame(customers.iloc[:7000], rules, key=None, seed=5),
+            mask_frame(customers.iloc[7000:], rules, key=None, seed=5),
+        ]
+    )
     pd.testing.assert_frame_equal(halves, out)
 
 
@@ -92,7 +101,9 @@ def test_generalise_dates_postcodes_and_numbers(customers: pd.DataFrame) -> None
 
 
 def test_generalise_postcode_without_space_keeps_the_outward_code() -> None:
-    out = mask_frame(pd.DataFrame({"pc": ["SW1A1AA", "m1 1ae", None]}), {"pc": rule("generalise", to="prefix")}, key=None, seed=0)
+    out = mask_frame(
+        pd.DataFrame({"pc": ["SW1A1AA", "m1 1ae", None]}), {"pc": rule("generalise", to="prefix")}, key=None, seed=0
+    )
     assert out["pc"].iloc[:2].tolist() == ["SW1A", "M1"] and pd.isna(out["pc"].iloc[2])
 
 
