@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from assay.engines.test_data.masking import as_strings
+from assay.engines.test_data.masking import arrow_strings, as_strings
 from assay.status import Status
 from assay.store.records import CheckRecord
 
@@ -81,10 +81,7 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _arrow_strings(series: pd.Series) -> Any:
-    import pyarrow as pa
-
-    arr = pa.array(as_strings(series), type=pa.large_string())
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return arrow_strings(series)
 
 
 def _output_values(output: pd.DataFrame) -> tuple[Any, Any, list[str]]:
@@ -133,14 +130,15 @@ def _exact_matches(
         if not arrays:
             continue
         compared += sum(len(a) for a in arrays.values())
-        # one probe of the whole chunk's source values against the output's set of values
-        found = pc.is_in(out_values, value_set=pc.unique(pa.concat_arrays(list(arrays.values())).drop_null()))
-        where = np.flatnonzero(found.to_numpy(zero_copy_only=False))
-        if len(where) == 0:
+        # one probe of the chunk's source values (all personal columns) against the output's set of values
+        probe = pa.concat_arrays(list(arrays.values()))
+        found = pc.is_in(probe, value_set=out_values)
+        if not pc.any(found).as_py():
             continue
-        leaked = out_values.take(pa.array(where))
+        leaked = pc.unique(probe.filter(found))
+        where = np.flatnonzero(pc.is_in(out_values, value_set=leaked).to_numpy(zero_copy_only=False))
         for column, arr in arrays.items():
-            mine = pc.is_in(leaked, value_set=arr.drop_null()).to_numpy(zero_copy_only=False)
+            mine = pc.is_in(out_values.take(pa.array(where)), value_set=arr.drop_null()).to_numpy(zero_copy_only=False)
             for j in where[mine]:
                 hits.setdefault((column, names[owners[j]]), set()).add(int(j))
     return {k: len(v) for k, v in hits.items()}, compared
@@ -153,6 +151,7 @@ def _digest_matches(
     import hashlib
 
     import numpy as np
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -160,6 +159,10 @@ def _digest_matches(
         return {}
     digest_like: dict[str, Any] = {}
     for column in output.columns:
+        if not (
+            pd.api.types.is_string_dtype(output[column].dtype) or pd.api.types.is_object_dtype(output[column].dtype)
+        ):
+            continue  # a digest is text
         arr = _arrow_strings(output[column]).drop_null()
         head = arr.slice(0, 1000)
         if (

@@ -31,8 +31,18 @@ from assay.errors import ConfigError
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
-__all__ = ["METHODS", "as_strings", "mask_frame", "needs_key", "pseudonymise", "validate_masking"]
+__all__ = [
+    "METHODS",
+    "arrow_strings",
+    "as_strings",
+    "seeded_hash",
+    "mask_frame",
+    "needs_key",
+    "pseudonymise",
+    "validate_masking",
+]
 
 METHODS = ("pseudonymise", "fake", "generalise", "drop")
 FAKE_POOL = 2000  # fakes made per column; originals map onto them by a seeded hash
@@ -83,10 +93,7 @@ def as_strings(series: pd.Series) -> pd.Series:
     if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
         return series
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        times = series.dt
-        has_time = bool(((times.hour != 0) | (times.minute != 0) | (times.second != 0)).fillna(False).any())
-        out = times.strftime("%Y-%m-%d %H:%M:%S" if has_time else "%Y-%m-%d")
-        return out.astype("str")
+        return pd.Series(arrow_strings(series), index=series.index, dtype="str")
     return series.astype("str").where(series.notna())
 
 
@@ -122,31 +129,28 @@ def _hmac_hex(key: bytes, values: list[str]) -> list[str]:
 
 def seeded_hash(series: pd.Series, seed: int) -> np.ndarray:
     """A seeded 64-bit hash of each value's string form, vectorised over the Arrow buffers (a polynomial hash
-    of the UTF-8 bytes, then a splitmix64 finaliser with the seed). Not a secret: it only spreads values."""
+    of the UTF-8 bytes, one vector step per byte position, then a splitmix64 finaliser with the seed and
+    the length). Not a secret: it only spreads values. Depends on the value alone (not on its chunk)."""
     import numpy as np
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pc.fill_null(pa.array(as_strings(series), type=pa.large_string()), "")
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = pa.concat_arrays([arr])  # offset 0
+    arr = pc.fill_null(arrow_strings(series), "")
     n = len(arr)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[: n + 1]
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
     data_buf = arr.buffers()[2]
-    data = np.frombuffer(data_buf, dtype=np.uint8)[: offsets[-1]] if data_buf is not None else np.zeros(0, np.uint8)
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(1, np.uint8)
+    starts = offsets[:-1]
     lengths = np.diff(offsets)
     h = np.zeros(n, dtype=np.uint64)
-    if len(data):
-        pos = np.arange(len(data), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
-        powers = np.ones(int(lengths.max()) + 1, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for i in range(1, len(powers)):
-                powers[i] = powers[i - 1] * np.uint64(1099511628211)
-            terms = (data.astype(np.uint64) + np.uint64(1)) * powers[pos]
-            nonempty = lengths > 0
-            h[nonempty] = np.add.reduceat(terms, offsets[:-1][nonempty])
+    prime = np.uint64(1099511628211)
+    top = int(lengths.max()) if n else 0
+    last = max(len(data) - 1, 0)
     with np.errstate(over="ignore"):
+        for j in range(top):
+            byte = data[np.minimum(starts + j, last)].astype(np.uint64)
+            if not (lengths > j).all():
+                byte[lengths <= j] = 0
+            h = h * prime + byte
         h ^= np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) ^ lengths.astype(np.uint64)
         h ^= h >> np.uint64(30)
         h *= np.uint64(0xBF58476D1CE4E5B9)
@@ -154,6 +158,31 @@ def seeded_hash(series: pd.Series, seed: int) -> np.ndarray:
         h *= np.uint64(0x94D049BB133111EB)
         h ^= h >> np.uint64(31)
     return h
+
+
+def arrow_strings(series: pd.Series) -> pa.LargeStringArray:
+    """:func:`as_strings` as one Arrow large-string array, converted in Arrow (dates with ``strftime``, numbers
+    with a cast) rather than row by row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(series, from_pandas=True) if not isinstance(series, pa.Array | pa.ChunkedArray) else series
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    t = arr.type
+    if pa.types.is_timestamp(t):
+        has_time = pc.any(pc.not_equal(pc.cast(arr, pa.date32()).cast(t), arr)).as_py()
+        arr = pc.strftime(arr, "%Y-%m-%d %H:%M:%S" if has_time else "%Y-%m-%d")
+    elif pa.types.is_date(t):
+        arr = pc.strftime(arr, "%Y-%m-%d")
+    elif pa.types.is_dictionary(t):
+        arr = arr.dictionary_decode()
+    if arr.type != pa.large_string():
+        try:
+            arr = pc.cast(arr, pa.large_string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            arr = pa.array(as_strings(series), type=pa.large_string())
+    return arr
 
 
 def _fake(series: pd.Series, column: str, rule: MaskingRule, seed: int, locale: str) -> pd.Series:
