@@ -36,7 +36,7 @@ MASKING = {
     "email": {"method": "fake", "faker": "email"},
     "phone": {"method": "fake", "faker": "phone_number"},
     "address": {"method": "fake", "faker": "street_address"},
-    "postcode": {"method": "generalise", "to": "prefix", "keep": 2},
+    "postcode": {"method": "generalise", "to": "prefix", "keep": 1},
     "city": {"method": "drop"},
     "date_of_birth": {"method": "generalise", "to": "year"},
     "national_id": {"method": "drop"},

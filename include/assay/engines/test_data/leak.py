@@ -84,21 +84,39 @@ def _arrow_strings(series: pd.Series) -> Any:
     return arrow_strings(series)
 
 
-def _output_values(output: pd.DataFrame) -> tuple[Any, Any, list[str]]:
-    """Every output column's distinct non-missing string values, concatenated, and each one's column index."""
+def _is_number(dtype: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+
+
+def _output_values(output: pd.DataFrame) -> tuple[Any, Any, Any, Any, list[str]]:
+    """The output's distinct non-missing values, text and numbers apart: text values (every non-numeric
+    column as strings) and each one's column index; numbers (float64) and each one's column index."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     names = [str(c) for c in output.columns]
-    values, owners = [], []
+    text, text_owner, nums, num_owner = [], [], [], []
     for i, column in enumerate(output.columns):
-        uniq = pc.unique(_arrow_strings(output[column]).drop_null())
-        values.append(uniq)
-        owners.append(np.full(len(uniq), i, dtype=np.int32))
-    if not values:
-        return pa.array([], type=pa.large_string()), np.zeros(0, np.int32), names
-    return pa.concat_arrays(values), np.concatenate(owners), names
+        series = output[column]
+        if _is_number(series.dtype):
+            uniq = np.unique(series.dropna().to_numpy(dtype=np.float64))
+            nums.append(uniq)
+            num_owner.append(np.full(len(uniq), i, dtype=np.int32))
+        else:
+            uniq = pc.unique(_arrow_strings(series).drop_null())
+            text.append(uniq)
+            text_owner.append(np.full(len(uniq), i, dtype=np.int32))
+    empty_i = np.zeros(0, np.int32)
+    return (
+        pa.concat_arrays(text) if text else pa.array([], type=pa.large_string()),
+        np.concatenate(text_owner) if text else empty_i,
+        np.concatenate(nums) if nums else np.zeros(0),
+        np.concatenate(num_owner) if nums else empty_i,
+        names,
+    )
 
 
 def _chunks(source: pd.DataFrame | Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -113,34 +131,46 @@ def _chunks(source: pd.DataFrame | Iterable[pd.DataFrame]) -> Iterator[pd.DataFr
 def _exact_matches(
     source: pd.DataFrame | Iterable[pd.DataFrame], personal: Sequence[str], output: pd.DataFrame
 ) -> tuple[dict[tuple[str, str], int], int]:
-    """(source column, output column) -> distinct leaked values; and the number of source values compared."""
+    """(source column, output column) -> distinct leaked values; and the number of source values compared.
+
+    Every source value is compared as text with the output's text columns; a numeric source value also as a
+    number with the output's numeric columns (a number is never compared as text with a numeric column:
+    stringifying millions of measurements to find a name among them costs more than it could find)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    out_values, owners, names = _output_values(output)
-    hits: dict[tuple[str, str], set[int]] = {}
+    text_values, text_owner, num_values, num_owner, names = _output_values(output)
+    hits: dict[tuple[str, str], set[tuple[str, int]]] = {}
     compared = 0
-    if len(out_values) == 0:
-        for chunk in _chunks(source):
-            compared += len(chunk) * len([c for c in personal if c in chunk.columns])
-        return {}, compared
+
+    def record(column: str, owners: np.ndarray, where: np.ndarray) -> None:
+        for j in where:
+            hits.setdefault((column, names[owners[j]]), set()).add(("t", int(j)))
+
     for chunk in _chunks(source):
-        arrays = {c: _arrow_strings(chunk[c]) for c in personal if c in chunk.columns}
-        if not arrays:
+        present = [c for c in personal if c in chunk.columns]
+        if not present:
             continue
-        compared += sum(len(a) for a in arrays.values())
-        # one probe of the chunk's source values (all personal columns) against the output's set of values
-        probe = pa.concat_arrays(list(arrays.values()))
-        found = pc.is_in(probe, value_set=out_values)
-        if not pc.any(found).as_py():
-            continue
-        leaked = pc.unique(probe.filter(found))
-        where = np.flatnonzero(pc.is_in(out_values, value_set=leaked).to_numpy(zero_copy_only=False))
-        for column, arr in arrays.items():
-            mine = pc.is_in(out_values.take(pa.array(where)), value_set=arr.drop_null()).to_numpy(zero_copy_only=False)
-            for j in where[mine]:
-                hits.setdefault((column, names[owners[j]]), set()).add(int(j))
+        compared += len(chunk) * len(present)
+        arrays = {c: _arrow_strings(chunk[c]) for c in present}
+        if len(text_values):
+            probe = pa.concat_arrays(list(arrays.values()))  # one probe for every personal column of the chunk
+            found = pc.is_in(probe, value_set=text_values)
+            if pc.any(found).as_py():
+                leaked = pc.unique(probe.filter(found))
+                where = np.flatnonzero(pc.is_in(text_values, value_set=leaked).to_numpy(zero_copy_only=False))
+                candidates = text_values.take(pa.array(where))
+                for column, arr in arrays.items():
+                    mine = pc.is_in(candidates, value_set=arr.drop_null()).to_numpy(zero_copy_only=False)
+                    record(column, text_owner, where[mine])
+        if len(num_values):
+            for column in present:
+                if _is_number(chunk[column].dtype):
+                    values = chunk[column].dropna().to_numpy(dtype=np.float64)
+                    mine = np.flatnonzero(np.isin(num_values, values))
+                    for j in mine:
+                        hits.setdefault((column, names[num_owner[j]]), set()).add(("n", int(j)))
     return {k: len(v) for k, v in hits.items()}, compared
 
 

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["KIND", "draw_sample", "run_sample"]
 
 KIND = "test_data"
-LEAK_CHUNK_ROWS = 1_000_000
+LEAK_CHUNK_ROWS = 2_000_000
 
 
 def _priorities(chunk: pd.DataFrame, key_column: str | None, start: int, seed: int) -> np.ndarray:
