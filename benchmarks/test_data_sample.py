@@ -36,7 +36,7 @@ MASKING = {
     "email": {"method": "fake", "faker": "email"},
     "phone": {"method": "fake", "faker": "phone_number"},
     "address": {"method": "fake", "faker": "street_address"},
-    "postcode": {"method": "generalise", "to": "prefix", "keep": 1},
+    "postcode": {"method": "generalise", "to": "prefix", "keep": 2},
     "city": {"method": "drop"},
     "date_of_birth": {"method": "generalise", "to": "year"},
     "national_id": {"method": "drop"},
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 "seed": 0,
                 "inventory_store": "raw_customers",
                 "masking": MASKING,
-                "quasi_identifiers": ["postcode", "date_of_birth"],
+                "quasi_identifiers": ["postcode"],
                 "k_anonymity": 5,
             }
         )

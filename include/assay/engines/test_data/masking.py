@@ -171,10 +171,11 @@ def arrow_strings(series: pd.Series) -> pa.LargeStringArray:
         arr = arr.combine_chunks()
     t = arr.type
     if pa.types.is_timestamp(t):
-        has_time = pc.any(pc.not_equal(pc.cast(arr, pa.date32()).cast(t), arr)).as_py()
-        arr = pc.strftime(arr, "%Y-%m-%d %H:%M:%S" if has_time else "%Y-%m-%d")
+        days = pc.cast(arr, pa.date32())
+        has_time = pc.any(pc.not_equal(days.cast(t), arr)).as_py()
+        arr = pc.strftime(arr, "%Y-%m-%d %H:%M:%S") if has_time else pc.cast(days, pa.large_string())
     elif pa.types.is_date(t):
-        arr = pc.strftime(arr, "%Y-%m-%d")
+        arr = pc.cast(pc.cast(arr, pa.date32()), pa.large_string())
     elif pa.types.is_dictionary(t):
         arr = arr.dictionary_decode()
     if arr.type != pa.large_string():

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["KIND", "draw_sample", "run_sample"]
 
 KIND = "test_data"
-LEAK_CHUNK_ROWS = 2_000_000
+LEAK_CHUNK_ROWS = 1_000_000
 
 
 def _priorities(chunk: pd.DataFrame, key_column: str | None, start: int, seed: int) -> np.ndarray:
@@ -140,6 +140,13 @@ def draw_sample(
     return sample, {"rows_read": rows, "rows_sampled": len(sample), "strata": strata, "passes": passes}
 
 
+def _release_arrow_memory() -> None:
+    """Hand the chunks' freed Arrow buffers back to the system (the pool keeps them otherwise)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 def _peek_columns(source: TableSource) -> list[str]:
     for chunk in source.iter_chunks(chunk_rows=1):
         return [str(c) for c in chunk.columns]
@@ -187,6 +194,7 @@ def run_sample(
     sample, draw = draw_sample(
         src, cfg.fraction, stratify=cfg.stratify, seed=cfg.seed, key_column=key_column, columns=None
     )
+    _release_arrow_memory()
     masked = mask_frame(sample, cfg.masking, key=key, seed=cfg.seed, locale=cfg.locale)
     report = leak_check(
         src.iter_chunks(columns=personal_present, chunk_rows=LEAK_CHUNK_ROWS),
@@ -198,6 +206,7 @@ def run_sample(
         digest_source=sample[personal_present],
     )
     del sample
+    _release_arrow_memory()
     size = 0
     snapshot = None
     if report.passed:
