@@ -105,7 +105,7 @@ def pseudonymise(series: pd.Series, key: bytes) -> pd.Series:
     if not key:
         raise ConfigError("pseudonymisation needs the HMAC key (never an unkeyed hash): no key was given")
     codes, uniques = pd.factorize(as_strings(series), use_na_sentinel=True)
-    hashed = np.array([*_hmac_hex(key, [str(v) for v in uniques]), None], dtype=object)
+    hashed = np.array([*_hmac_hex(key, uniques.to_numpy(dtype=object).tolist()), None], dtype=object)
     return pd.Series(hashed[codes], index=series.index, dtype="str")  # code -1 (missing) takes the last: None
 
 
@@ -120,7 +120,7 @@ def _hmac_hex(key: bytes, values: list[str]) -> list[str]:
     out = []
     for value in values:
         i = inner.copy()
-        i.update(value.encode())
+        i.update(str(value).encode())
         o = outer.copy()
         o.update(i.digest())
         out.append(o.hexdigest())

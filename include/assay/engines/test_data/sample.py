@@ -24,6 +24,7 @@ connection must be created), so the run is ERROR and nothing is written; a missi
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
     from assay.sources import TableSource
 
-__all__ = ["KIND", "draw_sample", "run_sample"]
+__all__ = ["KIND", "draw_sample", "prefetch", "run_sample"]
 
 KIND = "test_data"
 LEAK_CHUNK_ROWS = 1_000_000
@@ -81,7 +82,7 @@ def draw_sample(
     all_prio: list[np.ndarray] = []
     all_strata: list[Any] = []
     rows = 0
-    for chunk in source.iter_chunks(columns=columns, chunk_rows=chunk_rows):
+    for chunk in prefetch(source.iter_chunks(columns=columns, chunk_rows=chunk_rows)):
         for needed in (key_column, stratify):
             if needed is not None and needed not in chunk.columns:
                 raise ConfigError(f"test data sample: column {needed!r} is not in the source {source.label}")
@@ -124,7 +125,7 @@ def draw_sample(
 
     if cut is not None and bool((thresholds[has_draw] >= cut).any()):
         passes, kept, start = 2, [], 0  # a small stratum's cut lies beyond the first pass: read again
-        for chunk in source.iter_chunks(columns=columns, chunk_rows=chunk_rows):
+        for chunk in prefetch(source.iter_chunks(columns=columns, chunk_rows=chunk_rows)):
             prio = _priorities(chunk, key_column, start, seed)
             start += len(chunk)
             kept.append(chunk.iloc[np.flatnonzero(selected(chunk, prio))])
@@ -138,6 +139,44 @@ def draw_sample(
         for lab, size, draw in zip(labels, sizes, draws, strict=True)
     ]
     return sample, {"rows_read": rows, "rows_sampled": len(sample), "strata": strata, "passes": passes}
+
+
+def prefetch(chunks: Iterator[pd.DataFrame], depth: int = 1) -> Iterator[pd.DataFrame]:
+    """``chunks`` read one ahead on a background thread: decoding the next chunk (Arrow and Parquet release
+    the GIL) overlaps the work on this one. Errors are raised here, in order."""
+    import queue
+    import threading
+
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def fill() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                box.put(("chunk", chunk))
+            box.put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            box.put(("error", exc))
+
+    thread = threading.Thread(target=fill, name="assay-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
 
 
 def _release_arrow_memory() -> None:
@@ -197,7 +236,7 @@ def run_sample(
     _release_arrow_memory()
     masked = mask_frame(sample, cfg.masking, key=key, seed=cfg.seed, locale=cfg.locale)
     report = leak_check(
-        src.iter_chunks(columns=personal_present, chunk_rows=LEAK_CHUNK_ROWS),
+        prefetch(src.iter_chunks(columns=personal_present, chunk_rows=LEAK_CHUNK_ROWS)),
         masked,
         personal_columns=personal_present,
         free_text_columns=cfg.free_text_columns,
