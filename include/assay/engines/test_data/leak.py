@@ -209,15 +209,18 @@ def _digest_matches(
         return pa.array([hashlib.new(algorithm, v.encode()).hexdigest() for v in values], type=pa.large_string())
 
     found: dict[tuple[str, str, str], int] = {}
-    for column in personal:
-        if column not in probe.columns:
-            continue
-        for algorithm in _DIGESTS:
-            sample = digests(rows, column, algorithm)
-            for out_column, values in digest_like.items():
-                if pc.any(pc.is_in(sample, value_set=values)).as_py():
-                    full = digests(probe, column, algorithm)  # count over the whole frame
-                    found[(column, algorithm, out_column)] = int(pc.sum(pc.is_in(values, value_set=full)).as_py())
+    pairs = [(c, alg) for c in personal if c in probe.columns for alg in _DIGESTS]
+    if not pairs:
+        return found
+    hashed = [digests(rows, c, alg) for c, alg in pairs]
+    sample = pa.concat_arrays(hashed)
+    owner = np.repeat(np.arange(len(pairs)), [len(h) for h in hashed])
+    for out_column, values in digest_like.items():
+        hit = pc.is_in(sample, value_set=values).to_numpy(zero_copy_only=False)  # one set of the output's values
+        for p in sorted(set(owner[hit].tolist())):
+            column, algorithm = pairs[p]
+            full = digests(probe, column, algorithm)  # count over the whole frame
+            found[(column, algorithm, out_column)] = int(pc.sum(pc.is_in(values, value_set=full)).as_py())
     return found
 
 
