@@ -164,6 +164,7 @@ def _exact_matches(
                 for column, arr in arrays.items():
                     mine = pc.is_in(candidates, value_set=arr.drop_null()).to_numpy(zero_copy_only=False)
                     record(column, text_owner, where[mine])
+            del probe, found
         if len(num_values):
             for column in present:
                 if _is_number(chunk[column].dtype):
@@ -171,6 +172,8 @@ def _exact_matches(
                     mine = np.flatnonzero(np.isin(num_values, values))
                     for j in mine:
                         hits.setdefault((column, names[num_owner[j]]), set()).add(("n", int(j)))
+        del arrays
+        pa.default_memory_pool().release_unused()  # the chunk's buffers go back to the system, not the pool
     return {k: len(v) for k, v in hits.items()}, compared
 
 

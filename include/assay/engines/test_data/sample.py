@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["KIND", "draw_sample", "prefetch", "run_sample"]
 
 KIND = "test_data"
-LEAK_CHUNK_ROWS = 1_000_000
+LEAK_CHUNK_ROWS = 500_000
 
 
 def _priorities(chunk: pd.DataFrame, key_column: str | None, start: int, seed: int) -> np.ndarray:

@@ -145,3 +145,18 @@ def test_streamed_source_gives_the_same_verdict_as_the_frame(source: pd.DataFram
     whole, _ = check(source, leaky)
     streamed, _ = check((source.iloc[i : i + 4096] for i in range(0, len(source), 4096)), leaky, digest_source=source)
     assert whole.figures["personal_values"] == streamed.figures["personal_values"]
+
+
+def test_a_numeric_personal_value_is_found_in_a_numeric_column() -> None:
+    source = pd.DataFrame({"account_no": [12345678, 23456789, 34567890], "name": ["Ada Khan", "Ben Park", "Zoe Xu"]})
+    output = pd.DataFrame({"account_no": ["x", "y", "z"], "amount": [1.5, 23456789.0, 3.0], "note_id": ["a", "b", "c"]})
+    report = leak_check(source, output, personal_columns=["account_no", "name"], quasi_identifiers=[], k=1)
+    personal = report.checks[0]
+    assert personal.status == Status.FAIL.value and personal.observed == 1
+    assert "of account_no in output column amount" in personal.message
+    # a number in a text column is compared as text
+    output2 = output.assign(note_id=["a", "34567890", "c"], amount=[1.0, 2.0, 3.0])
+    assert (
+        "of account_no in output column note_id"
+        in leak_check(source, output2, personal_columns=["account_no"]).checks[0].message
+    )

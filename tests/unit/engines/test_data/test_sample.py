@@ -220,3 +220,17 @@ def test_a_csv_source_of_200k_rows(customers: pd.DataFrame, inventory: PersonalD
     )
     assert result.status == Status.PASS, result.message
     assert result.metric("rows_sampled") == 20_000
+
+
+def test_prefetch_keeps_order_and_raises_the_reader_error() -> None:
+    from assay.engines.test_data.sample import prefetch
+
+    def chunks():  # noqa: ANN202
+        yield from (pd.DataFrame({"i": [i]}) for i in range(5))
+        raise DataSourceError("disk gone")
+
+    seen = []
+    with pytest.raises(DataSourceError, match="disk gone"):
+        for chunk in prefetch(chunks()):
+            seen.append(int(chunk["i"].iloc[0]))
+    assert seen == [0, 1, 2, 3, 4]
