@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -203,7 +203,7 @@ def run_sample(
     now: datetime | None = None,
 ) -> Result:
     """Draw, mask, leak-check and (when every check passes) publish an anonymised sample of ``dataset``."""
-    from assay.sources import DataSource
+    from assay.sources import DataSource, DataSourceError
 
     started = now or datetime.now(UTC)
     t0 = time.monotonic()
@@ -225,6 +225,11 @@ def run_sample(
     columns = _peek_columns(src)  # a missing source raises DataSourceError here
     validate_masking(personal, cfg.masking, columns)  # every personal column of the source has a rule
     personal_present = [c for c in personal if c in columns]
+    named = {"free_text_columns": cfg.free_text_columns, "quasi_identifiers": cfg.quasi_identifiers or []}
+    for field_name, wanted in named.items():
+        absent = [c for c in wanted if c not in columns]
+        if absent:
+            raise ConfigError(f"test data sample of {dataset!r}: {field_name} not in the source: {', '.join(absent)}")
     quasi = (
         cfg.quasi_identifiers if cfg.quasi_identifiers is not None else store.columns_tagged(ColumnTag.QUASI_IDENTIFIER)
     )
@@ -233,6 +238,12 @@ def run_sample(
     sample, draw = draw_sample(
         src, cfg.fraction, stratify=cfg.stratify, seed=cfg.seed, key_column=key_column, columns=None
     )
+    if draw["rows_read"] == 0:
+        raise DataSourceError(f"test data sample of {dataset!r}: the source {src.label} has no rows; nothing published")
+    if draw["rows_sampled"] == 0:
+        raise ConfigError(
+            f"test data sample of {dataset!r}: fraction {cfg.fraction} draws no row from {draw['rows_read']} rows"
+        )
     _release_arrow_memory()
     masked = mask_frame(sample, cfg.masking, key=key, seed=cfg.seed, locale=cfg.locale)
     report = leak_check(
@@ -289,15 +300,15 @@ def run_sample(
             f"published sample {snapshot.id}: {rows_sampled} of {rows_read} rows, {len(cfg.masking)} columns masked"
         )
     else:
-        failed = [c.name for c in report.checks if c.status != Status.PASS.value]
-        message = f"leak check failed ({', '.join(failed)}): nothing published"
+        failed = [f"{c.name}: {c.message}" for c in report.checks if c.status != Status.PASS.value]
+        message = f"leak check failed, nothing published - {'; '.join(failed)}"
     return Result(
         name=name,
         kind=KIND,
         status=status,
         message=message,
         started_at=started,
-        finished_at=datetime.now(UTC) if now is None else started.fromtimestamp(started.timestamp() + duration, UTC),
+        finished_at=started + timedelta(seconds=duration),
         checks=report.checks,
         metrics=metrics,
         summary={

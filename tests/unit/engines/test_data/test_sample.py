@@ -234,3 +234,45 @@ def test_prefetch_keeps_order_and_raises_the_reader_error() -> None:
         for chunk in prefetch(chunks()):
             seen.append(int(chunk["i"].iloc[0]))
     assert seen == [0, 1, 2, 3, 4]
+
+
+def test_an_empty_source_is_error_and_names_in_the_config_must_exist(
+    customers: pd.DataFrame, inventory: PersonalDataInventory, tmp_path: Path
+) -> None:
+    with pytest.raises(DataSourceError, match="no rows"):
+        run_sample(
+            "customers",
+            config(),
+            inventory=inventory,
+            key=KEY,
+            snapshot_root=tmp_path,
+            source=FrameSource(customers.iloc[:0]),
+        )
+    with pytest.raises(ConfigError, match="free_text_columns not in the source: notes"):
+        run_sample(
+            "customers",
+            config(free_text_columns=["notes"]),
+            inventory=inventory,
+            key=KEY,
+            snapshot_root=tmp_path,
+            source=FrameSource(customers),
+        )
+    assert not (tmp_path / "customers").exists()
+
+
+def test_free_text_with_an_email_fails_the_sample(
+    customers: pd.DataFrame, inventory: PersonalDataInventory, tmp_path: Path
+) -> None:
+    frame = customers.assign(notes="no contact details")
+    frame.loc[frame.index[::50], "notes"] = "wrote from " + frame["email"].iloc[::50]
+    result = run_sample(
+        "customers",
+        config(free_text_columns=["notes"]),
+        inventory=inventory,
+        key=KEY,
+        snapshot_root=tmp_path,
+        source=FrameSource(frame, chunk_rows=5000),
+    )
+    assert result.status == Status.FAIL and result.check("leak_free_text").status == Status.FAIL.value
+    assert "leak_free_text" in result.message and not list_snapshots(tmp_path)
+    assert not any(e in result.message for e in customers["email"].iloc[::50])
