@@ -49,6 +49,7 @@ CARD = r"\d(?:[ \-]?\d){12,18}"
 _CARD_RE = re.compile(r"(?<!\d)\d(?:[ \-]?\d){12,18}(?!\d)")
 _DIGEST_LENGTHS = (32, 40, 64)
 _DIGESTS = ("sha256", "sha1", "md5")
+LONG = 48  # bytes: output values at least this long (pseudonyms, digests) are a set of their own
 
 
 @dataclass
@@ -141,6 +142,9 @@ def _exact_matches(
     import pyarrow.compute as pc
 
     text_values, text_owner, num_values, num_owner, names = _output_values(output)
+    is_long = pc.greater_equal(pc.binary_length(text_values), LONG)
+    long_values = text_values.filter(is_long)
+    short_values = text_values.filter(pc.invert(is_long))
     hits: dict[tuple[str, str], set[tuple[str, int]]] = {}
     compared = 0
 
@@ -156,7 +160,13 @@ def _exact_matches(
         arrays = {c: _arrow_strings(chunk[c]) for c in present}
         if len(text_values):
             probe = pa.concat_arrays(list(arrays.values()))  # one probe for every personal column of the chunk
-            found = pc.is_in(probe, value_set=text_values)
+            # long output values (pseudonyms, digests: most of the distinct values) are looked up only for the
+            # rare source values as long; the rest against the short values, a small set quick to build
+            found = pc.is_in(probe, value_set=short_values)
+            lengths = pc.binary_length(probe)
+            long_probe = pc.fill_null(pc.greater_equal(lengths, LONG), False)
+            if len(long_values) and pc.any(long_probe).as_py():
+                found = pc.or_(found, pc.and_(long_probe, pc.is_in(probe, value_set=long_values)))
             if pc.any(found).as_py():
                 leaked = pc.unique(probe.filter(found))
                 where = np.flatnonzero(pc.is_in(text_values, value_set=leaked).to_numpy(zero_copy_only=False))

@@ -160,3 +160,16 @@ def test_a_numeric_personal_value_is_found_in_a_numeric_column() -> None:
         "of account_no in output column note_id"
         in leak_check(source, output2, personal_columns=["account_no"]).checks[0].message
     )
+
+
+def test_a_long_personal_value_is_found_among_the_pseudonyms() -> None:
+    """Long output values (pseudonyms) are a set of their own, looked up for source values as long."""
+    token = "f" * 64
+    source = pd.DataFrame({"api_token": [token, "e" * 64], "name": ["Ada Khan", "Ben Park"]})
+    output = pd.DataFrame({"customer_id": ["a" * 64, token], "name": ["X Y", "Z W"]})
+    personal = leak_check(source, output, personal_columns=["api_token", "name"]).checks[0]
+    assert (
+        personal.status == Status.FAIL.value
+        and "1 value(s) of api_token in output column customer_id" in personal.message
+    )
+    assert token not in personal.message

@@ -4,6 +4,7 @@ source, uncovered personal column, absent key) writing nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -92,6 +93,8 @@ def test_a_sample_is_masked_leak_checked_and_published(
         assert not data[column].isin(set(customers[column])).any()
     assert data["customer_id"].str.fullmatch(r"[0-9a-f]{64}").all()
     assert not any(p.name.startswith(".staging-") for p in (tmp_path / "customers" / "sample").iterdir())
+    described = json.loads(json.dumps(result.describe_dict(), allow_nan=False))  # recordable as it is
+    assert described["summary"]["snapshot"]["id"] == snap.id and described["summary"]["draw"]["rows_read"] == 30_000
 
 
 def test_same_seed_same_rows_whatever_the_chunking_and_row_order(customers: pd.DataFrame) -> None:
