@@ -3,9 +3,15 @@
 ``leak_personal_values``
     No original value of a personal column appears anywhere in the output: every source value of every
     personal column (as its string form, :func:`.masking.as_strings`) is matched exactly against the
-    distinct values of every output column (also as strings). The source is streamed (a DataFrame or an
-    iterator of chunks); the output's values are held once. Observed: the number of distinct leaked values
-    (0 passes). Messages name the output column and the source column, never a value.
+    distinct values of every text column of the output (any non-numeric column, as strings); a numeric
+    personal value is also matched, as a number, against the output's numeric columns. (A text value is
+    not looked for in numeric columns: stringifying millions of measurements to find a name costs more
+    than it could find; a personal number kept as text and copied into a numeric column is the one case
+    this does not see.) The source is streamed (a DataFrame or an iterator of chunks), the output's
+    values are held once: the short ones as one small set, the long ones (>= 48 bytes: pseudonyms,
+    digests) as another, looked up only for source values as long. Observed: the number of distinct
+    leaked values per (source column, output column) pair, summed (0 passes). Messages name the output
+    column and the source column, never a value.
 
     Also the **unkeyed pseudonym**: a column "pseudonymised" with a plain SHA-256 (or SHA-1 / MD5) of the
     value, without the key, does not contain the value itself, yet anyone can hash a list of e-mails and
