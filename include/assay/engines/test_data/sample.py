@@ -323,6 +323,7 @@ def _run_sample(
     metrics = [
         MetricRecord("rows_read", float(rows_read), "rows", labels),
         MetricRecord("rows_sampled", float(rows_sampled), "rows", labels),
+        MetricRecord("rows", float(rows_sampled if snapshot is not None else 0), "rows", labels),  # published
         MetricRecord("sample_share", rows_sampled / rows_read if rows_read else 0.0, "ratio", labels),
         MetricRecord("masked_columns", float(len(cfg.masking)), "columns", labels),
         MetricRecord("smallest_k", float(report.smallest_group or 0), "rows", labels),
