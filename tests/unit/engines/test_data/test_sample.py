@@ -297,3 +297,32 @@ def test_a_masked_column_the_inventory_does_not_tag_is_leak_checked_too(
     )
     assert result.status == Status.FAIL
     assert "of national_id in output column national_id" in result.check("leak_personal_values").message
+
+
+def test_the_same_seed_publishes_the_same_masked_sample(
+    customers: pd.DataFrame, inventory: PersonalDataInventory, tmp_path: Path
+) -> None:
+    frames = []
+    for i, chunk_rows in enumerate((None, 4321)):
+        run_sample(
+            "customers",
+            config(),
+            inventory=inventory,
+            key=KEY,
+            snapshot_root=tmp_path / str(i),
+            source=FrameSource(customers, chunk_rows=chunk_rows),
+        )
+        [snap] = list_snapshots(tmp_path / str(i))
+        frames.append(pd.read_parquet(snap.data))
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    other = run_sample(
+        "customers",
+        config(seed=8),
+        inventory=inventory,
+        key=KEY,
+        snapshot_root=tmp_path / "2",
+        source=FrameSource(customers),
+    )
+    [snap] = list_snapshots(tmp_path / "2")
+    assert other.status == Status.PASS
+    assert len(set(pd.read_parquet(snap.data)["customer_id"]) & set(frames[0]["customer_id"])) < 0.3 * len(frames[0])
