@@ -13,7 +13,31 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "assay.engines.test_data.synthetic": ("CopulaModel", "fidelity", "fit_copula", "generate", "run_synthetic"),
+        "assay.engines.test_data.masking": ("mask_frame", "pseudonymise", "validate_masking"),
+        "assay.engines.test_data.leak": ("LeakReport", "leak_check"),
+        "assay.engines.test_data.sample": ("draw_sample", "run_sample"),
+        "assay.engines.test_data.retention": ("run_retention",),
+        "assay.engines.test_data.snapshots": ("Snapshot", "list_snapshots", "publish", "snapshot_root", "staging_dir"),
     },
 )
 
-__all__: list[str] = ["CopulaModel", "fidelity", "fit_copula", "generate", "run_synthetic"]
+__all__ = [
+    "CopulaModel",
+    "LeakReport",
+    "Snapshot",
+    "draw_sample",
+    "fidelity",
+    "fit_copula",
+    "generate",
+    "leak_check",
+    "list_snapshots",
+    "mask_frame",
+    "publish",
+    "pseudonymise",
+    "run_retention",
+    "run_sample",
+    "run_synthetic",
+    "snapshot_root",
+    "staging_dir",
+    "validate_masking",
+]

@@ -153,6 +153,10 @@ class SampleConfig(_Strict):
     free_text_columns: list[str] = Field(default_factory=list)
     k_anonymity: int = Field(default=5, ge=1)
     quasi_identifiers: list[str] | None = None  # default: the inventory's quasi_identifier columns
+    # the column whose value, hashed with the seed, orders rows for the draw (same rows whatever the chunking
+    # or row order); default: the inventory store's subject_column when the source has it, else the row position
+    key_column: str | None = None
+    locale: str = "en_GB"  # Faker locale of the fake method
 
 
 class TestDataset(_Strict):
