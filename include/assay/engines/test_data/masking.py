@@ -9,7 +9,7 @@
   its fake by a seeded hash of the value: the same person gets the same fake within a sample (and between
   samples of the same seed), and no Faker call is made per row. Pool values equal to an original value of
   the column are removed first, so a fake never reproduces a real value of the frame.
-* ``generalise``: ``to: month`` / ``year`` for dates (``"1978-07"`` / ``"1978"``, strings: a date cut to
+* ``generalise``: ``to: month`` / ``year`` / ``decade`` for dates (``"1978-07"`` / ``"1978"`` / ``"1970s"``, strings: a date cut to
   its month start would equal the real birth date of everyone born on the 1st); ``to: prefix`` for codes:
   the first ``keep`` characters, or without ``keep`` the outward part of a postcode (before the space, or
   all but the last three characters); ``to: bucket`` for numbers: ``"[30, 40)"`` buckets of ``width``.
@@ -74,8 +74,10 @@ def validate_masking(
             problems.append(f"masking rule of {column!r}: method fake needs 'faker' (a Faker provider, e.g. name)")
         if rule.method == "generalise":
             to = rule.to or ""
-            if to not in ("month", "year", "prefix", "bucket"):
-                problems.append(f"masking rule of {column!r}: generalise needs 'to' (month, year, prefix or bucket)")
+            if to not in ("month", "year", "decade", "prefix", "bucket"):
+                problems.append(
+                    f"masking rule of {column!r}: generalise needs 'to' (month, year, decade, prefix or bucket)"
+                )
             if to == "bucket" and not (rule.width and rule.width > 0):
                 problems.append(f"masking rule of {column!r}: generalise to bucket needs a positive 'width'")
             if to == "prefix" and rule.keep is not None and rule.keep < 1:
@@ -226,10 +228,13 @@ def _generalise(series: pd.Series, column: str, rule: MaskingRule) -> pd.Series:
     import pandas as pd
 
     to = rule.to
-    if to in ("month", "year"):
+    if to in ("month", "year", "decade"):
         dates = pd.to_datetime(series, errors="coerce")
         if dates.notna().sum() < series.notna().sum():
             raise ConfigError(f"masking rule of {column!r}: generalise to {to} needs dates, found other values")
+        if to == "decade":
+            decades = (dates.dt.year // 10 * 10).astype("Int64").astype("str") + "s"
+            return decades.where(dates.notna()).astype("str")
         return dates.dt.strftime("%Y-%m" if to == "month" else "%Y").astype("str")
     if to == "prefix":
         import pyarrow as pa
@@ -256,7 +261,7 @@ def _generalise(series: pd.Series, column: str, rule: MaskingRule) -> pd.Series:
         labels = {lo: f"[{fmt(lo)}, {fmt(lo + width)})" for lo in uniq}
         out = pd.Series(low, index=series.index).map(labels)
         return out.astype("str").where(numbers.notna())
-    raise ConfigError(f"masking rule of {column!r}: generalise needs 'to' (month, year, prefix or bucket)")
+    raise ConfigError(f"masking rule of {column!r}: generalise needs 'to' (month, year, decade, prefix or bucket)")
 
 
 def mask_frame(

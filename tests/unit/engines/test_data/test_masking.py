@@ -98,6 +98,9 @@ def test_generalise_dates_postcodes_and_numbers(customers: pd.DataFrame) -> None
     assert (out["amount"] == "[" + low.astype(str) + ", " + (low + 50).astype(str) + ")").all()
     year = mask_frame(customers, {"date_of_birth": rule("generalise", to="year")}, key=None, seed=0)
     assert (year["date_of_birth"] == dob.dt.year.astype(str)).all()
+    decade = mask_frame(customers, {"date_of_birth": rule("generalise", to="decade")}, key=None, seed=0)
+    assert (decade["date_of_birth"] == (dob.dt.year // 10 * 10).astype(str) + "s").all()
+    assert decade["date_of_birth"].str.fullmatch(r"\d{3}0s").all()
 
 
 def test_generalise_postcode_without_space_keeps_the_outward_code() -> None:
