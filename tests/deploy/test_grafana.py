@@ -786,3 +786,33 @@ def test_the_time_range_moves_what_panels_show(readonly_db):
         ]
         cur.execute(grafana_sql(by_title["Open vulnerabilities by severity (latest scan per target)"], **earlier))
         assert [(r[0], r[1], r[2]) for r in cur.fetchall()] == [("fraud-api", 2.0, 3.0)]
+
+
+@pytest.mark.postgres
+def test_the_read_only_role_changes_nothing_in_the_seeded_db(readonly_db):
+    """What Grafana's role reads it cannot change: no INSERT, UPDATE, DELETE, TRUNCATE or CREATE, even after
+    lifting the read-only session default (a separate session, so the panels' one stays as it is)."""
+    import psycopg2
+
+    statements = (
+        "INSERT INTO assay_suite_run (id) VALUES (-1)",
+        "UPDATE assay_metric SET value = 0",
+        "DELETE FROM assay_finding",
+        "TRUNCATE assay_check",
+        "CREATE TABLE grafana_owned (x int)",
+    )
+    other = psycopg2.connect(readonly_db.dsn)
+    other.autocommit = True
+    try:
+        with other.cursor() as cur:
+            for statement in statements:
+                with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):
+                    cur.execute(statement)
+            cur.execute("SET default_transaction_read_only = off")
+            for statement in statements:
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    cur.execute(statement)
+            cur.execute("SELECT count(*) FROM assay_suite_run WHERE kind = 'alert'")
+            assert cur.fetchone() == (12,)
+    finally:
+        other.close()
