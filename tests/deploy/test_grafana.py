@@ -37,8 +37,8 @@ PANEL_TYPES_WITH_SQL = {"timeseries", "stat", "table", "barchart", "bargauge", "
 # Grafana's PostgreSQL macros
 # --------------------------------------------------------------------------
 
-# pkg/tsdb/grafana-postgresql-datasource/macros.go (and sqleng): `$__name(args)`, args without ')'
-MACRO_RE = re.compile(r"\$(__[_a-zA-Z0-9]+)\(([^)]*)\)")
+# pkg/tsdb/grafana-postgresql-datasource/macros.go: any `$name(args)`, args without ')'; an unknown name is an error
+MACRO_RE = re.compile(r"\$([_a-zA-Z0-9]+)\(([^)]*)\)")
 INTERVAL_RE = re.compile(r"^(\d+)(ms|s|m|h|d|w|y)$")
 UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
@@ -68,8 +68,9 @@ def grafana_sql(sql: str, *, time_from: datetime, time_to: datetime, interval: s
     datasource's macros: ``$__time(c)`` → ``c AS "time"``; ``$__timeEpoch(c)`` → ``extract(epoch from c) AS
     "time"``; ``$__timeFilter(c)`` → ``c BETWEEN 'from' AND 'to'`` (RFC 3339, UTC); ``$__timeFrom()`` /
     ``$__timeTo()`` → the quoted bounds; ``$__timeGroup(c, interval[, fill])`` →
-    ``floor(extract(epoch from c)/s)*s``, and ``$__timeGroupAlias`` the same ``AS "time"`` (the fill
-    argument changes how Grafana fills gaps, not the SQL). Any other macro fails the test."""
+    ``floor(extract(epoch from c)/s)*s`` (the datasource has TimescaleDB off), and ``$__timeGroupAlias`` the
+    same ``AS "time"`` (the fill argument changes how Grafana fills gaps, not the SQL). Any other macro fails
+    the test, as Grafana fails the query."""
     sql = sql.replace("$__interval_ms", str(int(_interval_s(interval) * 1000))).replace("$__interval", interval)
     start, end = f"'{_rfc3339(time_from)}'", f"'{_rfc3339(time_to)}'"
 
@@ -79,13 +80,15 @@ def grafana_sql(sql: str, *, time_from: datetime, time_to: datetime, interval: s
         if name == "__time":
             return f'{args[0]} AS "time"'
         if name == "__timeEpoch":
-            return f'extract(epoch from {args[0]}) AS "time"'
+            return f'extract(epoch from {args[0]}) as "time"'
         if name == "__timeFilter":
             return f"{args[0]} BETWEEN {start} AND {end}"
         if name == "__timeFrom":
             return start
         if name == "__timeTo":
             return end
+        if name == "__timeGroup" and match.string[match.end() : match.end() + 1] == ",":
+            name = "__timeGroupAlias"  # Grafana's pre-5.3 compatibility: `$__timeGroup(...),` gets the alias
         if name in ("__timeGroup", "__timeGroupAlias"):
             assert 2 <= len(args) <= 3, f"${name} takes (column, interval[, fill]): {raw!r}"
             s = _seconds(_interval_s(args[1]))
@@ -110,8 +113,12 @@ def test_macros_expand_as_grafana_does():
         "WHERE r.finished_at BETWEEN '2026-11-01T00:00:00Z' AND '2026-12-01T12:30:00.25Z' "
         "AND z <= '2026-12-01T12:30:00.25Z' AND z >= '2026-11-01T00:00:00Z' -- 3600000"
     )
-    with pytest.raises(AssertionError, match="not one the test expands"):
-        grafana_sql("SELECT $__unixEpochFilter(t)", time_from=t0, time_to=t1, interval="1h")
+    assert grafana_sql("SELECT $__timeGroup(t, '1d'), $__timeEpoch(t)", time_from=t0, time_to=t1, interval="1h") == (
+        'SELECT floor(extract(epoch from t)/86400)*86400 AS "time", extract(epoch from t) as "time"'
+    )
+    for unknown in ("SELECT $__unixEpochFilter(t)", "SELECT $myMacro(t)"):
+        with pytest.raises(AssertionError, match="not one the test expands"):
+            grafana_sql(unknown, time_from=t0, time_to=t1, interval="1h")
 
 
 # --------------------------------------------------------------------------
@@ -191,6 +198,7 @@ def test_datasource_reads_the_metrics_db_as_the_read_only_role():
     assert ds["secureJsonData"]["password"] == "${ASSAY_METRICS_DB_PASSWORD}"
     assert env["ASSAY_METRICS_DB_PASSWORD"].startswith("${ASSAY_GRAFANA_DB_PASSWORD:?")
     assert ds["uid"] and ds.get("editable") is False
+    assert ds["jsonData"].get("timescaledb") is False, "the panels' $__timeGroup expects plain PostgreSQL"
 
 
 def test_dashboard_provider_loads_the_mounted_dashboard_folder():
@@ -235,6 +243,15 @@ def test_dashboards_are_grafana_dashboards_on_the_provisioned_datasource():
                 assert target.get("datasource", panel["datasource"]) == panel["datasource"], where
                 if panel["type"] == "timeseries":
                     assert "$__timeFilter(" in target["rawSql"], f"{where}: a time series must use $__timeFilter"
+        cells = [
+            (p["title"], x, y)
+            for p in panels
+            for x in range(p["gridPos"]["x"], p["gridPos"]["x"] + p["gridPos"]["w"])
+            for y in range(p["gridPos"]["y"], p["gridPos"]["y"] + p["gridPos"]["h"])
+        ]
+        taken: dict[tuple[int, int], str] = {}
+        for title, x, y in cells:
+            assert taken.setdefault((x, y), title) == title, f"{path.name}: {title!r} overlaps {taken[(x, y)]!r}"
     assert len(uids) == len(dashboards)
 
 
