@@ -30,6 +30,38 @@ if TYPE_CHECKING:
 SUMMARY_XCOM = "assay_summary"
 REPORT_XCOM = "assay_report"
 
+#: libraries whose INFO chatter buries a task's own lines (Great Expectations registers ~200 expectations at
+#: INFO on every run); inside an Assay task they log from WARNING up.
+NOISY_LOGGERS = (
+    "great_expectations",
+    "alembic",
+    "urllib3",
+    "matplotlib",
+    "numexpr",
+    "posthog",
+    "py4j",
+    "evidently",
+    "mlflow",
+    "httpx",
+)
+
+
+@contextmanager
+def quiet_libraries(names: tuple[str, ...] = NOISY_LOGGERS) -> Iterator[None]:
+    """Raise ``names``' loggers to WARNING for the block, then restore their levels."""
+    import logging
+
+    loggers = [logging.getLogger(n) for n in names]
+    before = [lg.level for lg in loggers]
+    for lg in loggers:
+        if lg.getEffectiveLevel() < logging.WARNING:
+            lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, before, strict=True):
+            lg.setLevel(level)
+
 
 def run_key(context: Context) -> RunKey:
     ti = context["ti"]
@@ -152,7 +184,8 @@ class AssayOperator(BaseOperator):
                 self._assay_executing = True
                 self._assay_results = []
                 try:
-                    value = execute(self, context)
+                    with quiet_libraries():
+                        value = execute(self, context)
                 except BaseException:
                     self._assay_finish(context, failed=True)
                     raise
