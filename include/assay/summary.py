@@ -26,6 +26,7 @@ __all__ = [
     "FailedTestLine",
     "RunSummary",
     "find_report",
+    "message_rest",
     "run_detail_url",
     "summarize",
 ]
@@ -61,6 +62,17 @@ def run_detail_url(base_url: str | None, dag_id: str, run_id: str) -> str | None
 def _short(text: str, limit: int = FIRST_LINE_CHARS) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def message_rest(message: str | None) -> str:
+    """A test's message without its first line and its first ``at file:line`` (both shown on the test's own
+    line): the assertion's detail, a teardown error... Empty when there is nothing more."""
+    lines = [ln.rstrip() for ln in (message or "").splitlines() if ln.strip()]
+    first = next((i for i, ln in enumerate(lines) if not _AT.match(ln)), None)
+    if first is not None and len(lines[first].strip()) > FIRST_LINE_CHARS:
+        first = None  # cut on the test's own line: shown whole here
+    at = next((i for i, ln in enumerate(lines) if _AT.match(ln)), None)
+    return "\n".join(ln for i, ln in enumerate(lines) if i not in (first, at))
 
 
 @dataclass(frozen=True)

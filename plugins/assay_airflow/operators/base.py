@@ -20,7 +20,7 @@ from assay.results import Result, error_result, suite_run_record
 from assay.status import Status
 from assay.store import RecordRejected, RunKey, StoreUnavailable, SuiteRunRecord
 from assay.store.outbox import record_or_park
-from assay.summary import find_report, run_detail_url, summarize
+from assay.summary import run_detail_url, summarize
 from assay_airflow.hooks.metrics_db import MetricsDbHook
 from assay_airflow.masking import mask_config_credentials
 

@@ -132,7 +132,9 @@ def test_the_message_leads_with_what_failed():
     assert result.status is Status.FAIL
     assert result.message.startswith("prediction 'score' drifted; no dataset drift: 0 of 1 columns"), result.message
     calm = run_drift(ref, ref, DriftConfig(prediction_column="score"))
-    assert calm.message.startswith("no dataset drift: 0 of 1 columns") and "prediction 'score': no drift" in calm.message
+    assert (
+        calm.message.startswith("no dataset drift: 0 of 1 columns") and "prediction 'score': no drift" in calm.message
+    )
 
 
 def test_warn_threshold_gives_warn_without_drift():
