@@ -24,6 +24,7 @@ from assay.config import load_config
 from assay.redaction import strip_url_credentials
 from assay.status import Status, worst
 from assay.summary import run_detail_url
+from assay_airflow.hooks.connections import connection_defined
 from assay_airflow.hooks.metrics_db import MetricsDbHook
 from assay_airflow.masking import mask_config_credentials
 
@@ -33,18 +34,6 @@ if TYPE_CHECKING:
 
 #: channels already said to be unconfigured in this process (said once, at INFO)
 _UNCONFIGURED_TOLD: set[tuple[str, str]] = set()
-
-
-def _defined(conn_id: str) -> bool:
-    """Whether the connection ``conn_id`` is defined (an unreadable connection counts as defined: sending
-    through it then fails, and says why, at ERROR)."""
-    from airflow.sdk import BaseHook
-
-    try:
-        BaseHook.get_connection(conn_id)
-    except Exception as exc:  # noqa: BLE001
-        return not (type(exc).__name__ == "AirflowNotFoundException" or "isn't defined" in str(exc))
-    return True
 
 
 def _alerting(evidence: dict) -> bool:
@@ -180,7 +169,7 @@ class AssayAlertNotifier(BaseNotifier):
 
     def _configured(self, channel: str, conn_id: str) -> bool:
         """Whether ``conn_id`` is defined; if not, say so once per process at INFO, not as a failure."""
-        if _defined(conn_id):
+        if connection_defined(conn_id):
             return True
         if (channel, conn_id) not in _UNCONFIGURED_TOLD:
             _UNCONFIGURED_TOLD.add((channel, conn_id))
