@@ -120,11 +120,15 @@ class FailedGate:
     comparator: str | None = None
     message: str | None = None
 
+    def figures(self) -> str:
+        """``observed 72.5, must be >= 80`` (empty when the check carries no figure)."""
+        if self.observed is None and self.threshold is None:
+            return ""
+        op = _COMPARATORS.get((self.comparator or "").strip(), self.comparator or "vs")
+        return f"observed {_num(self.observed)}, must be {op} {_num(self.threshold)}"
+
     def line(self) -> str:
-        figures = ""
-        if self.observed is not None or self.threshold is not None:
-            op = _COMPARATORS.get((self.comparator or "").strip(), self.comparator or "vs")
-            figures = f"observed {_num(self.observed)}, must be {op} {_num(self.threshold)}"
+        figures = self.figures()
         msg = _short(self.message.splitlines()[0]) if self.message and self.message.strip() else ""
         body = "; ".join(p for p in (figures, msg) if p)
         return f"{self.status} {self.name}" + (f": {body}" if body else "")

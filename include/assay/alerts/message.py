@@ -79,11 +79,7 @@ class FailedCheck:
     @property
     def figures(self) -> str:
         """``observed 72.5, must be >= 80`` (empty when the check has no numbers)."""
-        if self.observed is None and self.threshold is None:
-            return ""
-        return (
-            FailedGate(self.name, self.status, self.observed, self.threshold, self.comparator).line().split(": ", 1)[1]
-        )
+        return FailedGate(self.name, self.status, self.observed, self.threshold, self.comparator).figures()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator, BaseOperatorLink
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 from assay.config import AssayConfig, load_config
 from assay.errors import AssayError, ConfigError
@@ -186,8 +186,8 @@ class AssayOperator(BaseOperator):
                 try:
                     with quiet_libraries():
                         value = execute(self, context)
-                except BaseException:
-                    self._assay_finish(context, failed=True)
+                except BaseException as exc:  # a skip is no failure: its return_value stays empty
+                    self._assay_finish(context, failed=not isinstance(exc, AirflowSkipException))
                     raise
                 finally:
                     self._assay_executing = False
