@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import Index, and_, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from assay.store.models import Baseline, Check, Finding, Metric, SuiteRun, TestCase
@@ -37,6 +37,18 @@ STATUS_ORDER = {"ERROR": 5, "FAIL": 4, "WARN": 3, "SKIP": 1, "PASS": 2}  # worst
 REPORT_KEY_ENDINGS = ("report", "report_path", "html")
 FAILED_OUTCOMES = ("failed", "error")
 ALERT_KIND = "alert"
+
+# The indexes these queries need, created by revision 0006 (``0006_dashboard_indexes.py`` spells them out; the
+# migration test compares the schema with the models' metadata, which these declarations join on import, and
+# the migration imports this module so they are there whenever a schema is migrated).
+DASHBOARD_INDEXES = (
+    # the overview's windows and "newest per group" of one kind (pytest, load_test, drift, security, alert...)
+    Index("ix_assay_suite_run_kind_target_finished", SuiteRun.kind, SuiteRun.target, SuiteRun.finished_at),
+    # the last verdict of each (target, DAG): a group-by read from the index alone
+    Index("ix_assay_suite_run_verdict", SuiteRun.target, SuiteRun.dag_id, SuiteRun.kind, SuiteRun.finished_at),
+    # one test's history; a hash index on PostgreSQL: a node id can exceed a B-tree entry's 2704 bytes
+    Index("ix_assay_test_case_node_id", TestCase.node_id, postgresql_using="hash"),
+)
 
 
 def _iso(value: datetime | None) -> str | None:
