@@ -30,10 +30,7 @@ sys.path[:0] = [str(REPO / "include"), str(REPO / "tests")]
 from sqlalchemy import event  # noqa: E402
 from support.postgres import PG_HOST, PG_PORT, pg_admin  # noqa: E402
 
-from assay.store import (
-    MetricsStore,  # noqa: E402
-    queries,  # noqa: E402
-)
+from assay.store import MetricsStore, queries  # noqa: E402
 
 N_SUITE_RUNS, N_TEST_CASES, N_METRICS, N_FINDINGS = 100_000, 1_000_000, 1_000_000, 100_000
 TARGETS = [f"service-{i}" for i in range(10)]
