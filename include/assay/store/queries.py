@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, and_, func, select, tuple_
+from sqlalchemy import Index, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from assay.store.models import Baseline, Check, Finding, Metric, SuiteRun, TestCase
@@ -43,9 +43,9 @@ ALERT_KIND = "alert"
 # the migration imports this module so they are there whenever a schema is migrated).
 DASHBOARD_INDEXES = (
     # the overview's windows and "newest per group" of one kind (pytest, load_test, drift, security, alert...)
-    Index("ix_assay_suite_run_kind_target_finished", SuiteRun.kind, SuiteRun.target, SuiteRun.finished_at),
-    # the last verdict of each (target, DAG): a group-by read from the index alone
-    Index("ix_assay_suite_run_verdict", SuiteRun.target, SuiteRun.dag_id, SuiteRun.kind, SuiteRun.finished_at),
+    Index("ix_assay_suite_run_kind_finished", SuiteRun.kind, SuiteRun.finished_at),
+    # the last verdict of each (target, DAG): the pairs from the index alone, the newest run by a backward read
+    Index("ix_assay_suite_run_verdict", SuiteRun.target, SuiteRun.dag_id, SuiteRun.finished_at),
     # one test's history; a hash index on PostgreSQL: a node id can exceed a B-tree entry's 2704 bytes
     Index("ix_assay_test_case_node_id", TestCase.node_id, postgresql_using="hash"),
 )
@@ -110,25 +110,23 @@ def overview(store: Any, *, commits: int = 20, days: int = 30, now: datetime | N
 
 def _verdicts(s: Session) -> list[dict[str, Any]]:
     """Per (target, DAG): its newest DAG run (by its newest suite's end) and the worst status of its suites'
-    newest tries. Alert evaluations are not a DAG's verdict and are left out."""
-    newest = (
-        select(SuiteRun.target, SuiteRun.dag_id, func.max(SuiteRun.finished_at).label("at"))
-        .where(SuiteRun.kind != ALERT_KIND)
-        .group_by(SuiteRun.target, SuiteRun.dag_id)
-        .subquery()
-    )
-    runs = s.execute(
-        select(SuiteRun.target, SuiteRun.dag_id, SuiteRun.run_id, newest.c.at)
-        .join(
-            newest,
-            and_(
-                SuiteRun.dag_id == newest.c.dag_id,
-                SuiteRun.finished_at == newest.c.at,
-                func.coalesce(SuiteRun.target, "") == func.coalesce(newest.c.target, ""),
-            ),
-        )
-        .where(SuiteRun.kind != ALERT_KIND)
-    ).all()
+    newest tries. Alert evaluations are not a DAG's verdict and are left out. One index-only pass for the
+    (target, DAG) pairs, then one backward index read per pair (``ix_assay_suite_run_verdict``)."""
+    pairs = s.execute(select(SuiteRun.target, SuiteRun.dag_id).group_by(SuiteRun.target, SuiteRun.dag_id)).all()
+    runs = []
+    for target, dag_id in pairs:
+        row = s.execute(
+            select(SuiteRun.target, SuiteRun.dag_id, SuiteRun.run_id, SuiteRun.finished_at.label("at"))
+            .where(
+                SuiteRun.target.is_(None) if target is None else SuiteRun.target == target,
+                SuiteRun.dag_id == dag_id,
+                SuiteRun.kind != ALERT_KIND,
+            )
+            .order_by(SuiteRun.finished_at.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            runs.append(row)
     wanted = sorted({(r.dag_id, r.run_id) for r in runs})
     suites: dict[tuple, list[Any]] = defaultdict(list)
     for chunk in _chunks(wanted, 200):
@@ -268,6 +266,12 @@ def _figures(metrics: Iterable[Any]) -> dict[str, float | None]:
 _PERF_METRICS = (P50_METRIC, P95_METRIC, *THROUGHPUT_METRICS)
 
 
+def _pooled() -> Any:
+    """Only the pooled figures (a load test also records each endpoint's: 40 endpoints, 80 rows a night)."""
+    endpoint = Metric.labels["endpoint"].as_string()
+    return or_(endpoint == AGGREGATED, endpoint.is_(None))
+
+
 def _performance(s: Session, *, since: datetime) -> list[dict[str, Any]]:
     runs = s.execute(
         select(SuiteRun.id, SuiteRun.target, SuiteRun.run_id, SuiteRun.dag_id, SuiteRun.finished_at, SuiteRun.status)
@@ -282,7 +286,7 @@ def _performance(s: Session, *, since: datetime) -> list[dict[str, Any]]:
     for chunk in _chunks(ids):
         for sid, name, value, labels in s.execute(
             select(Metric.suite_run_id, Metric.name, Metric.value, Metric.labels).where(
-                Metric.suite_run_id.in_(chunk), Metric.name.in_(_PERF_METRICS)
+                Metric.suite_run_id.in_(chunk), Metric.name.in_(_PERF_METRICS), _pooled()
             )
         ):
             metrics[sid].append((name, value, labels))
@@ -334,7 +338,7 @@ def _baseline(s: Session, target: str | None) -> dict[str, Any] | None:
     figures = _figures(
         s.execute(
             select(Metric.name, Metric.value, Metric.labels).where(
-                Metric.suite_run_id == row.suite_run_id, Metric.name.in_(_PERF_METRICS)
+                Metric.suite_run_id == row.suite_run_id, Metric.name.in_(_PERF_METRICS), _pooled()
             )
         ).all()
     )
