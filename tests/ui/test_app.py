@@ -103,6 +103,7 @@ def test_pages_with_the_ui_cookie(client, token):
     html = overview.text
     assert "coverage-chart" in html and "<svg" in html and "coverage %" in html
     assert seed.ALERT_RULE in html and "alert-row" in html
+    assert seed.FAILED_NODE in html and seed.FAILED_MESSAGE in html
     assert "transactions" in html and "gdpr" in html and "CVE-2026-0001" in html
     run = client.get(PAGES[1]).text
     assert seed.FAILED_MESSAGE in run and "pytest &#39;" + seed.FAILED_NODE in run

@@ -39,6 +39,14 @@ def test_overview_on_seeded_results(seeded):
     assert newest["pass_rate"] == pytest.approx(100 * 8 / 9, abs=0.01)
     assert tests["commits"][0]["pass_rate"] == 100.0
     assert tests["latest_coverage"] == seed.COVERAGE[-1]
+    assert tests["failing"] == [
+        {
+            "node_id": seed.FAILED_NODE,
+            "outcome": "failed",
+            "message": seed.FAILED_MESSAGE,
+            "command": f"pytest '{seed.FAILED_NODE}'",
+        }
+    ]
 
     (perf,) = ov["performance"]
     assert [p["p95_ms"] for p in perf["points"]] == [180.0, 190.0, 270.0]  # the pooled figure, not /predict's

@@ -233,6 +233,7 @@ def _tests(s: Session, *, commits: int, since: datetime) -> list[dict[str, Any]]
         ):
             p = points[picked[sid]]
             p["coverage"] = value if p["coverage"] is None else max(p["coverage"], value)
+    failing = _failing_tests(s, picked, points)
     out = []
     for target in sorted(by_target, key=lambda t: t or ""):
         series = sorted((p for (t, _), p in points.items() if t == target), key=lambda p: p["finished_at"])
@@ -247,9 +248,36 @@ def _tests(s: Session, *, commits: int, since: datetime) -> list[dict[str, Any]]
                 "target": target,
                 "commits": series,
                 "latest_pass_rate": rates[-1] if rates else None,
+                "failing": failing.get((target, series[-1]["commit_sha"]), []) if series else [],
                 "latest_coverage": covered[-1] if covered else None,
             }
         )
+    return out
+
+
+def _failing_tests(
+    s: Session, picked: dict[int, tuple[str | None, str]], points: dict[tuple[str | None, str], dict[str, Any]]
+) -> dict[tuple[str | None, str], list[dict[str, Any]]]:
+    """The failed tests (up to 20) of each target's newest commit, with their message and pytest command."""
+    newest: dict[str | None, tuple[str | None, str]] = {}
+    for key, p in points.items():
+        if key[0] not in newest or p["finished_at"] > points[newest[key[0]]]["finished_at"]:
+            newest[key[0]] = key
+    wanted = set(newest.values())
+    ids = [sid for sid, key in picked.items() if key in wanted]
+    out: dict[tuple[str | None, str], list[dict[str, Any]]] = defaultdict(list)
+    for chunk in _chunks(ids):
+        rows = s.execute(
+            select(TestCase.suite_run_id, TestCase.node_id, TestCase.outcome, TestCase.message)
+            .where(TestCase.suite_run_id.in_(chunk), TestCase.outcome.in_(FAILED_OUTCOMES))
+            .order_by(TestCase.id)
+        ).all()
+        for sid, node_id, outcome, message in rows:
+            found = out[picked[sid]]
+            if len(found) < 20:
+                found.append(
+                    {"node_id": node_id, "outcome": outcome, "message": message, "command": pytest_command(node_id)}
+                )
     return out
 
 
