@@ -15,10 +15,11 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from assay.store import queries
+from assay.store.repository import StoreUnavailable
 from assay_airflow.ui import charts
 from assay_airflow.ui.auth import User, authenticated_user, login_url, require_dag_run_access
 
@@ -30,9 +31,14 @@ TEMPLATES.env.filters["day"] = lambda s: "" if not s else str(s)[:16].replace("T
 
 
 def _default_store() -> Any:
+    """The metrics DB the operators write (the hook resolves it), brought to the newest schema once: a fresh
+    install shows an empty page rather than an error. A page waits for at most 2 tries of an outage."""
+    from assay.store import MetricsStore
     from assay_airflow.hooks.metrics_db import MetricsDbHook
 
-    return MetricsDbHook().store()
+    store = MetricsStore(MetricsDbHook().get_url(), attempts=2, backoff_s=0.2)
+    store.ensure_schema()
+    return store
 
 
 class StoreHolder:
@@ -74,6 +80,10 @@ def create_app(store_factory: Callable[[], Any] = _default_store) -> FastAPI:
         if is_page and login_needed and request.method == "GET":
             return RedirectResponse(login_url(request), status_code=303)
         return await http_exception_handler(request, exc)
+
+    @app.exception_handler(StoreUnavailable)
+    async def unavailable(request: Request, exc: StoreUnavailable) -> Response:
+        return JSONResponse({"detail": f"metrics database unavailable: {exc}"}, status_code=503)
 
     def page(request: Request, name: str, **context: Any) -> HTMLResponse:
         base = request.scope.get("root_path", "").rstrip("/")
