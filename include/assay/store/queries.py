@@ -46,6 +46,9 @@ DASHBOARD_INDEXES = (
     Index("ix_assay_suite_run_kind_finished", SuiteRun.kind, SuiteRun.finished_at),
     # the last verdict of each (target, DAG): the pairs from the index alone, the newest run by a backward read
     Index("ix_assay_suite_run_verdict", SuiteRun.target, SuiteRun.dag_id, SuiteRun.finished_at),
+    # a run's metrics by name (coverage, pooled load-test figures, compliance score): a per-commit run also
+    # records one coverage row per file, a load test one row per endpoint
+    Index("ix_assay_metric_run_name", Metric.suite_run_id, Metric.name),
     # one test's history; a hash index on PostgreSQL: a node id can exceed a B-tree entry's 2704 bytes
     Index("ix_assay_test_case_node_id", TestCase.node_id, postgresql_using="hash"),
 )
