@@ -131,6 +131,9 @@ def test_the_plugin_registers_the_app_and_its_views():
     plugin = mod.AssayPlugin
     assert plugin.name == "assay"
     assert plugin.fastapi_apps[0]["url_prefix"] == "/assay"
+    from assay_airflow.ui.app import app
+
+    assert plugin.fastapi_apps[0]["app"].load() is app
     views = {v["destination"]: v["href"] for v in plugin.external_views}
     assert views == {
         "nav": "/assay/",
