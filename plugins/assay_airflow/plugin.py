@@ -48,6 +48,7 @@ class AssayPlugin(AirflowPlugin):
             "href": f"{URL_PREFIX}/",
             "destination": "nav",
             "url_route": "assay",
+            "nav_top_level": True,
         },
         {
             "name": "Assay results",

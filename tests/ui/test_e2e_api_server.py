@@ -5,6 +5,8 @@ a real headless Chromium logs in through the login page and reads the page (scre
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from support import dashboard_seed as seed
@@ -83,6 +85,13 @@ def test_a_browser_logs_in_and_sees_the_results(stack, tmp_path):
         assert seed.FAILED_NODE in html and seed.FAILED_MESSAGE in html
         assert "coverage %" in html and "alert-row" in html and seed.ALERT_RULE in html
 
+        # inside the Airflow UI: the nav entry's page embeds /assay/
+        browser.get(f"{stack.url}/plugin/assay")
+        frame = browser.find("iframe", timeout_s=60)
+        assert "/assay/" in str(browser._cmd("GET", f"/element/{frame}/attribute/src"))
+        time.sleep(2)  # let the frame render for the picture
+        browser.screenshot("airflow-ui-nav")
+
         browser.get(f"{stack.url}/assay/runs/assay_per_commit/{seed.NEWEST_PER_COMMIT_RUN}")
         browser.find("tr.failed-test")
         browser.screenshot("run-detail")
@@ -90,4 +99,4 @@ def test_a_browser_logs_in_and_sees_the_results(stack, tmp_path):
     finally:
         browser.quit()
     print(f"screenshots: {shots}")
-    assert len(list(shots.rglob("*.png"))) == 3
+    assert len(list(shots.rglob("*.png"))) == 4
