@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Index, func, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from assay.store.models import Baseline, Check, Finding, Metric, SuiteRun, TestCase
 
@@ -113,23 +113,38 @@ def overview(store: Any, *, commits: int = 20, days: int = 30, now: datetime | N
 
 def _verdicts(s: Session) -> list[dict[str, Any]]:
     """Per (target, DAG): its newest DAG run (by its newest suite's end) and the worst status of its suites'
-    newest tries. Alert evaluations are not a DAG's verdict and are left out. One index-only pass for the
-    (target, DAG) pairs, then one backward index read per pair (``ix_assay_suite_run_verdict``)."""
-    pairs = s.execute(select(SuiteRun.target, SuiteRun.dag_id).group_by(SuiteRun.target, SuiteRun.dag_id)).all()
-    runs = []
-    for target, dag_id in pairs:
-        row = s.execute(
-            select(SuiteRun.target, SuiteRun.dag_id, SuiteRun.run_id, SuiteRun.finished_at.label("at"))
-            .where(
-                SuiteRun.target.is_(None) if target is None else SuiteRun.target == target,
-                SuiteRun.dag_id == dag_id,
-                SuiteRun.kind != ALERT_KIND,
-            )
+    newest tries. Alert evaluations are not a DAG's verdict and are left out. One statement: the (target, DAG)
+    pairs from the index alone, and for each the newest run by a backward read of ``ix_assay_suite_run_verdict``."""
+    pairs = (
+        select(SuiteRun.target, SuiteRun.dag_id)
+        .where(SuiteRun.target.is_not(None))
+        .group_by(SuiteRun.target, SuiteRun.dag_id)
+        .subquery()
+    )
+    inner = aliased(SuiteRun)
+    newest = (
+        select(inner.id)
+        .where(inner.target == pairs.c.target, inner.dag_id == pairs.c.dag_id, inner.kind != ALERT_KIND)
+        .order_by(inner.finished_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    ids = [i for _, _, i in s.execute(select(pairs.c.target, pairs.c.dag_id, newest)) if i is not None]
+    # runs without a target (rare): one read per DAG
+    for (dag_id,) in s.execute(select(SuiteRun.dag_id).where(SuiteRun.target.is_(None)).group_by(SuiteRun.dag_id)):
+        i = s.execute(
+            select(SuiteRun.id)
+            .where(SuiteRun.target.is_(None), SuiteRun.dag_id == dag_id, SuiteRun.kind != ALERT_KIND)
             .order_by(SuiteRun.finished_at.desc())
             .limit(1)
-        ).first()
-        if row is not None:
-            runs.append(row)
+        ).scalar()
+        if i is not None:
+            ids.append(i)
+    runs = s.execute(
+        select(SuiteRun.target, SuiteRun.dag_id, SuiteRun.run_id, SuiteRun.finished_at.label("at")).where(
+            SuiteRun.id.in_(ids)
+        )
+    ).all()
     wanted = sorted({(r.dag_id, r.run_id) for r in runs})
     suites: dict[tuple, list[Any]] = defaultdict(list)
     for chunk in _chunks(wanted, 200):
