@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "include" / "demo_platform"
 PRODUCT_ROOTS = [REPO / "include" / "assay", REPO / "plugins", REPO / "dags", REPO / "scripts"]
 TEST_TOOLS = {"pytest-timeout", "aiosmtpd", "ruff"}
-DEMO_ONLY = {"fastapi", "uvicorn", "httpx", "pact-python", "starlette"}
+# fastapi is no longer demo-only: the Assay page is a FastAPI app (it comes with Airflow's API server)
+DEMO_ONLY = {"uvicorn", "httpx", "pact-python", "starlette"}
 
 
 def _norm(name: str) -> str:
