@@ -44,7 +44,7 @@ help:
 	@echo "make stop   stop everything make run started (scheduler, API server, dag-processor, triggerer)"
 	@echo "make test   install what is missing and run the whole test suite"
 	@echo "make lint   ruff check and ruff format --check over $(LINT_PATHS)"
-	@echo "make bench  run the benchmarks/ (DAG parse; drift, A/B, fairness at 1M rows; compliance; security scan; test data; demo data; serving CPU; load agreement; per-commit overhead)"
+	@echo "make bench  run the benchmarks/ (DAG parse; drift, A/B, fairness at 1M rows; compliance; security scan; test data; dashboard; demo data; serving CPU; load agreement; per-commit overhead)"
 
 $(PYTHON):
 	$(PY) -m venv $(VENV)
@@ -93,6 +93,7 @@ bench: install
 	$(PYTHON) benchmarks/compliance.py
 	$(PYTHON) benchmarks/security_scan.py
 	$(PYTHON) benchmarks/test_data.py
+	$(PYTHON) benchmarks/dashboard.py
 	$(PYTHON) benchmarks/synthetic_data.py
 	$(PYTHON) benchmarks/serving_cpu.py
 	$(PYTHON) benchmarks/load_agreement.py

@@ -145,3 +145,21 @@ def test_the_plugin_registers_the_app_and_its_views():
 
     for v in plugin.external_views:
         ExternalViewResponse.model_validate(v)
+
+
+def test_reports_under_assay_home_are_served_to_signed_in_users_only(client, token, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    report = home / "reports" / "data_quality" / "tx.html"
+    report.parent.mkdir(parents=True)
+    report.write_text("<html><body>expectations: 48 passed</body></html>")
+    (tmp_path / "secret.txt").write_text("not a report")
+    monkeypatch.setenv("ASSAY_HOME", str(home))
+    path = "/assay/reports/reports/data_quality/tx.html"
+    assert client.get(path, follow_redirects=False).status_code in (303, 401)
+    h = {"Authorization": f"Bearer {token}"}
+    served = client.get(path, headers=h)
+    assert served.status_code == 200 and "48 passed" in served.text
+    assert served.headers["content-type"].startswith("text/html")
+    for escape in ("/assay/reports/../secret.txt", "/assay/reports/%2e%2e/secret.txt", "/assay/reports/reports"):
+        refused = client.get(escape, headers=h)
+        assert refused.status_code == 404 and "not a report" not in refused.text

@@ -30,6 +30,10 @@ class SuiteRun(Base):
         ),
         Index("ix_assay_suite_run_target_kind", "target", "kind", "name", "finished_at"),
         Index("ix_assay_suite_run_dag_run", "dag_id", "run_id"),
+        # the Assay page (revision 0006): windows and "newest per group" of one kind; the last verdict of
+        # each (target, DAG) from the index alone, then the newest run by a backward read
+        Index("ix_assay_suite_run_kind_finished", "kind", "finished_at"),
+        Index("ix_assay_suite_run_verdict", "target", "dag_id", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -62,6 +66,9 @@ class SuiteRun(Base):
 class TestCase(Base):
     __test__ = False
     __tablename__ = "assay_test_case"
+    # one test's history (revision 0006); a hash index on PostgreSQL: a node id can exceed a B-tree entry's
+    # 2704 bytes
+    __table_args__ = (Index("ix_assay_test_case_node_id", "node_id", postgresql_using="hash"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     suite_run_id: Mapped[int] = mapped_column(ForeignKey("assay_suite_run.id", ondelete="CASCADE"), index=True)
@@ -93,6 +100,8 @@ class Check(Base):
 
 class Metric(Base):
     __tablename__ = "assay_metric"
+    # a run's metrics by name (revision 0006): coverage, pooled load-test figures, the compliance score
+    __table_args__ = (Index("ix_assay_metric_run_name", "suite_run_id", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     suite_run_id: Mapped[int] = mapped_column(ForeignKey("assay_suite_run.id", ondelete="CASCADE"), index=True)

@@ -21,9 +21,10 @@ import importlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Index, func, or_, select, tuple_
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from assay.store.models import Baseline, Check, Finding, Metric, SuiteRun, TestCase
@@ -38,22 +39,10 @@ REPORT_KEY_ENDINGS = ("report", "report_path", "html")
 FAILED_OUTCOMES = ("failed", "error")
 ALERT_KIND = "alert"
 
+
 # The indexes these queries need, created by revision 0006 (``0006_dashboard_indexes.py`` spells them out; the
 # migration test compares the schema with the models' metadata, which these declarations join on import, and
 # the migration imports this module so they are there whenever a schema is migrated).
-DASHBOARD_INDEXES = (
-    # the overview's windows and "newest per group" of one kind (pytest, load_test, drift, security, alert...)
-    Index("ix_assay_suite_run_kind_finished", SuiteRun.kind, SuiteRun.finished_at),
-    # the last verdict of each (target, DAG): the pairs from the index alone, the newest run by a backward read
-    Index("ix_assay_suite_run_verdict", SuiteRun.target, SuiteRun.dag_id, SuiteRun.finished_at),
-    # a run's metrics by name (coverage, pooled load-test figures, compliance score): a per-commit run also
-    # records one coverage row per file, a load test one row per endpoint
-    Index("ix_assay_metric_run_name", Metric.suite_run_id, Metric.name),
-    # one test's history; a hash index on PostgreSQL: a node id can exceed a B-tree entry's 2704 bytes
-    Index("ix_assay_test_case_node_id", TestCase.node_id, postgresql_using="hash"),
-)
-
-
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
@@ -595,10 +584,24 @@ def report_links(summary: Any, prefix: str = "") -> list[dict[str, str]]:
         for key, value in summary.items():
             name = f"{prefix}{key}"
             if isinstance(value, str) and value and str(key).lower().endswith(REPORT_KEY_ENDINGS):
-                out.append({"key": name, "path": value})
+                out.append({"key": name, "path": value} | _report_href(value))
             elif isinstance(value, dict):
                 out.extend(report_links(value, f"{name}."))
     return out
+
+
+def _report_href(path: str) -> dict[str, str]:
+    """``href``: the report's address on the Assay page (``reports/<path under ASSAY_HOME>``, relative to the
+    page's prefix) when the file is under ``ASSAY_HOME``; nothing otherwise."""
+    from urllib.parse import quote
+
+    from assay.paths import assay_home
+
+    try:
+        rel = Path(path).resolve().relative_to(assay_home())
+    except (ValueError, OSError):
+        return {}
+    return {"href": "/assay/reports/" + quote(rel.as_posix())}
 
 
 def pytest_command(node_id: str) -> str:

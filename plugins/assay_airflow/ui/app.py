@@ -153,6 +153,21 @@ def create_app(store_factory: Callable[[], Any] = _default_store) -> FastAPI:
         data["reports"] = [r for r in data["reports"] if r["suite"] in names]
         return page(request, "run.html", data=data, task_id=task_id, map_index=index)
 
+    @app.get("/reports/{path:path}", include_in_schema=False)
+    def report_file(path: str) -> Response:
+        """A report an engine wrote under ``ASSAY_HOME`` (data quality, load test, compliance, Trivy...):
+        nothing outside it (``..`` and links resolved first), only files; served inline when it is HTML."""
+        from fastapi.responses import FileResponse
+
+        from assay.paths import assay_home
+
+        home = assay_home()
+        target = (home / path).resolve()
+        if not target.is_relative_to(home) or not target.is_file():
+            raise HTTPException(status_code=404, detail="no such report")
+        media = "text/html" if target.suffix in (".html", ".htm") else None
+        return FileResponse(target, media_type=media)
+
     @app.get("/tests", response_class=HTMLResponse, include_in_schema=False)
     def tests_page(
         request: Request, target: str | None = None, node_id: str | None = None, window: int = Query(20, ge=2)

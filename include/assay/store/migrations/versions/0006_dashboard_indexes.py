@@ -4,8 +4,7 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-07 09:00:00
 
-Four indexes, no table or row touched (``assay.store.queries.DASHBOARD_INDEXES`` declares the same ones on
-the models' tables):
+Four indexes, no table or row touched (``assay.store.models`` declares the same ones):
 
 * ``assay_suite_run (kind, finished_at)``: the overview's time windows over every target and "newest run of
   each group" of one kind (pytest runs of the last commits, nightly load tests, drift, security, compliance, alerts);
@@ -24,8 +23,6 @@ the models' tables):
 from __future__ import annotations
 
 from alembic import op
-
-import assay.store.queries  # noqa: F401  (declares these indexes on the models' metadata)
 
 revision = "0006"
 down_revision = "0005"
