@@ -131,13 +131,17 @@ def evaluate_standing_rules(
 def _failure_rate(rows, threshold: float, flaky) -> list[RuleEvaluation]:
     per_target: dict[str, list[Any]] = {}
     for r in rows:
-        if r.kind == "pytest" and r.target and r.test_cases:
+        if r.kind == "pytest" and r.target and (r.test_cases or (r.summary or {}).get("counts")):
             per_target.setdefault(r.target, []).append(r)
     out = []
     for target, runs in sorted(per_target.items()):
         skip = flaky.get(target, set())
         executed = bad = left_out = 0
         for r in runs:
+            if not r.test_cases:  # a suite that recorded counts only (no test cases): nothing to leave out
+                c = r.summary["counts"]
+                executed += c.get("total", 0) - c.get("skipped", 0) - c.get("xfailed", 0)
+                bad += c.get("failed", 0) + c.get("error", 0)
             for t in r.test_cases:
                 if (r.name, t.node_id) in skip:
                     left_out += 1
@@ -269,7 +273,7 @@ def _p95(rows) -> list[RuleEvaluation]:
                 r.target,
                 bool(failing),
                 (f"{len(failing)} endpoint(s) regressed: " if failing else "no p95 regression: ")
-                + (worst.message or ""),
+                + f"{worst.name}: {worst.message or ''}",
                 worst.observed,
                 worst.threshold,
                 **_ids(r),
@@ -302,11 +306,13 @@ def transition(evaluation: RuleEvaluation, previous_firing: bool) -> str:
 
 
 def _aware(when: datetime | None) -> datetime | None:
-    return None if when is None or when.tzinfo else when.replace(tzinfo=UTC)
+    if when is None:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def plan_transitions(
-    store: Any, evaluations: Sequence[RuleEvaluation], *, dag_id: str, run_id: str
+    store: Any, evaluations: Sequence[RuleEvaluation], *, dag_id: str, run_id: str, now: datetime | None = None
 ) -> list[Transition]:
     """Each evaluation against its rule's state before this DAG run (the newest ``alert`` row of its name from
     another run). A retry of this run computes the same transitions, and one already notified by an earlier
@@ -324,8 +330,9 @@ def plan_transitions(
         since = None
         if kind in ("firing", "resolved") and prev is not None:
             since = _aware(datetime.fromisoformat(prev.summary["since"])) if (prev.summary or {}).get("since") else None
-        if kind == "fired":
-            since = datetime.now(UTC)
+        if kind == "fired":  # an earlier try of this run already started it: keep its time
+            earlier = [r.summary["since"] for r in mine if (r.summary or {}).get("since")]
+            since = _aware(datetime.fromisoformat(min(earlier))) if earlier else (now or datetime.now(UTC))
         out.append(Transition(e, kind, notified, since))
     return out
 
