@@ -209,3 +209,47 @@ def test_through_airflow_a_failed_run_alerts_once_and_rules_notify_when_they_sta
     assert len(slack.requests) == 3
     html = body_text(smtp.messages[1][1])
     assert "all_tests_pass" in html and "alert:test_failure_rate" in html and "alert:coverage_drop" in html
+
+
+def test_the_gates_failure_rate_rule_leaves_flaky_tests_out(alerting, sinks):
+    """t::wobbly flipped pass/fail over the last commits (flaky): its failure on this commit is not a regression
+    for the failure-rate rule, while the gate all_tests_pass still fails on it."""
+    from assay.store.records import TestCaseRecord
+
+    def suite(run_id, sha, outcomes, at):
+        alerting.record_suite_run(
+            SuiteRunRecord(
+                key=RunKey("assay_per_commit", run_id, "run_suite", 0),
+                kind="pytest",
+                name="unit",
+                status="FAIL" if "failed" in outcomes.values() else "PASS",
+                started_at=at,
+                finished_at=at,
+                target="sample",
+                commit_sha=sha,
+                branch="main",
+                summary={
+                    "counts": {
+                        "total": len(outcomes),
+                        "passed": sum(o == "passed" for o in outcomes.values()),
+                        "failed": sum(o == "failed" for o in outcomes.values()),
+                    }
+                },
+                test_cases=tuple(TestCaseRecord(n, o) for n, o in outcomes.items()),
+                metrics=(MetricRecord(COVERAGE_METRIC, 95.0, "percent"),),
+            )
+        )
+
+    t0 = datetime.now(UTC) - timedelta(days=3)
+    steady = {f"t::ok{i}": "passed" for i in range(4)}
+    for n, o in enumerate(["passed", "failed", "passed"]):
+        suite(f"manual__h{n}", f"{n:040x}", {**steady, "t::wobbly": o}, t0 + timedelta(hours=n))
+    record_run(alerting, "manual__now", SHA, coverage=95.0, failed=0)
+    suite("manual__now", SHA, {**steady, "t::wobbly": "failed"}, datetime.now(UTC) - timedelta(seconds=1))
+
+    with pytest.raises(AirflowFailException, match="all_tests_pass"):
+        CommitGatesOperator(task_id="evaluate_gates").execute(gates_context("manual__now"))
+    (gate,) = alerting.latest_suite_runs("assay_per_commit", "manual__now", kinds=["gate"])
+    rate = next(c for c in gate.checks if c.name == "alert:test_failure_rate")
+    # without the flaky test: 0 of 4 (plus record_run's 10 passing unit tests: 0 of 14)
+    assert rate.status == "PASS" and rate.observed == 0.0 and "1 flaky test(s) left out" in rate.message
