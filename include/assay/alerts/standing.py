@@ -177,7 +177,7 @@ def _coverage_drop(rows) -> list[RuleEvaluation]:
         if c is None or c.status not in MEASURED:
             continue
         subject = f"{r.target}@{r.branch}" if r.branch else r.target
-        msg = f"coverage dropped {c.observed:g} points (alert above {c.threshold:g}): {c.message}"
+        msg = f"coverage dropped {_fmt(c.observed)} points (alert above {_fmt(c.threshold)}): {c.message}"
         out.append(_ev(COVERAGE_DROP, subject, c.status == "FAIL", msg, c.observed, c.threshold, **_ids(r)))
     return out
 
