@@ -195,12 +195,15 @@ def check_counts(checks: Sequence[CheckRecord]) -> dict[str, int]:
 
 
 def checks_reason(status: Status, checks: Sequence[CheckRecord]) -> str:
-    """A one-line reason from the checks, for a result whose engine gave no message."""
+    """A one-line reason from the checks, for a result whose engine gave no message: the checks that did
+    not pass (the worst first, up to five), then ``k/n checks passed``."""
     if not checks:
         return f"{Status(status).value}: no check was evaluated"
     bad = [c for c in checks if c.status not in (Status.PASS.value, Status.SKIP.value)]
     head = f"{len(checks) - len(bad)}/{len(checks)} checks passed"
-    return head + "".join(f"; {c.name} {c.status}" + (f": {c.message}" if c.message else "") for c in bad[:5])
+    bad.sort(key=lambda c: -Status(c.status).severity)  # the reason leads: the worst checks first
+    reasons = [f"{c.name} {c.status}" + (f": {c.message}" if c.message else "") for c in bad[:5]]
+    return "; ".join([*reasons, head])
 
 
 def json_safe(value: Any) -> Any:

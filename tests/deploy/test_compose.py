@@ -503,9 +503,9 @@ def test_grafana_datasource_points_at_metrics_db(services):
     mounts = dict((t, s) for s, t in _mounts(grafana))
     prov = [(t, s) for t, s in mounts.items() if t.startswith("/etc/grafana/provisioning")]
     assert prov, "grafana has no provisioning mount"
-    target, source = prov[0]
-    files = sorted((REPO_ROOT / source).rglob("*.y*ml"))
-    assert files, f"no provisioning files under {source}"
+    # every provisioning mount (datasources, dashboards): the datasource may be in any of them
+    files = sorted(path for _, source in prov for path in (REPO_ROOT / source).rglob("*.y*ml"))
+    assert files, f"no provisioning files under {[s for _, s in prov]}"
 
     def expand(value):
         return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: env.get(m.group(1) or m.group(2), m.group(0)), str(value))

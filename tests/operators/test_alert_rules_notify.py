@@ -209,6 +209,22 @@ def test_through_airflow_a_failed_run_alerts_once_and_rules_notify_when_they_sta
     assert len(slack.requests) == 3
     html = body_text(smtp.messages[1][1])
     assert "all_tests_pass" in html and "alert:test_failure_rate" in html and "alert:coverage_drop" in html
+    # the failed task's XCom, through Airflow's own task runner: its result, its summary and its links
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(XComModel).filter_by(dag_id="assay_per_commit", run_id=failing.run_id)
+        pushed = {x.key: XComModel.deserialize_value(x) for x in rows.filter_by(task_id="evaluate_gates")}
+    assert pushed["return_value"]["status"] == "FAIL" and pushed["return_value"]["name"] == "per_commit_gates"
+    assert pushed["assay_summary"]["verdict"] == "FAIL"
+    assert {g["name"] for g in pushed["assay_summary"]["failed_gates"]} >= {"all_tests_pass"}
+    from urllib.parse import quote
+
+    page = f"http://127.0.0.1:8080/assay/runs/assay_per_commit/{quote(failing.run_id, safe='')}"
+    assert pushed["_link_AssayRunLink"] == page
+    assert pushed["_link_AssayReportLink"] == ""  # the gates name no report
+    assert "/assay/runs/assay_per_commit/" in html  # the alert links the run's page
 
 
 def test_the_gates_failure_rate_rule_leaves_flaky_tests_out(alerting, sinks):

@@ -70,7 +70,7 @@ def test_a_result_without_a_message_is_recorded_with_one(metrics_url, tmp_path, 
         checks=[CheckRecord("p95", "FAIL", 120, 100, "<=", message="120 ms > 100 ms"), CheckRecord("errors", "PASS")],
     )
     reason = op.record_result(context("manual__s"), bad)
-    assert reason == "1/2 checks passed; p95 FAIL: 120 ms > 100 ms"
+    assert reason == "p95 FAIL: 120 ms > 100 ms; 1/2 checks passed"  # the reason leads
     assert op.record_result(context("manual__n"), silent("ERROR")) == "ERROR: no check was evaluated"
     assert recorded(metrics_url, DAG, "manual__s")["suite"].message == reason
 

@@ -262,3 +262,69 @@ def test_golden_datasets_are_all_validated_and_a_broken_one_is_recorded(metrics_
     assert rows["golden:no_such_golden"].status == "ERROR"
     assert "known golden datasets" in rows["golden:no_such_golden"].message
     assert rows["golden:fraud_transactions_200"].status == "PASS"  # the broken one did not stop the next
+
+
+def task_log(capfd) -> list[str]:
+    """The task's log records as written (the SDK's structlog logger writes to stdout), one string each."""
+    import re
+
+    out = capfd.readouterr().out
+    return [r for r in re.split(r"\n(?=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)", out) if r.strip()]
+
+
+def test_a_failed_drift_task_logs_its_summary_last_and_leaves_it_in_xcom(
+    metrics_url, tmp_path, monkeypatch, exports, capfd
+):
+    """The log's last line is the summary (the failing reason first, the gates with observed vs threshold,
+    the run's page); XCom holds the failed result (its ``describe_dict()``) and the summary, though it raised."""
+    configure(monkeypatch, tmp_path, metrics_url, datasets={"tx": dataset(exports, current="drifted", drift=DRIFT)})
+    op = DriftCheckOperator(task_id="drift__tx", dataset="tx")
+    ti = TaskInstanceStub(dag_id="assay_drift_checks", run_id="manual__xcom")
+    with pytest.raises(AirflowFailException, match="drift FAIL: prediction 'score' drifted; "):
+        op.execute(make_context(op.task_id, ti=ti))
+    log = task_log(capfd)
+    last = log[-1]
+    assert "Assay summary: FAIL: checks " in last and "FAIL data_drift: prediction 'score' drifted" in last
+    assert "failed gates (" in last and "observed " in last and "must be" in last
+    assert "details: http://127.0.0.1:8080/assay/runs/assay_drift_checks/manual__xcom" in last
+    pushed = ti.xcoms[("drift__tx", "return_value")]
+    row = recorded(metrics_url, "assay_drift_checks", "manual__xcom")["data_drift"]
+    assert pushed["status"] == "FAIL" and pushed["name"] == "data_drift" and pushed["message"] == row.message
+    assert ti.xcoms[("drift__tx", "assay_summary")]["verdict"] == "FAIL"
+
+
+def test_a_data_quality_log_leads_with_its_verdict_without_library_noise(
+    metrics_url, tmp_path, monkeypatch, exports, capfd, caplog
+):
+    """Great Expectations logs ~200 INFO lines per validation; inside the task only its warnings pass."""
+    from assay_airflow.operators.base import AssayReportLink, AssayRunLink
+
+    configure(
+        monkeypatch,
+        tmp_path,
+        metrics_url,
+        datasets={"tx": dataset(exports, quality_suite="fraud_transactions")},
+        data_quality={"suites_dir": str(SUITES_DIR)},
+    )
+    op = DataQualityOperator(task_id="dq__tx", dataset="tx")
+    ti = TaskInstanceStub(dag_id="assay_data_quality", run_id="manual__quiet", task_id="dq__tx")
+    caplog.set_level("INFO")
+    try:
+        out = op.execute(make_context(op.task_id, ti=ti))
+    except AirflowFailException:
+        out = None
+    log = task_log(capfd)
+    assert not [r for r in caplog.records if r.name.startswith("great_expectations") and r.levelno < 30]
+    assert not [r for r in log if "great_expectations" in r], log[:5]
+    assert len(log) <= 4, log  # the verdict, the summary (and the SDK's note on calling execute directly)
+    assert "data quality of tx: " in log[-2] and "Assay summary: " in log[-1]
+    report = ti.xcoms[("dq__tx", "assay_report")]
+    assert report.endswith(".html") and f"report: {report}" in log[-1]
+    if out is not None:  # a passing task returns its own value; nothing else is pushed as return_value
+        assert ("dq__tx", "return_value") not in ti.xcoms
+    # the extra links: the run's page, and the report served under the Assay page (it is under ASSAY_HOME)
+    assert AssayRunLink().get_link(op, ti_key=ti) == "http://127.0.0.1:8080/assay/runs/assay_data_quality/manual__quiet"
+    link = AssayReportLink().get_link(op, ti_key=ti)
+    assert link.startswith("http://127.0.0.1:8080/assay/reports/") and link.endswith(".html")
+    del op._assay_report  # in another process: found through XCom
+    assert AssayReportLink().get_link(op, ti_key=ti) == link

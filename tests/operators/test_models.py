@@ -270,3 +270,18 @@ def test_asking_for_another_golden_version_is_recorded_as_error(metrics_url, tmp
         validate({"model": "tiny", "model_version": "v1"}, "manual__golden_v1")
     row = recorded(metrics_url, DAG, "manual__golden_v1")["model_validation"]
     assert row.status == "ERROR" and "golden:tiny_eval@1" in row.message and "quality:accuracy" not in checks(row)
+
+
+def test_the_log_line_of_key_metrics_names_the_headline_figures():
+    from assay.store.records import MetricRecord
+    from assay_airflow.operators.models import key_metrics
+
+    metrics = [
+        MetricRecord("quality.accuracy", 0.91234, "ratio"),
+        MetricRecord("quality.roc_auc", 0.95, "ratio"),
+        MetricRecord("quality.latency_p95", 12.5, "ms", {"calls": 50}),  # labelled: stays on the run's page
+        MetricRecord("fairness.selection_rate", 0.3, "ratio", {"attribute": "sex", "group": "f"}),
+    ]
+    assert key_metrics(metrics) == "quality.accuracy=0.9123, quality.roc_auc=0.95"
+    many = [MetricRecord(f"m{i}", i, "ratio") for i in range(20)]
+    assert key_metrics(many).endswith(", m15=15, and 4 more")

@@ -122,6 +122,34 @@ def test_failing_suite_records_then_fails_without_retry(sample_target):
     assert sorted(t.outcome for t in row.test_cases) == ["error", "failed", "passed", "passed", "passed", "skipped"]
 
 
+def test_a_failed_suite_log_ends_with_the_failed_tests_and_xcom_keeps_the_result(sample_target, capfd):
+    """The issue's first run: the log said only "FAIL: 3 passed, 1 failed...". Now its last record names each
+    failed test with its first message line and file:line, and the run's page; XCom holds the result."""
+    import re
+
+    ctx, _ = resolve({"target": "sample", "branch": "main"})
+    ti = ctx["ti"]
+    capfd.readouterr()
+    with pytest.raises(AirflowFailException):
+        run_suite("unit", ti)
+    out = capfd.readouterr().out
+    records = [r for r in re.split(r"\n(?=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)", out) if r.strip()]
+    last = records[-1]
+    assert "Assay summary: FAIL: tests 6 (3 passed, 1 failed, 1 error, 1 skipped)" in last
+    assert "tests/test_calc.py::test_wrong_on_purpose (tests/test_calc.py:" in last
+    assert "AssertionError: two and two make four" in last
+    assert "[error] tests/test_calc.py::test_uses_broken_fixture (tests/test_calc.py:" in last
+    assert f"details: http://127.0.0.1:8080/assay/runs/{ti.dag_id}/{ti.run_id}" in last
+    pushed = ti.xcoms[("unit_tests", "return_value")]
+    assert pushed["status"] == "FAIL" and pushed["records"]["test_cases"] == 6
+    summary = ti.xcoms[("unit_tests", "assay_summary")]
+    assert [t["node_id"].rsplit("::", 1)[1] for t in summary["failed_tests"]] == [
+        "test_wrong_on_purpose",
+        "test_uses_broken_fixture",
+    ]
+    assert all(re.fullmatch(r"tests/test_calc\.py:\d+", t["location"]) for t in summary["failed_tests"])
+
+
 @pytest.mark.slow
 def test_hanging_suite_is_error_and_empty_suite_is_error(sample_target, monkeypatch, tmp_path):
     monkeypatch.setenv("SAMPLE_HANG", "1")

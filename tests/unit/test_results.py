@@ -55,7 +55,7 @@ def full_result(**changes) -> Result:
 def test_a_result_without_a_message_gets_one_from_its_checks():
     silent = full_result(message="  ")
     assert silent.message == (
-        "2/3 checks passed; cve.critical FAIL: CVE-2026-0001 in openssl"  # SKIP counts as not failing
+        "cve.critical FAIL: CVE-2026-0001 in openssl; 2/3 checks passed"  # the reason first; SKIP is not failing
     )
     nothing = Result(name="n", kind="k", status="ERROR", message="", started_at=T0, finished_at=T0)
     assert nothing.status is Status.ERROR and nothing.message == "ERROR: no check was evaluated"

@@ -1,7 +1,9 @@
 """Render an alert (Slack text and e-mail HTML) with Jinja2 templates.
 
 Two occasions: a run that failed (its verdict is FAIL or ERROR), and a standing alert rule that fired on a
-run whose verdict did not fail. Every text an alert carries is stripped of URL credentials
+run whose verdict did not fail. The content is the task summary's (:mod:`assay.summary`): each failed test
+with the first line of its message and its ``file:line`` (then the rest of the message), each failed gate with
+observed vs threshold, and the link to the run's detail page on the Assay page. Every text an alert carries is stripped of URL credentials
 (``assay.redaction``), whatever its source (the metrics DB, an exception, the config).
 """
 
@@ -14,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from assay.redaction import redact, strip_url_credentials
 from assay.status import Status
+from assay.summary import FailedGate, FailedTestLine, message_rest
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),
@@ -38,15 +41,45 @@ class FailedTest:
     def __post_init__(self) -> None:
         _redact_fields(self)
 
+    @property
+    def line(self) -> FailedTestLine:
+        return FailedTestLine.of(self.node_id, "failed", self.message, self.suite)
+
+    @property
+    def first_line(self) -> str:
+        return self.line.first_line
+
+    @property
+    def location(self) -> str | None:
+        return self.line.location
+
+    @property
+    def rest(self) -> str:
+        """The message after its first line and its ``at file:line`` (the assertion's detail), if any."""
+        return message_rest(self.message)
+
 
 @dataclass(frozen=True)
 class FailedCheck:
     name: str
     status: str
     message: str | None
+    observed: float | None = None
+    threshold: float | None = None
+    comparator: str | None = None
 
     def __post_init__(self) -> None:
         _redact_fields(self)
+
+    @property
+    def line(self) -> str:
+        """``FAIL name: observed 72.5, must be >= 80; the message`` (the summary's gate line)."""
+        return FailedGate(self.name, self.status, self.observed, self.threshold, self.comparator, self.message).line()
+
+    @property
+    def figures(self) -> str:
+        """``observed 72.5, must be >= 80`` (empty when the check has no numbers)."""
+        return FailedGate(self.name, self.status, self.observed, self.threshold, self.comparator).figures()
 
 
 @dataclass(frozen=True)
@@ -78,9 +111,11 @@ class Alert:
     failed_tests: list[FailedTest] = field(default_factory=list)
     failed_tests_total: int = 0
     findings: list[FailedFinding] = field(default_factory=list)
+    #: the run's detail page on the Assay page (``{airflow_base_url}/assay/runs/{dag_id}/{run_id}``)
+    detail_url: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("dag_id", "run_id", "target", "commit_sha", "branch", "verdict", "run_url"):
+        for name in ("dag_id", "run_id", "target", "commit_sha", "branch", "verdict", "run_url", "detail_url"):
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, strip_url_credentials(value))

@@ -7,8 +7,10 @@ itself (``CommitGatesOperator``) when an alert rule fired on a run whose verdict
 the fired rules. So an alert rule notifies whatever the verdict, and a failed run with fired rules sends
 one alert, not two. The content comes from the metrics DB: the failed gates, the fired alert rules and
 up to N failed tests with their messages. Each channel is sent through its provider hook
-(``SlackWebhookHook``, ``SmtpHook``); a channel that fails is logged and never raises, so a broken Slack
-or SMTP can neither hide nor change the verdict. No text leaves with a URL's credentials in it.
+(``SlackWebhookHook``, ``SmtpHook``); a channel that fails is logged as an ERROR and never raises, so a broken
+Slack or SMTP can neither hide nor change the verdict. A channel whose connection is not defined (the embedded
+default) is not a failure: it is said once, at INFO ("alerts: Slack not configured"). No text leaves with a
+URL's credentials in it.
 """
 
 from __future__ import annotations
@@ -21,11 +23,17 @@ from assay.alerts.message import Alert, FailedCheck, FailedFinding, FailedTest
 from assay.config import load_config
 from assay.redaction import strip_url_credentials
 from assay.status import Status, worst
+from assay.summary import run_detail_url
+from assay_airflow.hooks.connections import connection_defined
 from assay_airflow.hooks.metrics_db import MetricsDbHook
 from assay_airflow.masking import mask_config_credentials
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+
+#: channels already said to be unconfigured in this process (said once, at INFO)
+_UNCONFIGURED_TOLD: set[tuple[str, str]] = set()
 
 
 def _alerting(evidence: dict) -> bool:
@@ -79,7 +87,7 @@ class AssayAlertNotifier(BaseNotifier):
         anchor = next((r for r in relevant if r.target or r.dataset), None) or next((r for r in rows if r.target), None)
         checks = sorted((c for r in relevant for c in r.checks), key=lambda c: c.id)
         failed_checks = [
-            FailedCheck(c.name, c.status, c.message)
+            FailedCheck(c.name, c.status, c.message, c.observed, c.threshold, c.comparator)
             for c in checks
             if c.severity != "alert" and Status(c.status).is_failure
         ]
@@ -128,6 +136,7 @@ class AssayAlertNotifier(BaseNotifier):
             failed_tests=failed_tests[: cfg.alerts.max_failed_tests],
             failed_tests_total=len(failed_tests),
             findings=findings[:20],
+            detail_url=run_detail_url(cfg.airflow_base_url, dag_id, run_id),
         )
 
     def notify(self, context: Context) -> None:
@@ -140,7 +149,7 @@ class AssayAlertNotifier(BaseNotifier):
         slack = self.slack_conn_id or cfg.alerts.slack_conn_id
         smtp = self.smtp_conn_id or cfg.alerts.smtp_conn_id
         to = self.email_to if self.email_to is not None else cfg.alerts.email_to
-        if slack:
+        if slack and self._configured("Slack", slack):
             try:
                 from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
@@ -148,7 +157,7 @@ class AssayAlertNotifier(BaseNotifier):
                 self.log.info("Slack alert sent through %s", slack)
             except Exception as exc:  # noqa: BLE001
                 self.log.error("Slack alert through %r failed: %s", slack, strip_url_credentials(str(exc)))
-        if smtp and to:
+        if smtp and to and self._configured("e-mail", smtp):
             try:
                 from airflow.providers.smtp.hooks.smtp import SmtpHook
 
@@ -157,3 +166,14 @@ class AssayAlertNotifier(BaseNotifier):
                 self.log.info("e-mail alert sent through %s to %s", smtp, ", ".join(to))
             except Exception as exc:  # noqa: BLE001
                 self.log.error("e-mail alert through %r failed: %s", smtp, strip_url_credentials(str(exc)))
+
+    def _configured(self, channel: str, conn_id: str) -> bool:
+        """Whether ``conn_id`` is defined; if not, say so once per process at INFO, not as a failure."""
+        if connection_defined(conn_id):
+            return True
+        if (channel, conn_id) not in _UNCONFIGURED_TOLD:
+            _UNCONFIGURED_TOLD.add((channel, conn_id))
+            self.log.info(
+                "alerts: %s not configured (connection %r is not defined); no %s alert", channel, conn_id, channel
+            )
+        return False

@@ -10,8 +10,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 from assay.config import AssayConfig, load_config
 from assay.errors import AssayError, ConfigError
@@ -20,11 +20,47 @@ from assay.results import Result, error_result, suite_run_record
 from assay.status import Status
 from assay.store import RecordRejected, RunKey, StoreUnavailable, SuiteRunRecord
 from assay.store.outbox import record_or_park
+from assay.summary import run_detail_url, summarize
 from assay_airflow.hooks.metrics_db import MetricsDbHook
 from assay_airflow.masking import mask_config_credentials
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+SUMMARY_XCOM = "assay_summary"
+REPORT_XCOM = "assay_report"
+
+#: libraries whose INFO chatter buries a task's own lines (Great Expectations registers ~200 expectations at
+#: INFO on every run); inside an Assay task they log from WARNING up.
+NOISY_LOGGERS = (
+    "great_expectations",
+    "alembic",
+    "urllib3",
+    "matplotlib",
+    "numexpr",
+    "posthog",
+    "py4j",
+    "evidently",
+    "mlflow",
+    "httpx",
+)
+
+
+@contextmanager
+def quiet_libraries(names: tuple[str, ...] = NOISY_LOGGERS) -> Iterator[None]:
+    """Raise ``names``' loggers to WARNING for the block, then restore their levels."""
+    import logging
+
+    loggers = [logging.getLogger(n) for n in names]
+    before = [lg.level for lg in loggers]
+    for lg in loggers:
+        if lg.getEffectiveLevel() < logging.WARNING:
+            lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, before, strict=True):
+            lg.setLevel(level)
 
 
 def run_key(context: Context) -> RunKey:
@@ -64,10 +100,68 @@ def raise_for(status: Status, message: str, *, retryable: bool = True) -> None:
         raise (AirflowException if retryable else AirflowFailException)(message)
 
 
+def _base_url(operator: Any) -> str | None:
+    try:
+        return operator.assay_config.airflow_base_url
+    except Exception:  # noqa: BLE001 - a link never fails the task
+        return None
+
+
+class AssayRunLink(BaseOperatorLink):
+    """The run's detail page on the Assay page: ``{airflow_base_url}/assay/runs/{dag_id}/{run_id}``."""
+
+    name = "Assay run"
+
+    def get_link(self, operator, *, ti_key) -> str:
+        return run_detail_url(_base_url(operator), ti_key.dag_id, ti_key.run_id) or ""
+
+
+def report_url(base_url: str | None, report: str) -> str:
+    """Where a browser opens a report: a URL as it is; a file under ``ASSAY_HOME`` through the Assay page
+    (``{base}/assay/reports/<path under ASSAY_HOME>``); any other file as a ``file://`` URI."""
+    from urllib.parse import quote
+
+    from assay.paths import assay_home
+
+    if report.startswith(("http://", "https://")):
+        return report
+    path = Path(report)
+    try:
+        rel = path.resolve().relative_to(assay_home())
+    except (ValueError, OSError):
+        return path.resolve().as_uri() if path.is_absolute() else report
+    if not base_url:
+        return path.resolve().as_uri()
+    return f"{base_url.rstrip('/')}/assay/reports/{quote(rel.as_posix())}"
+
+
+class AssayReportLink(BaseOperatorLink):
+    """The HTML report the task's result names (empty when it names none). The path is the one the task
+    pushed to XCom (``assay_report``); in the task's own process, the one it just found."""
+
+    name = "Assay report"
+
+    def get_link(self, operator, *, ti_key) -> str:
+        report = getattr(operator, "_assay_report", None)
+        if not report and hasattr(ti_key, "xcom_pull"):
+            try:
+                report = ti_key.xcom_pull(task_ids=ti_key.task_id, key=REPORT_XCOM)
+            except Exception:  # noqa: BLE001
+                report = None
+        return report_url(_base_url(operator), str(report)) if report else ""
+
+
 class AssayOperator(BaseOperator):
-    """Base for Assay operators. Subclasses keep ``__init__`` to argument assignment."""
+    """Base for Assay operators. Subclasses keep ``__init__`` to argument assignment.
+
+    Every ``execute`` ends the same way: the task log's last Assay line is the summary of what the task
+    recorded (:func:`assay.summary.summarize`: counts, failed tests with file:line, failed gates with observed
+    vs threshold, the report, the run's detail page); XCom holds it (``assay_summary``), the HTML report's
+    path (``assay_report``) and, when the task fails, the failed result's ``describe_dict()`` as its
+    ``return_value`` (a successful task returns its own value, as before)."""
 
     ui_color = "#e8f1fb"
+    operator_extra_links = (AssayRunLink(), AssayReportLink())
 
     def __init__(self, *, metrics_conn_id: str = MetricsDbHook.default_conn_name, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -85,9 +179,46 @@ class AssayOperator(BaseOperator):
 
             @functools.wraps(execute)
             def execute_redacted(self, context):
-                return redact(execute(self, context))
+                if getattr(self, "_assay_executing", False):  # a subclass's execute calling its parent's
+                    return redact(execute(self, context))
+                self._assay_executing = True
+                self._assay_results = []
+                try:
+                    with quiet_libraries():
+                        value = execute(self, context)
+                except BaseException as exc:  # a skip is no failure: its return_value stays empty
+                    self._assay_finish(context, failed=not isinstance(exc, AirflowSkipException))
+                    raise
+                finally:
+                    self._assay_executing = False
+                self._assay_finish(context, failed=False)
+                return redact(value)
 
             cls.execute = execute_redacted
+
+    def _assay_finish(self, context: Context, *, failed: bool) -> None:
+        """Log the summary of what this task recorded and push it to XCom (never raises: the task's own
+        outcome stands)."""
+        results: list[Result] = list(getattr(self, "_assay_results", []))
+        if not results:
+            return
+        try:
+            ti = context["ti"]
+            summary = summarize(results, detail_url=run_detail_url(_base_url(self), ti.dag_id, ti.run_id))
+            self._assay_report = summary.report
+            self.log.info("%s", summary.text())
+        except Exception as exc:  # noqa: BLE001
+            self.log.warning("could not build the task summary: %s", strip_url_credentials(str(exc)))
+            return
+        try:
+            ti.xcom_push(SUMMARY_XCOM, redact(summary.as_dict()))
+            if summary.report:
+                ti.xcom_push(REPORT_XCOM, summary.report)
+            if failed:
+                bad = [r for r in results if r.status.is_failure] or results
+                ti.xcom_push("return_value", redact(bad[-1].describe_dict()))
+        except Exception as exc:  # noqa: BLE001
+            self.log.warning("could not push the task summary to XCom: %s", strip_url_credentials(str(exc)))
 
     @cached_property
     def assay_config(self) -> AssayConfig:
@@ -157,5 +288,7 @@ class AssayOperator(BaseOperator):
         failure (never empty)."""
         if not isinstance(result, Result):
             raise TypeError(f"record_result takes an assay.results.Result, not {type(result).__name__}")
+        if isinstance(getattr(self, "_assay_results", None), list):
+            self._assay_results.append(result)
         self.record(suite_run_record(result, run_key(context), started_at=started_at, **ids))
         return result.message

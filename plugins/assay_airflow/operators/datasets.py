@@ -69,7 +69,7 @@ class DriftCheckOperator(_DatasetOperator):
             self.record_result(context, decay, started_at=started, dataset=self.dataset)
             statuses.append(decay.status)
         verdict = worst(statuses)
-        self.log.info("drift of %s: %s — %s", self.dataset, verdict.value, result.message)
+        self.log.info("drift of %s: %s: %s", self.dataset, verdict.value, result.message)
         raise_for(verdict, f"dataset {self.dataset!r}: drift {verdict.value}: {result.message}")
         return result.describe_dict()
 
@@ -114,6 +114,7 @@ class DataQualityOperator(_DatasetOperator):
                 suites_dir=dq.suites_dir,
             )
         reason = self.record_result(context, result, started_at=started, dataset=self.dataset)
+        self.log.info("data quality of %s: %s: %s", self.dataset, result.status.value, reason)
         raise_for(result.status, f"dataset {self.dataset!r} suite {result.suite_name!r}: {reason}")
         return result.describe_dict()
 

@@ -35,6 +35,14 @@ def requested_version(context: Context, model: ModelConfig) -> str | None:
     return context["params"].get("model_version") or None
 
 
+def key_metrics(metrics, limit: int = 16) -> str:
+    """The run's headline metrics on one line (``quality.accuracy=0.912, quality.roc_auc=0.95, ...``): the
+    unlabelled ones (per-group and per-attribute figures stay in the store and on the run's page)."""
+    shown = [f"{m.name}={m.value:.4g}" + (f" {m.unit}" if m.unit == "ms" else "") for m in metrics if not m.labels]
+    more = f", and {len(shown) - limit} more" if len(shown) > limit else ""
+    return ", ".join(shown[:limit]) + more
+
+
 class ModelValidationOperator(AssayOperator):
     """Thresholds, regression against the accepted baseline, fairness, robustness and statistical
     validation of one version of ``model``. XCom: the validation summary."""
@@ -116,6 +124,9 @@ class ModelValidationOperator(AssayOperator):
         reason = self.record_result(
             context, result, started_at=started, target=self.model, model_version=version, dataset=result.dataset
         )
+        self.log.info("model %s version %s: %s: %s", self.model, version, result.status.value, reason)
+        if key := key_metrics(result.metrics):
+            self.log.info("metrics: %s", key)
         raise_for(result.status, f"model {self.model!r} version {version}: {result.status.value}: {reason}")
         return result.describe_dict()
 

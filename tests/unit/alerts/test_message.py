@@ -75,3 +75,20 @@ def test_no_credentials_of_a_url_survive_in_any_part_of_an_alert():
     for rendered in (a.subject, a.slack_text(), a.email_html()):
         assert "ghp_T0KEN" not in rendered and "alice" not in rendered and "pw1" not in rendered
     assert "https://***@github.com/acme/x.git" in a.slack_text()
+
+
+def test_a_failed_test_shows_its_file_line_and_its_whole_detail_beyond_300_characters():
+    detail = "\n".join(f"E   line {i}: " + "y" * 40 for i in range(15))  # ~800 characters
+    t = FailedTest("tests/t.py::test_long", "unit", f"AssertionError: tables differ\n{detail}\n  at /co/tests/t.py:12")
+    a = alert(
+        failed_tests=[t],
+        failed_checks=[FailedCheck("coverage_min", "FAIL", "line coverage 70.00%, minimum 80%", 70.0, 80.0, ">=")],
+        detail_url="http://af/assay/runs/assay_per_commit/manual__1",
+    )
+    text, html = a.slack_text(), a.email_html()
+    assert "`tests/t.py::test_long` at `tests/t.py:12`: AssertionError: tables differ" in text
+    assert "E   line 14: " in text and "E   line 14: " in html  # nothing cut at 300 characters
+    assert "(observed 70, must be >= 80): line coverage 70.00%, minimum 80%" in text
+    assert "observed 70, must be &gt;= 80" in html
+    assert "<http://af/assay/runs/assay_per_commit/manual__1|Open the run on the Assay page>" in text
+    assert 'href="http://af/assay/runs/assay_per_commit/manual__1"' in html

@@ -73,25 +73,26 @@ class DataQualityResult(Result):
         }
 
     def _message(self) -> str:
-        where = f"suite {self.suite_name!r} on {self.data_name!r} ({self.row_count} rows)"
+        """The reason first (what failed, or why nothing could be checked), then which suite on which data."""
+        where = f"suite {self.suite_name!r} on {self.data_name!r}, {self.row_count} rows"
         if self.error is not None:
-            return f"{where}: {self.error}"
+            return f"{self.error} ({where})"
         c = self.counts
         if not self.outcomes:
-            return f"{where}: no expectation was evaluated"
+            return f"no expectation was evaluated ({where})"
         if self.row_count == 0:
-            return f"{where}: the dataset has no rows, so nothing could be checked"
+            return f"the dataset has no rows, so nothing could be checked ({where})"
         if c["unsuccessful"] == 0:
-            return f"{where}: all {c['evaluated']} expectations passed"
+            return f"all {c['evaluated']} expectations passed ({where})"
         parts = [
             f"{c[k]} {label}"
             for k, label in (("failed", "failed"), ("errored", "errored"), ("warned", "warned"))
             if c[k]
         ]
-        worst_names = [
-            f"{o.expectation_type}({o.column_label})" for o in self.outcomes if o.status in (Status.FAIL, Status.ERROR)
-        ][:5]
-        return f"{where}: {', '.join(parts)} of {c['evaluated']} expectations; first: {', '.join(worst_names)}"
+        bad = [o for o in self.outcomes if o.status in (Status.FAIL, Status.ERROR)] or list(self.failures)
+        first = "; ".join(f"{o.expectation_type}({o.column_label}): {_first_line(o.message)}" for o in bad[:3])
+        more = f"; and {len(bad) - 3} more" if len(bad) > 3 else ""
+        return f"{', '.join(parts)} of {c['evaluated']} expectations: {first}{more} ({where})"
 
     @property
     def failures(self) -> tuple[ExpectationOutcome, ...]:
@@ -127,3 +128,8 @@ class DataQualityResult(Result):
 
     def with_outcomes(self, extra: tuple[ExpectationOutcome, ...], **changes: Any) -> DataQualityResult:
         return replace(self, outcomes=self.outcomes + tuple(extra), **changes)
+
+
+def _first_line(text: str | None, limit: int = 160) -> str:
+    line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "") or "no message"
+    return line if len(line) <= limit else line[: limit - 1] + "…"

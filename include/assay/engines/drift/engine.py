@@ -192,35 +192,42 @@ def _column_states(results: list[ColumnDriftResult]) -> tuple[set[str], set[str]
 
 
 def _with_message(result: DatasetDriftResult) -> DatasetDriftResult:
-    parts = [result.dataset_check().message]
+    """The one-line reason, what made the verdict first: each part that FAILs or ERRORs (the prediction that
+    drifted, a critical column, a jump in missing share, the dataset's share of drifted columns...) before
+    the parts that are only context."""
+    parts: list[tuple[bool, str]] = [(result.dataset_status.is_failure, result.dataset_check().message)]
     if result.predictions:
         pred = result.predictions[0].column
         failed = any(r.status is Status.ERROR for r in result.predictions)
         untested = all(r.untested for r in result.predictions if not r.is_share_check and r.status is not Status.ERROR)
         verdict = (
-            "drift"
+            "drifted"
             if result.prediction_drift
-            else "could not be evaluated"
+            else ": could not be evaluated"
             if failed
-            else "too few rows to test"
+            else ": too few rows to test"
             if untested
-            else "no drift"
+            else ": no drift"
         )
-        parts.append(f"prediction {pred!r}: {verdict}")
+        bad = any(r.status.is_failure for r in result.predictions)
+        parts.append((bad, f"prediction {pred!r}{' ' if verdict == 'drifted' else ''}{verdict}"))
     everything = result.all_results
     errors = sorted({r.column for r in everything if r.status is Status.ERROR})
     if errors:
-        parts.append(f"{len(errors)} column(s) could not be evaluated: {', '.join(errors[:10])}")
+        parts.append((True, f"{len(errors)} column(s) could not be evaluated: {', '.join(errors[:10])}"))
     small = sorted({r.column for r in everything if r.untested} - set(errors))
     if small:
-        parts.append(f"{len(small)} column(s) too small to test: {', '.join(small[:10])}")
+        parts.append((False, f"{len(small)} column(s) too small to test: {', '.join(small[:10])}"))
     for test, what in (("missing_share", "missing share jumped"), ("unseen_share", "unseen categories")):
-        hit = sorted({r.column for r in everything if r.test == test and r.status is not Status.PASS})
-        if hit:
-            parts.append(f"{what}: {', '.join(hit[:10])}")
-    critical = sorted({r.column for r in result.columns if r.critical and r.drifted})
+        hits = [r for r in everything if r.test == test and r.status is not Status.PASS]
+        if hits:
+            names = sorted({r.column for r in hits})
+            parts.append((any(r.status.is_failure for r in hits), f"{what}: {', '.join(names[:10])}"))
+    critical = [r for r in result.columns if r.critical and r.drifted]
     if critical:
-        parts.append(f"critical column(s) drifted: {', '.join(critical)}")
+        names = sorted({r.column for r in critical})
+        parts.append((any(r.status.is_failure for r in critical), f"critical column(s) drifted: {', '.join(names)}"))
     if result.skipped_columns:
-        parts.append(f"skipped: {', '.join(result.skipped_columns)}")
-    return replace(result, message="; ".join(parts))
+        parts.append((False, f"skipped: {', '.join(result.skipped_columns)}"))
+    ordered = [text for bad, text in parts if bad] + [text for bad, text in parts if not bad]
+    return replace(result, message="; ".join(ordered))

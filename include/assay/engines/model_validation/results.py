@@ -135,11 +135,15 @@ class ModelValidationResult(Result):
         return next(s for s in self.sections if s.name == name)
 
     def _checks_line(self) -> str:
-        """``k/n checks passed`` and the first five that did not, on one line."""
+        """The first five checks that did not pass (the worst first), then ``k/n checks passed``, on one line:
+        the reason leads."""
         bad = [c for c in self.checks if c.status != Status.PASS.value and c.status != Status.SKIP.value]
         if not self.checks:
             return "no check was evaluated"
         head = f"{len(self.checks) - len(bad)}/{len(self.checks)} checks passed"
+        if not bad:
+            return head
+        bad.sort(key=lambda c: -Status(c.status).severity)  # stable: ERROR, FAIL, then WARN in check order
         details = [f"{c.name} {c.status}: {one_line(c.message) or 'no message'}" for c in bad[:5]]
         more = f"; and {len(bad) - 5} more" if len(bad) > 5 else ""
-        return head + ("" if not bad else "; " + "; ".join(details) + more)
+        return "; ".join(details) + more + f"; {head}"

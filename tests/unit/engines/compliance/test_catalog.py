@@ -27,6 +27,7 @@ CONTRACT_CHECKS = {
     "access.unique_accounts": {"45 CFR 164.312(a)(2)(i)", "45 CFR 164.312(d)"},
     "access.approved_roles": {"45 CFR 164.312(a)(1)"},
     "retention.expired_records": {"GDPR Art. 5(1)(e)"},
+    "retention.test_data_snapshots": {"GDPR Art. 5(1)(e)"},
     "retention.evidence_kept": {"45 CFR 164.316(b)(2)(i)", "SOX §802"},
     "sox.change_management": {"SOX §404 / ITGC change management"},
     "sox.segregation_of_duties": {"SOX §404 / ITGC logical access"},

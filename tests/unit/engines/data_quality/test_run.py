@@ -67,3 +67,19 @@ def test_bad_configuration_raises_before_reading(tmp_path):
         run_data_quality({"kind": "csv", "path": str(tmp_path / "x.csv")}, "nope", suites_dir=SUITES_DIR)
     with pytest.raises(ConfigError, match="needs a SQLAlchemy engine"):
         DataSource(kind="sql", query="select 1", conn_id="wh").read()
+
+
+def test_a_failing_validation_says_what_failed_first(sqlite_engine, tmp_path):
+    """The reason leads: the failed expectations and their first message line, then which suite on which data."""
+    frame = fraud_frame()
+    frame.loc[:49, "amount"] = None  # a quarter of the amounts missing
+    path = tmp_path / "broken.csv"
+    frame.to_csv(path, index=False)
+    result = run_data_quality({"kind": "csv", "path": str(path)}, SUITE, suites_dir=SUITES_DIR)
+    assert result.status is Status.FAIL, result.message
+    assert result.message.split(" ", 2)[1] == "failed" and " expectations: " in result.message
+    first = result.message.split(" expectations: ", 1)[1]
+    assert first.startswith("expect_") and "(amount)" in first.split(";")[0]
+    assert result.message.endswith("(suite 'fraud_transactions' on 'broken.csv', 200 rows)")
+    ok = run_data_quality({"kind": "csv", "path": str(path).replace("broken", "ok")}, SUITE, suites_dir=SUITES_DIR)
+    assert ok.status is Status.ERROR and ok.message.endswith("(suite 'fraud_transactions' on 'ok.csv', 0 rows)")

@@ -105,6 +105,7 @@ def test_critical_column_fails_the_dataset_alone():
     check = next(c for c in result.checks if c.name == "drift:num_00:wasserstein")
     assert (check.status, check.severity) == ("FAIL", "error")
     assert "critical column(s) drifted: num_00" in result.message
+    assert result.message.startswith("critical column(s) drifted: num_00; no dataset drift: "), result.message
 
 
 def test_prediction_column_is_concept_drift_reported_apart():
@@ -120,6 +121,20 @@ def test_prediction_column_is_concept_drift_reported_apart():
     assert only.dataset_status is Status.SKIP and only.status is Status.FAIL and only.columns == ()
     same = run_drift(ref, ref, DriftConfig(columns=[], prediction_column="score"))
     assert same.status is Status.PASS
+
+
+def test_the_message_leads_with_what_failed():
+    """The reason of a FAIL comes first; a passing dataset check follows as context."""
+    rng = np.random.default_rng(2)
+    ref = pd.DataFrame({"x": rng.normal(size=4000), "score": rng.beta(2, 5, 4000)})
+    cur = pd.DataFrame({"x": rng.normal(size=4000), "score": rng.beta(5, 2, 4000)})
+    result = run_drift(ref, cur, DriftConfig(prediction_column="score"))
+    assert result.status is Status.FAIL
+    assert result.message.startswith("prediction 'score' drifted; no dataset drift: 0 of 1 columns"), result.message
+    calm = run_drift(ref, ref, DriftConfig(prediction_column="score"))
+    assert (
+        calm.message.startswith("no dataset drift: 0 of 1 columns") and "prediction 'score': no drift" in calm.message
+    )
 
 
 def test_warn_threshold_gives_warn_without_drift():
