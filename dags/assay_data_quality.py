@@ -8,6 +8,7 @@ from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, P
 
 from assay_airflow.dag_config import load_dag_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+from assay_airflow.operators.alert_rules import standing_alert_rules
 from assay_airflow.operators.datasets import DataQualityOperator, GoldenDatasetsOperator
 
 CONFIG = load_dag_config()
@@ -44,3 +45,4 @@ their committed schema and summary statistics on every run.
     GoldenDatasetsOperator(task_id="golden_datasets", on_failure_callback=AssayAlertNotifier())
     for name in DATASETS:
         DataQualityOperator(task_id=f"quality__{name}", dataset=name, on_failure_callback=AssayAlertNotifier())
+    standing_alert_rules(dag)  # after every task, whatever they did; never changes the run's state

@@ -8,6 +8,7 @@ from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, M
 
 from assay_airflow.dag_config import load_dag_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+from assay_airflow.operators.alert_rules import standing_alert_rules
 from assay_airflow.operators.datasets import DriftCheckOperator
 
 CONFIG = load_dag_config()
@@ -50,3 +51,4 @@ automatically (KS / chi-square for small references, normalised Wasserstein / Je
 ) as dag:
     for name in DATASETS:
         DriftCheckOperator(task_id=f"drift__{name}", dataset=name, on_failure_callback=AssayAlertNotifier())
+    standing_alert_rules(dag)  # after every task, whatever they did; never changes the run's state

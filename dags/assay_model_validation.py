@@ -8,6 +8,7 @@ from airflow.sdk import DAG, Asset, Param
 
 from assay_airflow.dag_config import MODEL_VERSION_PATTERN, load_dag_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+from assay_airflow.operators.alert_rules import standing_alert_rules
 from assay_airflow.operators.models import ABAnalysisOperator, ModelValidationOperator
 
 CONFIG = load_dag_config()
@@ -46,3 +47,4 @@ accepted with `assay_accept_baseline`.
         ModelValidationOperator(task_id=f"validate__{name}", model=name, on_failure_callback=AssayAlertNotifier())
     for name in sorted(CONFIG.ab_experiments):
         ABAnalysisOperator(task_id=f"ab__{name}", experiment=name, on_failure_callback=AssayAlertNotifier())
+    standing_alert_rules(dag)  # after every task, whatever they did; never changes the run's state

@@ -8,6 +8,7 @@ from airflow.sdk import DAG
 
 from assay_airflow.dag_config import load_dag_config, performance_targets
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+from assay_airflow.operators.alert_rules import standing_alert_rules
 from assay_airflow.operators.performance import (
     LoadTestOperator,
     MicrobenchmarkOperator,
@@ -50,3 +51,4 @@ engine defaults; the demo config scales users and duration to a 2-core machine a
     for target in TARGETS:
         for suite, operator in SUITES.items():
             operator(task_id=f"{suite}__{target}", target=target, on_failure_callback=AssayAlertNotifier())
+    standing_alert_rules(dag)  # after every task, whatever they did; never changes the run's state

@@ -8,6 +8,7 @@ from airflow.sdk import DAG, Param
 
 from assay_airflow.dag_config import BRANCH_PATTERN, SHA_PATTERN, load_dag_config, suite_task_timeout
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+from assay_airflow.operators.alert_rules import standing_alert_rules
 from assay_airflow.operators.gates import CommitGatesOperator
 from assay_airflow.operators.per_commit import AnnounceTestedOperator, PytestSuiteOperator, ResolveCommitOperator
 
@@ -72,3 +73,4 @@ once the suites ran (whatever their outcome), `announce_tested` updates the Asse
     # commit; the gates stay the DAG's only leaf, so the run's state is the verdict
     tested = AnnounceTestedOperator(task_id="announce_tested")
     resolve >> suites >> tested >> gates
+    standing_alert_rules(dag)  # after every task, whatever they did; never changes the run's state

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
 from assay_airflow.dag_config import BRANCH_PATTERN, SHA_PATTERN, load_dag_config, security_scan_timeout
+from assay_airflow.operators.alert_rules import standing_alert_rules
 from assay_airflow.operators.security import (
     TESTED_ASSET,
     ResolveScanOperator,
@@ -87,3 +88,4 @@ scanner that crashed, timed out or examined nothing ERROR. Suppressions with an 
     ).expand_kwargs(resolve.output)
     posture = SecurityPostureOperator(task_id="posture")
     update_db >> resolve >> scans >> posture
+    standing_alert_rules(dag)  # after every task, whatever they did; never changes the run's state

@@ -8,6 +8,7 @@ from airflow.sdk import DAG, Asset, Param
 
 from assay_airflow.dag_config import load_dag_config, test_datasets
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+from assay_airflow.operators.alert_rules import standing_alert_rules
 from assay_airflow.operators.test_data import TestDataOperator
 
 CONFIG = load_dag_config()
@@ -66,3 +67,4 @@ are Parquet under `test_data.snapshot_dir`; a published one updates the dataset'
         }
         # retention after this week's snapshots, whatever they did
         [tasks[s] for s in steps if s != "retention"] >> tasks["retention"]
+    standing_alert_rules(dag)  # after every task, whatever they did; never changes the run's state

@@ -8,6 +8,7 @@ from airflow.sdk import DAG
 
 from assay_airflow.dag_config import chaos_experiments, load_dag_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+from assay_airflow.operators.alert_rules import standing_alert_rules
 from assay_airflow.operators.performance import ChaosExperimentOperator
 
 EXPERIMENTS = chaos_experiments(load_dag_config())
@@ -44,3 +45,4 @@ the run and alerts.
             experiment=experiment,
             on_failure_callback=AssayAlertNotifier(),
         )
+    standing_alert_rules(dag)  # after every task, whatever they did; never changes the run's state

@@ -8,6 +8,7 @@ from airflow.sdk import DAG, Param
 
 from assay_airflow.dag_config import compliance_frameworks, load_dag_config
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+from assay_airflow.operators.alert_rules import standing_alert_rules
 from assay_airflow.operators.compliance import ComplianceAuditOperator
 
 CONFIG = load_dag_config()
@@ -56,3 +57,4 @@ ERROR and retried.
             framework=framework,
             on_failure_callback=AssayAlertNotifier(),
         )
+    standing_alert_rules(dag)  # after every task, whatever they did; never changes the run's state

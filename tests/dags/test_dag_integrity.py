@@ -64,6 +64,26 @@ def test_dag_has_tags_owner_retries_and_documented_schedule(dagbag, dag_id):
     assert cadence(dag) == SCHEDULES[dag_id]
 
 
+RULED_DAGS = sorted(set(SCHEDULES) - {"assay_commit_watch", "assay_accept_baseline"})
+
+
+@pytest.mark.parametrize("dag_id", RULED_DAGS)
+def test_standing_alert_rules_run_after_every_task_as_a_teardown(dagbag, dag_id):
+    """Every DAG that records results ends with the standing alert rules: downstream of every other task, a
+    teardown (run whatever the tasks did; left out of the run's state by Airflow), so the run's state is
+    what it was without them."""
+    from assay_airflow.operators.alert_rules import StandingAlertRulesOperator
+
+    dag = dagbag.dags[dag_id]
+    rules = dag.get_task("alert_rules")
+    assert isinstance(rules, StandingAlertRulesOperator) and rules.is_teardown
+    assert not rules.on_failure_fail_dagrun
+    assert rules.trigger_rule == "all_done_setup_success" and not any(t.is_setup for t in dag.tasks)
+    others = [t for t in dag.tasks if t.task_id != "alert_rules"]
+    assert all("alert_rules" in t.get_flat_relative_ids(upstream=False) for t in others)
+    assert dag.leaves == [rules]
+
+
 def test_per_commit_params_form(dagbag):
     dag = dagbag.dags["assay_per_commit"]
     schema = {k: dag.params.get_param(k).schema for k in ("target", "sha", "branch")}
@@ -99,7 +119,7 @@ def test_per_commit_runs_one_mapped_task_per_configured_suite(dagbag):
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
     dag = dagbag.dags["assay_per_commit"]
-    assert sorted(dag.task_ids) == ["announce_tested", "evaluate_gates", "resolve_commit", "run_suite"]
+    assert sorted(dag.task_ids) == ["alert_rules", "announce_tested", "evaluate_gates", "resolve_commit", "run_suite"]
     suites = dag.get_task("run_suite")
     assert isinstance(suites, MappedOperator)
     assert suites.upstream_task_ids == {"resolve_commit"} and suites.downstream_task_ids == {"announce_tested"}
@@ -107,7 +127,13 @@ def test_per_commit_runs_one_mapped_task_per_configured_suite(dagbag):
     # the only leaf, so the run's state is the verdict
     tested = dag.get_task("announce_tested")
     assert tested.trigger_rule == "all_done" and [o.uri for o in tested.outlets] == ["assay://per_commit/tested"]
-    assert tested.downstream_task_ids == {"evaluate_gates"} and dag.leaves == [dag.get_task("evaluate_gates")]
+    assert tested.downstream_task_ids == {"evaluate_gates"}
+    # the standing alert rules are a teardown, which Airflow leaves out of the run's state: the gates stay the
+    # only leaf that decides it
+    assert dag.leaves == [dag.get_task("alert_rules")] and dag.get_task("alert_rules").is_teardown
+    assert [t.task_id for t in dag.tasks if t.downstream_task_ids <= {"alert_rules"} and not t.is_teardown] == [
+        "evaluate_gates"
+    ]
     assert dag.get_task("evaluate_gates").trigger_rule == "all_done"
 
 

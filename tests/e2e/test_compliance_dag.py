@@ -40,7 +40,7 @@ def audit_env(assay_env, tmp_path, monkeypatch):
 def rows(url: str, run_id: str):
     store = MetricsStore(url)
     try:
-        return {r.name: r for r in store.latest_suite_runs(DAG, run_id)}
+        return {r.name: r for r in store.latest_suite_runs(DAG, run_id) if r.kind != "alert"}
     finally:
         store.dispose()
 
@@ -83,8 +83,13 @@ def test_a_broken_demo_fails_the_planted_controls_and_alerts_with_the_evidence(
         assert row.findings and all(f.evidence_rows for f in row.findings if f.evidence["outcome"] == "FAIL"), name
         assert all(len(e.sha256) == 64 for e in row.evidence)
 
-    assert len(slack_sink.requests) == 3  # one alert per failed audit task
-    text = "\n".join(req.json()["text"] for req in slack_sink.requests)
+    # one failure alert per failed audit task, and the standing rule compliance_violation starting to fire on
+    # each framework (once: tests/operators/test_standing_alert_rules.py)
+    rule_texts = [r.json()["text"] for r in slack_sink.requests if "FIRING compliance_violation" in r.json()["text"]]
+    assert len(rule_texts) == 3
+    failure_alerts = [r for r in slack_sink.requests if "FIRING compliance_violation" not in r.json()["text"]]
+    assert len(failure_alerts) == 3  # one alert per failed audit task
+    text = "\n".join(req.json()["text"] for req in failure_alerts)
     for needle in (
         "assay_weekly_compliance",
         "GDPR Art. 17(1)",
@@ -93,6 +98,10 @@ def test_a_broken_demo_fails_the_planted_controls_and_alerts_with_the_evidence(
         "compliance_violation",
     ):
         assert needle in text, needle
-    assert len(smtp_sink.messages) == 3
-    html = "\n".join(body_text(msg) for _, msg in smtp_sink.messages)
+    failure_mails = [m for _, m in smtp_sink.messages if not m["Subject"].startswith("[Assay] FIRING")]
+    assert len(failure_mails) == 3 and len(smtp_sink.messages) == 6
+    assert sorted(m["Subject"].split(":")[0] for _, m in smtp_sink.messages if m not in failure_mails) == [
+        f"[Assay] FIRING compliance_violation on {name}" for name in sorted(FRAMEWORKS.values())
+    ]
+    html = "\n".join(body_text(msg) for msg in failure_mails)
     assert "GDPR Art. 17(1)" in html and "store:training_snapshot" in html and "evidence:" in html

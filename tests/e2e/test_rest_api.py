@@ -46,6 +46,7 @@ def test_trigger_by_http_and_poll_to_success(stack):
             "run_suite[contract]",
             "announce_tested",
             "evaluate_gates",
+            "alert_rules",  # the standing alert rules, a teardown after the gates (under the real scheduler)
         ],
         "success",
     )

@@ -84,7 +84,10 @@ def test_the_demo_scans_clean_then_a_committed_token_fails_and_alerts_once(dags,
     assert row.status == "FAIL" and row.commit_sha == sha
     (finding,) = [f for f in row.findings if f.evidence.get("category") == "secret"]
     assert finding.resource == "serving/deploy_settings.py:1" and finding.state == "new"
-    assert len(slack_sink.requests) == 1 and len(smtp_sink.messages) == 1
+    # the scanner's alert (rule secrets_leaked, new findings only), and the standing rule critical_vulnerabilities
+    # starting to fire (the token is an open CRITICAL finding) after the run
+    assert len(slack_sink.requests) == 2 and len(smtp_sink.messages) == 2
+    assert smtp_sink.messages[1][1]["Subject"].startswith("[Assay] FIRING critical_vulnerabilities on demo-platform")
     text = json.dumps(slack_sink.requests[0].json())
     assert "secrets_leaked" in text and "serving/deploy_settings.py" in text and token not in text
     assert token not in json.dumps([row.message, row.summary, [f.evidence for f in row.findings]], default=str)

@@ -126,23 +126,18 @@ def gates_context(run_id):
     return make_context("evaluate_gates", ti=ti)
 
 
-def test_a_rule_that_fires_on_a_passing_run_notifies_on_its_own(alerting, sinks):
+def test_a_rule_that_fires_on_a_passing_run_is_recorded_and_left_to_the_standing_rules(alerting, sinks):
+    """The gate records the fired rule as a check of severity alert; notifying it (once, while it stays
+    firing) is the standing rules' job after the DAG run (tests/operators/test_standing_alert_rules.py)."""
     slack, smtp = sinks
     record_run(alerting, "manual__dropped", SHA, coverage=82.0, failed=0)  # 13 points below 95%
 
     out = CommitGatesOperator(task_id="evaluate_gates").execute(gates_context("manual__dropped"))
 
     assert out["verdict"] == "PASS" and out["alert_rules_fired"] == ["alert:coverage_drop"]
-    ((rcpts, msg),) = smtp.messages
-    assert rcpts == ["oncall@example.com"]
-    assert (
-        msg["Subject"] == f"[Assay] ALERT alert:coverage_drop (verdict PASS): assay_per_commit on sample @ {SHA[:12]}"
-    )
-    html = body_text(msg)
-    assert "coverage 82.00% vs 95.00% at 000000000000 on main" in html and "No gate failed" in html
-    (req,) = slack.requests
-    text = req.json()["text"]
-    assert "alert:coverage_drop" in text and "Verdict *PASS*" in text and "manual__dropped" in text
+    (drop,) = [c for c in out["checks"] if c["name"] == "alert:coverage_drop"]
+    assert drop["status"] == "FAIL" and drop["observed"] == 13.0 and drop["threshold"] == 5
+    assert smtp.messages == [] and slack.requests == []
 
 
 def test_a_passing_run_with_no_rule_fired_sends_nothing(alerting, sinks):
@@ -164,11 +159,15 @@ def test_a_failing_run_leaves_the_alert_to_the_failure_callback(alerting, sinks)
 @pytest.mark.slow
 @pytest.mark.airflow_db
 @pytest.mark.parametrize("metrics_url", ["sqlite"], indirect=True)
-def test_through_airflow_each_run_sends_exactly_one_alert(alerting, sinks, metrics_url, airflow_db):
-    """A passing run whose rule fired, then a failing run whose rules fired: one alert each, per channel."""
+def test_through_airflow_a_failed_run_alerts_once_and_rules_notify_when_they_start_firing(
+    alerting, sinks, metrics_url, airflow_db
+):
+    """A passing run whose coverage rule fires, then a failing run: the failure alert once (the gate's failure
+    callback), each rule once when it starts firing (the standing rules after the run), no repeats."""
     from airflow.sdk import DAG, Param, task
 
     from assay_airflow.notifiers.run_alert import AssayAlertNotifier
+    from assay_airflow.operators.alert_rules import standing_alert_rules
 
     slack, smtp = sinks
 
@@ -190,17 +189,25 @@ def test_through_airflow_each_run_sends_exactly_one_alert(alerting, sinks, metri
         suites_ran() >> CommitGatesOperator(
             task_id="evaluate_gates", on_failure_callback=AssayAlertNotifier(), retries=0
         )
+        standing_alert_rules(dag, retries=0)
 
     passing = dag.test(run_conf={"failed": 0})
     assert passing.state == "success"
-    assert len(smtp.messages) == 1 and len(slack.requests) == 1
-    assert smtp.messages[0][1]["Subject"].startswith("[Assay] ALERT alert:coverage_drop (verdict PASS)")
+    assert [m["Subject"] for _, m in smtp.messages] == [
+        "[Assay] FIRING coverage_drop on sample@main: observed 13 (alert when > 5)"
+    ]
+    assert len(slack.requests) == 1
 
     failing = dag.test(run_conf={"failed": 3, "coverage": 70.0})  # 30% failed, 12 points below the last run
     assert failing.state == "failed"
-    assert len(smtp.messages) == 2 and len(slack.requests) == 2  # one more each: no double notification
-    subject, html = smtp.messages[1][1]["Subject"], body_text(smtp.messages[1][1])
-    assert subject == f"[Assay] FAIL: assay_per_commit on sample @ {SHA[:12]}"
+    subjects = [m["Subject"] for _, m in smtp.messages[1:]]
+    # the failure alert, and the failure-rate rule that starts firing; coverage_drop still fires: no repeat
+    assert subjects == [
+        f"[Assay] FAIL: assay_per_commit on sample @ {SHA[:12]}",
+        "[Assay] FIRING test_failure_rate on sample: observed 0.3 (alert when > 0.1)",
+    ]
+    assert len(slack.requests) == 3
+    html = body_text(smtp.messages[1][1])
     assert "all_tests_pass" in html and "alert:test_failure_rate" in html and "alert:coverage_drop" in html
     # the failed task's XCom, through Airflow's own task runner: its result, its summary and its links
     from airflow.models.xcom import XComModel
@@ -218,3 +225,47 @@ def test_through_airflow_each_run_sends_exactly_one_alert(alerting, sinks, metri
     assert pushed["_link_AssayRunLink"] == page
     assert pushed["_link_AssayReportLink"] == ""  # the gates name no report
     assert "/assay/runs/assay_per_commit/" in html  # the alert links the run's page
+
+
+def test_the_gates_failure_rate_rule_leaves_flaky_tests_out(alerting, sinks):
+    """t::wobbly flipped pass/fail over the last commits (flaky): its failure on this commit is not a regression
+    for the failure-rate rule, while the gate all_tests_pass still fails on it."""
+    from assay.store.records import TestCaseRecord
+
+    def suite(run_id, sha, outcomes, at):
+        alerting.record_suite_run(
+            SuiteRunRecord(
+                key=RunKey("assay_per_commit", run_id, "run_suite", 0),
+                kind="pytest",
+                name="unit",
+                status="FAIL" if "failed" in outcomes.values() else "PASS",
+                started_at=at,
+                finished_at=at,
+                target="sample",
+                commit_sha=sha,
+                branch="main",
+                summary={
+                    "counts": {
+                        "total": len(outcomes),
+                        "passed": sum(o == "passed" for o in outcomes.values()),
+                        "failed": sum(o == "failed" for o in outcomes.values()),
+                    }
+                },
+                test_cases=tuple(TestCaseRecord(n, o) for n, o in outcomes.items()),
+                metrics=(MetricRecord(COVERAGE_METRIC, 95.0, "percent"),),
+            )
+        )
+
+    t0 = datetime.now(UTC) - timedelta(days=3)
+    steady = {f"t::ok{i}": "passed" for i in range(4)}
+    for n, o in enumerate(["passed", "failed", "passed"]):
+        suite(f"manual__h{n}", f"{n:040x}", {**steady, "t::wobbly": o}, t0 + timedelta(hours=n))
+    record_run(alerting, "manual__now", SHA, coverage=95.0, failed=0)
+    suite("manual__now", SHA, {**steady, "t::wobbly": "failed"}, datetime.now(UTC) - timedelta(seconds=1))
+
+    with pytest.raises(AirflowFailException, match="all_tests_pass"):
+        CommitGatesOperator(task_id="evaluate_gates").execute(gates_context("manual__now"))
+    (gate,) = alerting.latest_suite_runs("assay_per_commit", "manual__now", kinds=["gate"])
+    rate = next(c for c in gate.checks if c.name == "alert:test_failure_rate")
+    # without the flaky test: 0 of 4 (plus record_run's 10 passing unit tests: 0 of 14)
+    assert rate.status == "PASS" and rate.observed == 0.0 and "1 flaky test(s) left out" in rate.message

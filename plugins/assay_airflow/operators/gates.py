@@ -1,7 +1,8 @@
-"""``evaluate_gates``: read what the suites recorded, evaluate the target's gates and the standing
-alert rules, record them, post the commit status, notify if an alert rule fired on a verdict that did not
-fail (a failed verdict is notified once, by the task's failure callback), then fail if the verdict is FAIL
-or ERROR."""
+"""``evaluate_gates``: read what the suites recorded, evaluate the target's gates and the per-commit alert
+rules (recorded as checks of severity ``alert``; flaky tests left out of the failure rate), record them, post
+the commit status, then fail if the verdict is FAIL or ERROR. A failed verdict is notified once, by the task's
+failure callback; a rule that fires is notified by the standing alert rules evaluated after the DAG run
+(:mod:`assay_airflow.operators.alert_rules`), once when it starts firing and once when it resolves."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from assay.status import Status
 from assay.store import StoreUnavailable
 from assay.store.repository import COVERAGE_METRIC
 from assay_airflow.hooks.commit_status import CommitStatusHook
-from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.base import AssayOperator, run_key
 from assay_airflow.operators.per_commit import CHECKOUT, resolved_commit
 
@@ -85,7 +85,12 @@ class CommitGatesOperator(AssayOperator):
             checks = evaluate_commit_gates(
                 target.gates, outcomes, [CHECKOUT, *target.suites], branch=branch, previous=previous
             ) + evaluate_alert_rules(
-                cfg.alerts.rules, suites, coverage_suite=target.gates.coverage_suite, branch=branch, previous=previous
+                cfg.alerts.rules,
+                suites,
+                coverage_suite=target.gates.coverage_suite,
+                branch=branch,
+                previous=previous,
+                flaky_outcomes=self._flaky_outcomes(store, target_name, rows),
             )
         result = verdict(checks)
         failed = [c for c in checks if Status(c.status).is_failure and c.severity != "alert"]
@@ -120,14 +125,27 @@ class CommitGatesOperator(AssayOperator):
             self._post_status(target.commit_status, sha, result, message, cfg.airflow_base_url, key)
         self.log.info("verdict %s for %s@%s: %s", result.value, target_name, sha, message)
         if fired and not result.is_failure:
-            # Nothing fails, so no failure callback will speak: the rule notifies on its own.
-            self.log.info("alert rule(s) fired on a %s verdict: %s; notifying", result.value, ", ".join(fired))
-            AssayAlertNotifier(metrics_conn_id=self.metrics_conn_id).notify(context)
+            # the standing alert rules, after the DAG run, notify a rule that starts firing (once)
+            self.log.info("alert rule(s) fired on a %s verdict: %s", result.value, ", ".join(fired))
         if result.is_failure:
             raise AirflowFailException(
                 f"per-commit verdict {result.value} for {target_name}@{(sha or '?')[:12]}: {message}"
             )
         return summary
+
+    def _flaky_outcomes(self, store, target_name: str | None, rows) -> list[str]:
+        """This run's outcomes of the target's flaky tests (left out of the failure-rate rule); none when the
+        history cannot be read (the rule then counts every test, as before)."""
+        from assay.alerts.flaky import flaky_node_ids
+
+        if not target_name:
+            return []
+        try:
+            flaky = flaky_node_ids(store, target=target_name)
+        except StoreUnavailable as exc:
+            self.log.warning("flaky tests not read, every test counts: %s", exc)
+            return []
+        return [t.outcome for r in rows if r.kind == "pytest" for t in r.test_cases if (r.name, t.node_id) in flaky]
 
     def _post_status(self, cs, sha: str, result: Status, message: str, base_url: str, key) -> None:
         """Post the commit status; a failure is logged and never changes the verdict."""
