@@ -163,3 +163,18 @@ def test_reports_under_assay_home_are_served_to_signed_in_users_only(client, tok
     for escape in ("/assay/reports/../secret.txt", "/assay/reports/%2e%2e/secret.txt", "/assay/reports/reports"):
         refused = client.get(escape, headers=h)
         assert refused.status_code == 404 and "not a report" not in refused.text
+
+
+def test_the_start_up_heap_is_frozen_once_served_unless_turned_off(monkeypatch):
+    import gc
+
+    from assay_airflow.plugin import freeze_startup_heap
+
+    gc.unfreeze()
+    try:
+        monkeypatch.setenv("ASSAY_UI_GC_FREEZE", "0")
+        assert freeze_startup_heap() is False and gc.get_freeze_count() == 0
+        monkeypatch.delenv("ASSAY_UI_GC_FREEZE")
+        assert freeze_startup_heap() is True and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
