@@ -165,7 +165,7 @@ def recorded_outcomes(store: Any, *, target: str, window: int = 20) -> list[dict
                 )
             ]
 
-    return store._retry("flaky_tests", read)
+    return store.read("flaky_tests", read)
 
 
 def flaky_tests(store: Any, *, target: str, window: int = 20, min_flips: int = 2) -> list[FlakyTest]:

@@ -353,7 +353,7 @@ def _alert_rows(store: Any, names: Sequence[str]) -> dict[str, list[SuiteRun]]:
                     out.setdefault(r.name, []).append(r)
         return out
 
-    return store._retry("alert_rows", read) if names else {}
+    return store.read("alert_rows", read) if names else {}
 
 
 def alert_record(t: Transition, key: RunKey, *, notified: bool, at: datetime | None = None) -> SuiteRunRecord:
@@ -453,7 +453,7 @@ def current_alerts(store: Any, *, firing_only: bool = True) -> list[AlertState]:
                 )
         return [a for a in seen.values() if a.firing or not firing_only]
 
-    return store._retry("current_alerts", read)
+    return store.read("current_alerts", read)
 
 
 # -- the message ---------------------------------------------------------------------------------------

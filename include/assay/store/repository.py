@@ -248,6 +248,11 @@ class MetricsStore:
             self.migrate()
 
     # -- retries -------------------------------------------------------------------------------
+    def read(self, what: str, fn: Callable[[], T]) -> T:
+        """Run the read ``fn()`` with this store's retries (for queries that live outside this class: the
+        Assay page's, the alert rules'): ``StoreUnavailable`` when the database stays unreachable."""
+        return self._retry(what, fn)
+
     def _retry(self, what: str, fn: Callable[[], T]) -> T:
         """``fn()``, retried with exponential backoff while it fails transiently; ``StoreUnavailable``
         when every attempt did. Any other error is raised at once."""

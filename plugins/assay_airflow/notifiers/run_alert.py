@@ -1,12 +1,12 @@
 """``AssayAlertNotifier``: tell people a run failed, or that a standing alert rule fired, on Slack and by
 e-mail, with what failed and why.
 
-Two ways in: attached at task level as ``on_failure_callback`` of the task that decides the verdict (a
-DAG-level failure callback has an open bug in Airflow 3), it reports a failed run; called by that task
-itself (``CommitGatesOperator``) when an alert rule fired on a run whose verdict did not fail, it reports
-the fired rules. So an alert rule notifies whatever the verdict, and a failed run with fired rules sends
-one alert, not two. The content comes from the metrics DB: the failed gates, the fired alert rules and
-up to N failed tests with their messages. Each channel is sent through its provider hook
+Attached at task level as ``on_failure_callback`` of the task that decides the verdict (a DAG-level failure
+callback has an open bug in Airflow 3), it reports a failed run. The standing alert rules notify on their own
+through :class:`~assay_airflow.notifiers.rule_alert.RuleAlertNotifier` (the ``alert_rules`` teardown of each
+DAG: once when a rule starts firing, once when it resolves); a security scanner whose new-critical or
+new-secret rule fired on a verdict that did not fail calls this notifier itself. The content comes from the
+metrics DB: the failed gates, the fired alert rules and up to N failed tests with their messages. Each channel is sent through its provider hook
 (``SlackWebhookHook``, ``SmtpHook``); a channel that fails is logged as an ERROR and never raises, so a broken
 Slack or SMTP can neither hide nor change the verdict. A channel whose connection is not defined (the embedded
 default) is not a failure: it is said once, at INFO ("alerts: Slack not configured"). No text leaves with a
