@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.alert_sinks import connect_alert_sinks
 from support.demo_platform import prepare_demo_assets, prepare_demo_repo
 from support.http_sink import HttpSink
 from support.smtp_sink import SmtpSink
@@ -36,21 +37,7 @@ def assay_env(tmp_path, monkeypatch, slack_sink, smtp_sink, airflow_db):
     monkeypatch.setenv("ASSAY_DEMO_REPO", str(demo))
     monkeypatch.setenv("ASSAY_ALERT_EMAIL", "oncall@example.com")
     monkeypatch.setenv("AIRFLOW_CONN_ASSAY_METRICS", json.dumps({"conn_type": "sqlite", "host": str(metrics_db)}))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SLACK",
-        json.dumps({"conn_type": "slackwebhook", "password": f"{slack_sink.url}/services/T0/B0/x"}),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SMTP",
-        json.dumps(
-            {
-                "conn_type": "smtp",
-                "host": "127.0.0.1",
-                "port": smtp_sink.port,
-                "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True},
-            }
-        ),
-    )
+    connect_alert_sinks(monkeypatch, slack_sink.url, smtp_sink.port)
     return {"demo": demo, "sha": sha, "metrics_url": f"sqlite:///{metrics_db}", "tmp": tmp_path}
 
 

@@ -5,9 +5,8 @@ drift stays."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from support.alert_sinks import connect_alert_sinks
 from support.smtp_sink import body_text
 
 from assay.alerts.standing import current_alerts
@@ -19,21 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.airflow_db]
 @pytest.fixture
 def channels(monkeypatch, slack_sink, smtp_sink):
     monkeypatch.setenv("ASSAY_ALERT_EMAIL", "oncall@example.com")
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SLACK",
-        json.dumps({"conn_type": "slackwebhook", "password": f"{slack_sink.url}/services/T0/B0/x"}),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SMTP",
-        json.dumps(
-            {
-                "conn_type": "smtp",
-                "host": "127.0.0.1",
-                "port": smtp_sink.port,
-                "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True},
-            }
-        ),
-    )
+    connect_alert_sinks(monkeypatch, slack_sink.url, smtp_sink.port)
     return slack_sink, smtp_sink
 
 

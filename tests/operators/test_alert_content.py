@@ -6,13 +6,13 @@ ERROR."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from support.alert_sinks import connect_alert_sinks
 from support.context import TaskInstanceStub
 from support.http_sink import HttpSink
 from support.smtp_sink import SmtpSink, body_text
@@ -48,21 +48,6 @@ def write_config(tmp_path, monkeypatch, metrics_url):
     monkeypatch.setenv("ASSAY_METRICS_DB_URL", metrics_url)
 
 
-def connect(monkeypatch, slack_url: str, smtp_port: int) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SLACK", json.dumps({"conn_type": "slackwebhook", "password": f"{slack_url}/services/T/B/x"})
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SMTP",
-        json.dumps(
-            {
-                "conn_type": "smtp",
-                "host": "127.0.0.1",
-                "port": smtp_port,
-                "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True},
-            }
-        ),
-    )
 
 
 def record_failed_run(metrics_url, run_id):
@@ -122,7 +107,7 @@ def test_the_alert_names_failed_tests_with_file_line_and_detail_and_gates_with_f
 ):
     slack, smtp = sinks
     write_config(tmp_path, monkeypatch, metrics_url)
-    connect(monkeypatch, slack.url, smtp.port)
+    connect_alert_sinks(monkeypatch, slack.url, smtp.port)
     record_failed_run(metrics_url, "manual__content")
     notify("manual__content")
 
@@ -166,7 +151,7 @@ def test_channels_not_configured_are_info_once_not_errors(tmp_path, monkeypatch,
 def test_a_configured_channel_that_fails_is_an_error(tmp_path, monkeypatch, metrics_url, caplog, capfd):
     broken = HttpSink(status=500, reply=b"no")
     write_config(tmp_path, monkeypatch, metrics_url)
-    connect(monkeypatch, broken.url, 9)  # nothing listens on port 9
+    connect_alert_sinks(monkeypatch, broken.url, 9)  # nothing listens on port 9
     record_failed_run(metrics_url, "manual__broken")
     caplog.set_level(logging.INFO)
     notify("manual__broken")

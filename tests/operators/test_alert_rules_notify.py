@@ -8,12 +8,12 @@ runner (``dag.test()``), so the failure callback is called the way Airflow calls
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
 from airflow.sdk.exceptions import AirflowFailException
+from support.alert_sinks import connect_alert_sinks
 from support.context import TaskInstanceStub, make_context
 from support.http_sink import HttpSink
 from support.smtp_sink import SmtpSink, body_text
@@ -58,21 +58,7 @@ def alerting(tmp_path, monkeypatch, metrics_url, sinks):
     path.write_text(yaml.safe_dump(cfg))
     monkeypatch.setenv("ASSAY_CONFIG", str(path))
     monkeypatch.setenv("ASSAY_METRICS_DB_URL", metrics_url)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SLACK",
-        json.dumps({"conn_type": "slackwebhook", "password": f"{slack.url}/services/T0/B0/x"}),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SMTP",
-        json.dumps(
-            {
-                "conn_type": "smtp",
-                "host": "127.0.0.1",
-                "port": smtp.port,
-                "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True},
-            }
-        ),
-    )
+    connect_alert_sinks(monkeypatch, slack.url, smtp.port)
     store = MetricsStore(metrics_url)
     store.migrate()
     # the previous run on main measured 95% line coverage

@@ -17,6 +17,7 @@ from datetime import datetime
 import pytest
 import yaml
 from sqlalchemy import text
+from support.alert_sinks import connect_alert_sinks
 from support.context import make_context
 from support.http_sink import HttpSink
 from support.smtp_sink import SmtpSink, body_text
@@ -151,21 +152,7 @@ def test_a_target_url_with_a_token_leaks_nowhere_through_airflow(
     monkeypatch.setenv("ASSAY_METRICS_DB_URL", sqlite_url)
     monkeypatch.setenv("ASSAY_HOME", str(tmp_path / "home"))
     slack, smtp = HttpSink(), SmtpSink()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SLACK",
-        json.dumps({"conn_type": "slackwebhook", "password": f"{slack.url}/services/T0/B0/x"}),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SMTP",
-        json.dumps(
-            {
-                "conn_type": "smtp",
-                "host": "127.0.0.1",
-                "port": smtp.port,
-                "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True},
-            }
-        ),
-    )
+    connect_alert_sinks(monkeypatch, slack.url, smtp.port)
     caplog.set_level(logging.INFO)
     with DAG(
         "assay_per_commit",

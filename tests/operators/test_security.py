@@ -16,6 +16,7 @@ import yaml
 from airflow.sdk.exceptions import AirflowFailException
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from support.alert_sinks import connect_alert_sinks
 from support.context import make_context
 from support.git_repo import commit_all, git
 from support.http_sink import HttpSink
@@ -82,21 +83,7 @@ def shop(tmp_path, monkeypatch, metrics_url, sinks):
     monkeypatch.setenv("ASSAY_CONFIG", str(path))
     monkeypatch.setenv("ASSAY_METRICS_DB_URL", metrics_url)
     monkeypatch.setenv("ASSAY_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SLACK",
-        json.dumps({"conn_type": "slackwebhook", "password": f"{slack.url}/services/T0/B0/x"}),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SMTP",
-        json.dumps(
-            {
-                "conn_type": "smtp",
-                "host": "127.0.0.1",
-                "port": smtp.port,
-                "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True},
-            }
-        ),
-    )
+    connect_alert_sinks(monkeypatch, slack.url, smtp.port)
     return {"repo": repo, "sha": sha, "token": token, "url": metrics_url, "cfg": path}
 
 

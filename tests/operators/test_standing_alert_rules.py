@@ -4,11 +4,11 @@ starts firing, not while it stays firing, once when it resolves; a retry of the 
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
+from support.alert_sinks import connect_alert_sinks
 from support.context import TaskInstanceStub, make_context
 from support.http_sink import HttpSink
 from support.smtp_sink import SmtpSink, body_text
@@ -37,21 +37,7 @@ def env(tmp_path, monkeypatch, metrics_url, sinks):
     )
     monkeypatch.setenv("ASSAY_CONFIG", str(path))
     monkeypatch.setenv("ASSAY_METRICS_DB_URL", metrics_url)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SLACK",
-        json.dumps({"conn_type": "slackwebhook", "password": f"{slack.url}/services/T0/B0/x"}),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ASSAY_SMTP",
-        json.dumps(
-            {
-                "conn_type": "smtp",
-                "host": "127.0.0.1",
-                "port": smtp.port,
-                "extra": {"from_email": "assay@localhost", "disable_ssl": True, "disable_tls": True},
-            }
-        ),
-    )
+    connect_alert_sinks(monkeypatch, slack.url, smtp.port)
     store = MetricsStore(metrics_url)
     store.migrate()
     yield store
