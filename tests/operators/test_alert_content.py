@@ -48,8 +48,6 @@ def write_config(tmp_path, monkeypatch, metrics_url):
     monkeypatch.setenv("ASSAY_METRICS_DB_URL", metrics_url)
 
 
-
-
 def record_failed_run(metrics_url, run_id):
     """A per-commit run whose unit suite failed (real pytest report data, plus a long assertion) and whose
     gates failed on figures."""
