@@ -26,9 +26,14 @@ os.environ.update(
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        # the session's own sign-in (SimpleAuthManager): never the checkout's .assay, which a clean clone lacks
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(_SESSION_HOME / "airflow" / "passwords.json"),
         "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO / "plugins")]),
     }
 )
+(_SESSION_HOME / "airflow").mkdir(parents=True, exist_ok=True)
+(_SESSION_HOME / "airflow" / "passwords.json").write_text('{"admin": "admin"}', encoding="utf-8")
 for var in [v for v in os.environ if v.startswith("AIRFLOW_CONN_") or v == "ASSAY_METRICS_DB_URL"]:
     del os.environ[var]
 
