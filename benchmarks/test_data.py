@@ -26,18 +26,6 @@ DEMO = REPO / "include" / "demo_platform"
 SUITES_DIR = DEMO / "assay" / "data_quality" / "suites"
 sys.path[:0] = [str(REPO / "include"), str(DEMO)]
 
-#: the demo customers' transaction features, learnt from the reference
-LEARNT = (
-    "consent_marketing",
-    "amount",
-    "hour",
-    "merchant_risk",
-    "distance_km",
-    "account_age_days",
-    "n_tx_24h",
-    "is_fraud",
-)
-
 
 def peak_rss_mb() -> float:
     """This process's peak resident set size (VmHWM), in MB."""
@@ -51,19 +39,12 @@ def peak_rss_mb() -> float:
 
 
 def customer_columns() -> dict:
-    letters = "ABCDEFGHJKLMNOPRSTUWYZ"
-    return {
-        "customer_id": {"format": "CUST{row:08d}"},
-        "name": {"faker": "name"},
-        "email": {"faker": "safe_email", "unique": True},
-        "phone": {"faker": "numerify", "args": {"text": "+44 7### ######"}},
-        "date_of_birth": {"faker": "date_between", "args": {"start_date": "1935-01-06", "end_date": "2006-12-27"}},
-        "address": {"faker": "street_address"},
-        "postcode": {"faker": "bothify", "args": {"text": "??## #??", "letters": letters}},
-        "city": {"faker": "city"},
-        "national_id": {"faker": "numerify", "args": {"text": "9##-##-####"}},
-        **{c: {"learn": True} for c in LEARNT},
-    }
+    """The columns the shipped config generates for the demo's customers (``test_data.datasets.customers``):
+    Faker personal fields and the transaction features learnt from the reference."""
+    from assay.config import DEFAULT_CONFIG_PATH, load_config
+
+    synthetic = load_config(DEFAULT_CONFIG_PATH).test_data.datasets["customers"].synthetic
+    return {name: col.model_dump(exclude_defaults=True) for name, col in synthetic.columns.items()}
 
 
 def bench_synthetic(
@@ -122,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     s = bench_synthetic(args.rows, reference_rows=args.reference_rows, suite=args.suite)
     corr = s["correlation"]
     name, measure, value = s["worst_marginal"]
-    print(
-        f"synthetic refresh, {s['rows']:,} rows ({len(customer_columns())} columns, {len(LEARNT)} learnt): {s['status']}"
-    )
+    columns = customer_columns()
+    learnt = sum(1 for c in columns.values() if c.get("learn"))
+    print(f"synthetic refresh, {s['rows']:,} rows ({len(columns)} columns, {learnt} learnt): {s['status']}")
     print(f"  wall {s['wall_s']:.2f} s ({s['rows_per_s']:,.0f} rows/s), {s['bytes'] / 1e6:.1f} MB Parquet")
     print(f"  steps: {', '.join(f'{k} {v:.2f}' for k, v in s['timings'].items())}")
     print(f"  peak RSS {peak_rss_mb():.0f} MB (VmHWM, whole process: reference, model, frame, Parquet write)")
