@@ -364,7 +364,7 @@ def _load_test(p50, p95, checks):
 
 
 def _posture(target, status, findings):
-    from assay_airflow.operators.security import posture_result
+    from assay.engines.security.posture import posture_result
 
     ten_days_ago = datetime.now(UTC) - timedelta(days=10)
     rows = [

@@ -19,14 +19,13 @@ Secrets never leave their file: a finding records the rule, file and line of a s
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from assay.errors import AssayError, ConfigError
 from assay.results import Result, error_result
 from assay.status import Status, worst
-from assay.store.records import MetricRecord
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.base import AssayOperator, raise_for, task_work_dir, triggering_asset_extras
 from assay_airflow.operators.per_commit import TESTED_ASSET, checkout, workspace
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
 
 
 KIND = "security"
-POSTURE_KIND = "security_posture"
 
 
 class SecurityAlertNotifier(AssayAlertNotifier):
@@ -208,6 +206,8 @@ class SecurityPostureOperator(AssayOperator):
         super().__init__(**kwargs)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from assay.engines.security.posture import posture_result
+
         started = datetime.now(UTC)
         ti = context["ti"]
         rows = self.metrics_hook.store.latest_suite_runs(ti.dag_id, ti.run_id, kinds=[KIND])
@@ -232,56 +232,6 @@ class SecurityPostureOperator(AssayOperator):
             retryable=False,
         )
         return out
-
-
-def posture_result(target: str, runs: list[Any], started: datetime) -> Result:
-    from assay.engines.security.model import SEVERITIES
-
-    now = datetime.now(UTC)
-    by_sev: Counter[str] = Counter()
-    by_tool: Counter[str] = Counter()
-    new = fixed = 0
-    ages: list[float] = []
-    seen: set[str] = set()  # trivy_fs and trivy_config both report a manifest's misconfiguration: count it once
-    for run in runs:
-        fixed += int((run.summary or {}).get("fixed_total") or 0)
-        for f in run.findings:
-            if f.state == "suppressed" or (f.fingerprint and f.fingerprint in seen):
-                continue
-            seen.add(f.fingerprint or f"row:{f.id}")
-            by_sev[f.severity] += 1
-            by_tool[f.source] += 1
-            new += f.state == "new"
-            if f.severity == "CRITICAL" and f.first_seen_at is not None:
-                first = f.first_seen_at if f.first_seen_at.tzinfo else f.first_seen_at.replace(tzinfo=UTC)
-                ages.append((now - first).total_seconds() / 86400)
-    metrics = [MetricRecord("security.posture.open", float(by_sev[s]), "count", {"severity": s}) for s in SEVERITIES]
-    metrics += [
-        MetricRecord("security.posture.open_by_tool", float(n), "count", {"tool": t})
-        for t, n in sorted(by_tool.items())
-    ]
-    metrics += [
-        MetricRecord("security.posture.new", float(new), "count"),
-        MetricRecord("security.posture.fixed", float(fixed), "count"),
-        MetricRecord("security.posture.critical_mean_age_days", (sum(ages) / len(ages)) if ages else 0.0, "d"),
-    ]
-    status = worst(r.status for r in runs)
-    scanners = sorted({r.name for r in runs})
-    tally = ", ".join(f"{by_sev[s]} {s.lower()}" for s in SEVERITIES if by_sev[s]) or "no open finding"
-    return Result(
-        name="posture",
-        kind=POSTURE_KIND,
-        status=status,
-        message=f"{target}: {tally} open ({new} new, {fixed} fixed) over {len(scanners)} scanner(s)",
-        started_at=started,
-        finished_at=now,
-        metrics=metrics,
-        summary={
-            "scanners": {r.name: r.status for r in runs},
-            "open_by_severity": {s: by_sev[s] for s in SEVERITIES},
-            "open_by_tool": dict(by_tool),
-        },
-    )
 
 
 class UpdateVulnerabilityDbOperator(AssayOperator):

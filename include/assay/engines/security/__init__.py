@@ -12,7 +12,8 @@ Usage::
 
 Pieces, one idea each: :mod:`.model` (ScanFinding, ScanReport), :mod:`.config` (a target's ``security:``
 section), one module per tool (:mod:`.trivy`, :mod:`.bandit`, :mod:`.dast`: each returns a ScanReport),
-:mod:`.suppressions` and :mod:`.scan` (runs a scanner and judges its report: lifecycle, gates, metrics).
+:mod:`.suppressions`, :mod:`.scan` (runs a scanner and judges its report: lifecycle, gates, metrics) and
+:mod:`.posture` (a target's open findings after a scan run).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __getattr__, __dir__ = lazy_exports(
             "db_present",
             "download_db",
             "parse_trivy_report",
+            "posture_result",
             "redact_trivy_report",
             "resolve_scan_root",
             "trivy_cache_dir",
@@ -43,8 +45,10 @@ __getattr__, __dir__ = lazy_exports(
             "run_bandit",
         ),
         "assay.engines.security.dast": ("run_fuzz", "run_auth_matrix", "run_injection_probes", "load_openapi"),
+        "assay.engines.security.posture": ("POSTURE_KIND", "posture_result"),
         "assay.engines.security.suppressions": ("Suppression", "SuppressionFile", "load_suppressions"),
         "assay.engines.security.scan": (
+            "POSTURE_KIND",
             "PreviousScan",
             "ServiceAccess",
             "judge_report",
