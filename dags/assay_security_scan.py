@@ -6,7 +6,13 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param
 
-from assay_airflow.dag_config import BRANCH_PATTERN, SHA_PATTERN, load_dag_config, security_scan_timeout
+from assay_airflow.dag_config import (
+    BRANCH_PATTERN,
+    SHA_PATTERN,
+    load_dag_config,
+    security_scan_timeout,
+    security_scanners,
+)
 from assay_airflow.operators.alert_rules import standing_alert_rules
 from assay_airflow.operators.security import (
     TESTED_ASSET,
@@ -19,7 +25,7 @@ from assay_airflow.operators.security import (
 
 CONFIG = load_dag_config()
 TARGETS = sorted(CONFIG.targets)
-SCANNERS = ["trivy_fs", "trivy_config", "trivy_image", "bandit", "dast_fuzz", "dast_authz", "dast_injection"]
+SCANNERS = security_scanners()
 NIGHTLY = CronTriggerTimetable("0 1 * * *", timezone="UTC")
 
 with DAG(

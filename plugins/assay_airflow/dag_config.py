@@ -70,6 +70,13 @@ def compliance_frameworks(config: AssayConfig) -> list[str]:
     return sorted(p.stem for p in directory.glob("*.yaml")) if directory.is_dir() else []
 
 
+def security_scanners() -> list[str]:
+    """Every scanner a security scan can run (the UI form's choices): ``assay.engines.security.config``'s."""
+    from assay.engines.security.config import ALL_SCANNERS
+
+    return list(ALL_SCANNERS)
+
+
 def security_scan_timeout(config: AssayConfig) -> timedelta:
     """Airflow's timeout of a scanner task: the longest ``security.timeout_s`` of any target."""
     return timedelta(seconds=max((t.security.timeout_s for t in config.targets.values()), default=1800.0))
