@@ -10,12 +10,11 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import yaml
 from support.alert_sinks import connect_alert_sinks
 from support.context import TaskInstanceStub
 from support.http_sink import HttpSink
-from support.smtp_sink import SmtpSink, body_text
+from support.smtp_sink import body_text
 
 from assay.engines.per_commit.reportlog import parse_report_log
 from assay.store import MetricsStore
@@ -26,14 +25,6 @@ from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 SHA = "b" * 40
 OUTPUTS = Path(__file__).resolve().parents[1] / "fixtures" / "pytest_outputs"
 LONG_DETAIL = "\n".join(f"E   - expected line {i}: " + "value " * 8 for i in range(12))  # ~800 characters
-
-
-@pytest.fixture
-def sinks():
-    slack, smtp = HttpSink(), SmtpSink()
-    yield slack, smtp
-    slack.close()
-    smtp.close()
 
 
 def write_config(tmp_path, monkeypatch, metrics_url):

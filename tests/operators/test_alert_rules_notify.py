@@ -15,8 +15,7 @@ import yaml
 from airflow.sdk.exceptions import AirflowFailException
 from support.alert_sinks import connect_alert_sinks
 from support.context import TaskInstanceStub, make_context
-from support.http_sink import HttpSink
-from support.smtp_sink import SmtpSink, body_text
+from support.smtp_sink import body_text
 
 from assay.store import MetricsStore
 from assay.store.records import CheckRecord, MetricRecord, RunKey, SuiteRunRecord
@@ -25,14 +24,6 @@ from assay_airflow.operators.gates import CommitGatesOperator
 
 SHA = "a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0"
 PREVIOUS_SHA = "0" * 40
-
-
-@pytest.fixture
-def sinks():
-    slack, smtp = HttpSink(), SmtpSink()
-    yield slack, smtp
-    slack.close()
-    smtp.close()
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from support.alert_sinks import connect_alert_sinks
 from support.context import make_context
 from support.git_repo import commit_all, git
-from support.http_sink import HttpSink
-from support.smtp_sink import SmtpSink, body_text
+from support.smtp_sink import body_text
 
 from assay.store import MetricsStore
 from assay.store.models import SuiteRun
@@ -40,14 +39,6 @@ def run(cmd):
 def github_pat() -> str:
     alphabet = string.ascii_letters + string.digits
     return "ghp_" + "".join(secrets.choice(alphabet) for _ in range(36))
-
-
-@pytest.fixture
-def sinks():
-    slack, smtp = HttpSink(), SmtpSink()
-    yield slack, smtp
-    slack.close()
-    smtp.close()
 
 
 @pytest.fixture

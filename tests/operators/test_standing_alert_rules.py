@@ -10,22 +10,13 @@ import pytest
 import yaml
 from support.alert_sinks import connect_alert_sinks
 from support.context import TaskInstanceStub, make_context
-from support.http_sink import HttpSink
-from support.smtp_sink import SmtpSink, body_text
+from support.smtp_sink import body_text
 
 from assay.alerts.standing import current_alerts
 from assay.store import CheckRecord, MetricsStore, RunKey, SuiteRunRecord
 from assay_airflow.operators.alert_rules import StandingAlertRulesOperator
 
 DAG_ID = "assay_weekly_compliance"
-
-
-@pytest.fixture
-def sinks():
-    slack, smtp = HttpSink(), SmtpSink()
-    yield slack, smtp
-    slack.close()
-    smtp.close()
 
 
 @pytest.fixture
