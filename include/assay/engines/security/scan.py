@@ -219,8 +219,7 @@ def judge_report(
             )
         )
 
-    open_ = [f for f in applied.open if f.fingerprint in seen_now]
-    open_ = list({f.fingerprint: f for f in open_}.values())
+    open_ = list({f.fingerprint: f for f in applied.open}.values())  # a finding reported twice counts once
     by_sev = Counter(f.severity for f in open_)
     secrets = [f for f in open_ if f.category == "secret"]
     fixed = sorted(set(before) - seen_now) if complete and previous.run_id is not None else []
