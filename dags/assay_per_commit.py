@@ -10,7 +10,12 @@ from assay_airflow.dag_config import BRANCH_PATTERN, SHA_PATTERN, load_dag_confi
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.alert_rules import standing_alert_rules
 from assay_airflow.operators.gates import CommitGatesOperator
-from assay_airflow.operators.per_commit import AnnounceTestedOperator, PytestSuiteOperator, ResolveCommitOperator
+from assay_airflow.operators.per_commit import (
+    AnnounceTestedOperator,
+    MergeShardsOperator,
+    PytestSuiteOperator,
+    ResolveCommitOperator,
+)
 
 CONFIG = load_dag_config()
 TARGETS = sorted(CONFIG.targets)
@@ -55,7 +60,8 @@ with DAG(
     + """
 
 Checks out the commit into an isolated worktree, runs each suite configured for the target (one mapped
-`run_suite` task per suite) as a subprocess (pytest's report log + coverage JSON), records every test
+`run_suite` task per suite, or per shard of a suite configured with `shards`, balanced by the tests'
+recorded durations and merged by `merge_shards` into one suite run) as a subprocess (pytest's report log + coverage JSON), records every test
 case in pytest's own outcomes and node ids, then evaluates the target's gates: all tests pass,
 coverage >= 80%, critical paths 100%, coverage drop <= 5 points against the previous run on the branch.
 A failed verdict alerts by Slack and e-mail and, where configured, posts a commit status. Before the gates,
@@ -64,7 +70,8 @@ once the suites ran (whatever their outcome), `announce_tested` updates the Asse
 """,
 ) as dag:
     resolve = ResolveCommitOperator(task_id="resolve_commit")
-    # one task per suite the resolved target configures (unit, integration, component, contract, ...)
+    # one task per suite the resolved target configures (unit, integration, component, contract, ...), or
+    # per shard of a sharded suite ("unit[2/4]"): a failed or lost shard is retried alone
     suites = PytestSuiteOperator.partial(
         task_id="run_suite", execution_timeout=SUITE_TASK_TIMEOUT, map_index_template="{{ task.suite }}"
     ).expand(suite=resolve.output)
@@ -72,5 +79,7 @@ once the suites ran (whatever their outcome), `announce_tested` updates the Asse
     # once the suites ran, whatever their outcome: the Asset event schedules assay_security_scan on this
     # commit; the gates stay the DAG's only leaf, so the run's state is the verdict
     tested = AnnounceTestedOperator(task_id="announce_tested")
-    resolve >> suites >> tested >> gates
+    # each sharded suite's shards merged into one suite run (skipped when no suite is sharded)
+    merge = MergeShardsOperator(task_id="merge_shards")
+    resolve >> suites >> merge >> tested >> gates
     standing_alert_rules(dag)  # after every task, whatever they did; never changes the run's state

@@ -119,10 +119,20 @@ def test_per_commit_runs_one_mapped_task_per_configured_suite(dagbag):
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
     dag = dagbag.dags["assay_per_commit"]
-    assert sorted(dag.task_ids) == ["alert_rules", "announce_tested", "evaluate_gates", "resolve_commit", "run_suite"]
+    assert sorted(dag.task_ids) == [
+        "alert_rules",
+        "announce_tested",
+        "evaluate_gates",
+        "merge_shards",
+        "resolve_commit",
+        "run_suite",
+    ]
     suites = dag.get_task("run_suite")
     assert isinstance(suites, MappedOperator)
-    assert suites.upstream_task_ids == {"resolve_commit"} and suites.downstream_task_ids == {"announce_tested"}
+    assert suites.upstream_task_ids == {"resolve_commit"} and suites.downstream_task_ids == {"merge_shards"}
+    # sharded suites are merged once every shard is done (a failed shard does not stop the merge)
+    merge = dag.get_task("merge_shards")
+    assert merge.trigger_rule == "all_done" and merge.downstream_task_ids == {"announce_tested"}
     # the tested commit is announced (Asset for the security scan) whatever the suites did; the gates stay
     # the only leaf, so the run's state is the verdict
     tested = dag.get_task("announce_tested")

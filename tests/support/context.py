@@ -17,8 +17,12 @@ class TaskInstanceStub:
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcoms[(self.task_id, key)] = value
+        if self.map_index >= 0:  # a mapped task's XCom, as the real one keeps it per map index
+            self.xcoms[(self.task_id, key, self.map_index)] = value
 
-    def xcom_pull(self, task_ids: str, key: str = "return_value") -> Any:
+    def xcom_pull(self, task_ids: str, key: str = "return_value", *, map_indexes: int | None = None) -> Any:
+        if map_indexes is not None:
+            return self.xcoms.get((task_ids, key, map_indexes))
         return self.xcoms.get((task_ids, key))
 
 

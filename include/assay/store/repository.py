@@ -594,6 +594,55 @@ class MetricsStore:
 
         return self._retry("accept_baseline", accept)
 
+    def duration_runs(self, *, target: str, suite: str, limit: int = 3) -> tuple[list[int], float | None]:
+        """The newest ``limit`` complete (PASS or FAIL) runs of pytest suite ``suite`` on ``target`` that
+        recorded test cases, newest first, and the total test time of the newest PASS among them (None when
+        none passed): what a sharded run balances by (:mod:`assay.engines.per_commit.sharding`)."""
+
+        def read() -> tuple[list[int], float | None]:
+            with Session(self.engine) as s:
+                runs = s.execute(
+                    select(SuiteRun.id, SuiteRun.status)
+                    .where(
+                        SuiteRun.target == target,
+                        SuiteRun.kind == "pytest",
+                        SuiteRun.name == suite,
+                        SuiteRun.status.in_(("PASS", "FAIL")),
+                        SuiteRun.test_cases.any(),
+                    )
+                    .order_by(SuiteRun.finished_at.desc(), SuiteRun.id.desc())
+                    .limit(limit)
+                ).all()
+                passed = next((rid for rid, status in runs if status == "PASS"), None)
+                total = None
+                if passed is not None:
+                    total = s.scalar(select(func.sum(TestCase.duration_s)).where(TestCase.suite_run_id == passed))
+            return [rid for rid, _ in runs], None if total is None else float(total)
+
+        return self._retry("duration_runs", read)
+
+    def test_durations(self, run_ids: Sequence[int]) -> dict[str, float]:
+        """Each test's recorded duration (seconds) in the suite runs ``run_ids`` (newest first): the newest
+        run that has a test decides its duration."""
+
+        def read() -> dict[str, float]:
+            if not run_ids:
+                return {}
+            with Session(self.engine) as s:
+                rows = s.execute(
+                    select(TestCase.suite_run_id, TestCase.node_id, TestCase.duration_s).where(
+                        TestCase.suite_run_id.in_(list(run_ids))
+                    )
+                ).all()
+            rank = {rid: i for i, rid in enumerate(run_ids)}
+            best: dict[str, tuple[int, float]] = {}
+            for rid, node, duration in rows:
+                if node not in best or rank[rid] < best[node][0]:
+                    best[node] = (rank[rid], float(duration or 0.0))
+            return {node: d for node, (_, d) in best.items()}
+
+        return self._retry("test_durations", read)
+
     def current_baseline(self, *, kind: str, subject: str) -> tuple[Baseline, SuiteRun] | None:
         """The newest accepted baseline for (``kind``, ``subject``) and its suite run (metrics loaded).
 

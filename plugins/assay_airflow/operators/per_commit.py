@@ -6,6 +6,8 @@ Each records its outcome in the metrics DB before it raises (DESIGN.md: record, 
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,9 +23,10 @@ from assay.engines.per_commit import (
     run_commit_suite,
     validate_commit_request,
 )
+from assay.engines.per_commit.sharding import ShardPlan, ShardSpec, shard_count
 from assay.errors import AssayError, ConfigError
 from assay.results import Result
-from assay.status import Status
+from assay.status import Status, worst
 from assay_airflow.operators.base import AssayOperator, raise_for, task_work_dir
 
 if TYPE_CHECKING:
@@ -32,6 +35,12 @@ if TYPE_CHECKING:
 
 CHECKOUT = "checkout"
 COMMIT_XCOM_KEY = "commit"
+#: XCom of ``resolve_commit``: {suite: ShardPlan.to_dict()} for each suite this run shards
+SHARD_PLANS_XCOM_KEY = "shard_plans"
+#: XCom of a shard task: where its outputs are and what it recorded (pushed before it raises)
+SHARD_XCOM_KEY = "shard_output"
+SHARD_KIND = "pytest_shard"
+_SHARD_ITEM = re.compile(r"(?P<suite>[a-z0-9][a-z0-9_-]*)\[(?P<index>\d+)/(?P<count>\d+)\]")
 #: the Asset updated once a commit's suites have run, whatever the verdict (extra: target, sha, branch):
 #: ``assay_security_scan`` scans each tested commit
 TESTED_ASSET = "assay://per_commit/tested"
@@ -44,6 +53,19 @@ def resolved_commit(ti: Any, task_id: str) -> dict[str, Any] | None:
         legacy = ti.xcom_pull(task_ids=task_id)
         commit = legacy if isinstance(legacy, dict) else None
     return commit
+
+
+def shard_item(suite: str, index: int, count: int) -> str:
+    """What the suite task is mapped over for one shard: ``unit[2/4]`` (index 1 of 4)."""
+    return f"{suite}[{index + 1}/{count}]"
+
+
+def parse_shard_item(item: str) -> tuple[str, int, int]:
+    """(suite, 0-based index, count) of a mapped suite item: ``unit`` is (``unit``, 0, 1)."""
+    m = _SHARD_ITEM.fullmatch(item)
+    if m is None:
+        return item, 0, 1
+    return m["suite"], int(m["index"]) - 1, int(m["count"])
 
 
 def workspace() -> GitWorkspace:
@@ -97,7 +119,16 @@ class ResolveCommitOperator(AssayOperator):
             python = prepare_python(request.target, target, path, envs_root())
         except AssayError as exc:
             self.record_error(context, exc, **ids, **recorded)
-        suites = list(target.suites)
+        plans = self.shard_plans(request.target, target)
+        suites = [
+            item
+            for name in target.suites
+            for item in (
+                [shard_item(name, i, plans[name].count) for i in range(plans[name].count)] if name in plans else [name]
+            )
+        ]
+        if plans:
+            summary["shards"] = {name: plan.to_dict() for name, plan in plans.items()}
         checked_out = Result(
             name=CHECKOUT,
             kind=CHECKOUT,
@@ -121,7 +152,35 @@ class ResolveCommitOperator(AssayOperator):
             COMMIT_XCOM_KEY,
             {"target": request.target, "sha": sha, "branch": request.branch, "requested_sha": request.sha},
         )
+        if plans:
+            context["ti"].xcom_push(SHARD_PLANS_XCOM_KEY, {name: plan.to_dict() for name, plan in plans.items()})
         return suites
+
+    def shard_plans(self, name: str, target: TargetConfig) -> dict[str, ShardPlan]:
+        """The suites this run shards, each with its shard count and the recorded runs whose test durations
+        balance it (frozen here, so every shard reads the same). With the metrics DB down, a fixed count still
+        shards (by file count) and ``auto`` runs unsharded."""
+        from assay.store import StoreUnavailable
+
+        plans = {}
+        for suite_name, suite in target.suites.items():
+            if suite.shards == 1:
+                continue
+            try:
+                store = self.metrics_hook.store
+                store.ensure_schema()
+                runs, total = store.duration_runs(target=name, suite=suite_name)
+            except (StoreUnavailable, AssayError) as exc:
+                self.log.warning("suite %s: no recorded durations to balance shards by (%s)", suite_name, exc)
+                runs, total = [], None
+            count = shard_count(suite, total)
+            if count > 1:
+                plans[suite_name] = ShardPlan(suite_name, count, tuple(runs), total)
+                self.log.info(
+                    "suite %s: %d shards, balanced by %s", suite_name, count,
+                    f"the test durations of runs {runs}" if runs else "file count (no recorded durations)",
+                )
+        return plans
 
 
 class PytestSuiteOperator(AssayOperator):
@@ -150,27 +209,31 @@ class PytestSuiteOperator(AssayOperator):
             raise AirflowFailException(f"no resolved commit in XCom of task {self.commit_task_id!r}")
         name, sha, branch = commit["target"], commit["sha"], commit.get("branch")
         ids = {"target": name, "commit_sha": sha, "branch": branch}
+        suite_name, index, count = parse_shard_item(self.suite)
+        kind = SHARD_KIND if count > 1 else "pytest"
         try:
             target = self.assay_config.target(name)
         except ConfigError as exc:
-            self.record_error(context, exc, kind="pytest", name=self.suite, started_at=started, **ids)
-        if self.suite not in target.suites:
-            raise AirflowSkipException(f"target {name!r} configures no suite {self.suite!r}")
+            self.record_error(context, exc, kind=kind, name=self.suite, started_at=started, **ids)
+        if suite_name not in target.suites:
+            raise AirflowSkipException(f"target {name!r} configures no suite {suite_name!r}")
         out_dir = task_work_dir(context)
         workdir: Path | None = None
         try:
+            shard = self.shard_spec(context, suite_name, index, count) if count > 1 else None
             workdir = checkout(name, target, sha)
             result = run_commit_suite(
                 target_name=name,
                 target=target,
-                suite_name=self.suite,
+                suite_name=suite_name,
                 worktree=workdir,
                 envs_root=envs_root(),
                 out_dir=out_dir,
+                shard=shard,
             )
         except AssayError as exc:
             result = SuiteResult(
-                name=self.suite,
+                name=suite_name,
                 status=Status.ERROR,
                 message=str(exc),
                 started_at=started,
@@ -179,15 +242,15 @@ class PytestSuiteOperator(AssayOperator):
             )
         except AirflowTaskTimeout:
             result = interrupted_suite_result(
-                name=self.suite,
+                name=suite_name,
                 out_dir=out_dir,
                 workdir=workdir or out_dir,
                 started_at=started,
                 reason=f"was stopped by Airflow's execution_timeout ({self.execution_timeout})",
             )
-            self.record_result(context, result, **ids)
+            self.record_suite(context, result, index, count, out_dir, ids)
             raise
-        self.record_result(context, result, **ids)
+        self.record_suite(context, result, index, count, out_dir, ids)
         self.log.info("suite %s: %s — %s", self.suite, result.status.value, result.message)
         raise_for(
             result.status,
@@ -195,6 +258,115 @@ class PytestSuiteOperator(AssayOperator):
             retryable=result.retryable,
         )
         return result.describe_dict()
+
+    def shard_spec(self, context: Context, suite: str, index: int, count: int) -> ShardSpec:
+        """This shard's part: the durations of the recorded runs ``resolve_commit`` froze for the suite."""
+        from assay.store import StoreUnavailable
+
+        plans = context["ti"].xcom_pull(task_ids=self.commit_task_id, key=SHARD_PLANS_XCOM_KEY) or {}
+        if suite not in plans:
+            raise ConfigError(f"no shard plan for suite {suite!r} in XCom of task {self.commit_task_id!r}")
+        plan = ShardPlan.from_dict(plans[suite])
+        try:
+            durations = self.metrics_hook.store.test_durations(plan.duration_runs)
+        except StoreUnavailable as exc:  # every shard must balance by the same durations: wait for the DB
+            raise AssayError(f"cannot read the recorded test durations the shards balance by: {exc}") from exc
+        return ShardSpec(index, count, durations)
+
+    def record_suite(
+        self, context: Context, result: SuiteResult, index: int, count: int, out_dir: Path, ids: dict[str, Any]
+    ) -> None:
+        """Record the suite; a shard is recorded as a ``pytest_shard`` run named ``unit[2/4]`` with its status
+        and counts only (its tests and coverage are recorded once, by the merge), and tells the merge where
+        its outputs are before anything can raise."""
+        if count == 1:
+            self.record_result(context, result, **ids)
+            return
+        shard = replace(result, kind=SHARD_KIND, name=shard_item(result.name, index, count), test_cases=[], coverage=None)
+        context["ti"].xcom_push(
+            SHARD_XCOM_KEY,
+            {
+                "index": index,
+                "out_dir": str(out_dir),
+                "status": result.status.value,
+                "message": result.message,
+                "started_at": result.started_at.isoformat(),
+                "finished_at": result.finished_at.isoformat(),
+            },
+        )
+        self.record_result(context, shard, **ids)
+
+
+class MergeShardsOperator(AssayOperator):
+    """Merge each sharded suite's shards into the one ``pytest`` suite run an unsharded run would record
+    (:func:`assay.engines.per_commit.shard_merge.merge_shards`): every test case, the counts, the combined
+    coverage. Runs once all shards are done (trigger rule ``all_done``, after Airflow retried failed shards
+    alone); a shard that left nothing makes its suite ERROR. Skipped when the run sharded no suite."""
+
+    def __init__(self, *, commit_task_id: str = "resolve_commit", suite_task_id: str = "run_suite", **kwargs) -> None:
+        kwargs.setdefault("trigger_rule", "all_done")
+        super().__init__(**kwargs)
+        self.commit_task_id = commit_task_id
+        self.suite_task_id = suite_task_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from assay.engines.per_commit.shard_merge import ShardOutput, merge_shards
+
+        ti = context["ti"]
+        commit = resolved_commit(ti, self.commit_task_id)
+        plans = ti.xcom_pull(task_ids=self.commit_task_id, key=SHARD_PLANS_XCOM_KEY) if commit else None
+        if not commit or not plans:
+            raise AirflowSkipException("no suite of this run was sharded")
+        name, sha = commit["target"], commit["sha"]
+        ids = {"target": name, "commit_sha": sha, "branch": commit.get("branch")}
+        items = ti.xcom_pull(task_ids=self.commit_task_id) or []
+        target = self.assay_config.target(name)
+        out: dict[str, Any] = {}
+        for suite_name, raw in plans.items():
+            started = datetime.now(UTC)
+            plan = ShardPlan.from_dict(raw)
+            suite = target.suites[suite_name]
+            with self.recording_errors(context, kind="pytest", name=suite_name, started_at=started, **ids):
+                workdir = checkout(name, target, sha)
+                python = prepare_python(name, target, workdir, envs_root()).python
+                outputs = []
+                for map_index, item in enumerate(items):
+                    s, index, count = parse_shard_item(item)
+                    if s != suite_name or count == 1:
+                        continue
+                    got = ti.xcom_pull(task_ids=self.suite_task_id, key=SHARD_XCOM_KEY, map_indexes=map_index)
+                    outputs.append(_shard_output(ShardOutput, index, got))
+                result = merge_shards(
+                    name=suite_name,
+                    suite=suite,
+                    count=plan.count,
+                    shards=outputs,
+                    worktree=workdir,
+                    out_dir=task_work_dir(context) / suite_name,
+                    python=python,
+                    source=suite.source or target.source,
+                )
+            self.record_result(context, result, **ids)
+            self.log.info("suite %s (%d shards): %s — %s", suite_name, plan.count, result.status.value, result.message)
+            out[suite_name] = result.describe_dict()
+        verdict = worst(r["status"] for r in out.values())
+        if verdict is not Status.PASS:
+            failed = "; ".join(f"{s}: {r['status']}: {r['message']}" for s, r in out.items() if r["status"] != "PASS")
+            raise_for(verdict, f"sharded suites on {name}@{sha[:12]}: {failed}", retryable=False)
+        return out
+
+
+def _shard_output(cls: Any, index: int, got: dict[str, Any] | None) -> Any:
+    if not got:
+        return cls(index, None)
+    return cls(
+        index,
+        Path(got["out_dir"]),
+        Status(got["status"]),
+        got.get("message"),
+        datetime.fromisoformat(got["started_at"]),
+        datetime.fromisoformat(got["finished_at"]),
+    )
 
 
 class AnnounceTestedOperator(AssayOperator):

@@ -34,6 +34,20 @@ class SuiteConfig(_Strict):
     timeout_s: int = Field(600, gt=0, le=24 * 3600)
     workers: int | Literal["auto"] = 0
     extra_args: list[str] = Field(default_factory=list)
+    # Sharding (assay.engines.per_commit.sharding): run the suite as this many mapped tasks, balanced by
+    # the tests' recorded durations, and merge them into one suite run. "auto": enough shards for each to
+    # take about shard_target_s, judged from the total test time of the suite's last passing run
+    # (at most max_shards; 1 while nothing is recorded).
+    shards: int | Literal["auto"] = Field(1)
+    shard_target_s: int = Field(600, gt=0)
+    max_shards: int = Field(8, ge=1, le=64)
+
+    @field_validator("shards")
+    @classmethod
+    def _shard_count(cls, shards: int | str) -> int | str:
+        if isinstance(shards, int) and not 1 <= shards <= 64:
+            raise ValueError(f"shards must be between 1 and 64 (or \"auto\"), not {shards}")
+        return shards
 
     @field_validator("paths")
     @classmethod

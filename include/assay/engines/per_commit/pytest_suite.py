@@ -31,6 +31,7 @@ from assay.engines.per_commit.reportlog import (
     parse_report_log,
     summary_line,
 )
+from assay.engines.per_commit.sharding import ShardSpec
 from assay.errors import ToolError
 from assay.process import run_command, target_env
 from assay.results import Result
@@ -43,6 +44,8 @@ PYTEST_INTERNAL_ERROR = 3
 PYTEST_USAGE_ERROR = 4
 PYTEST_NO_TESTS = 5
 REPORT_LOG = "reportlog.jsonl"
+COVERAGE_DATA = ".coverage"
+SHARD_PLUGIN_MODULE = "assay_shard"
 
 
 @dataclass(kw_only=True)
@@ -94,8 +97,12 @@ class SuiteResult(Result):
         }
 
 
-def build_pytest_argv(python: str, suite: SuiteConfig, *, source: str | None, out_dir: Path) -> list[str]:
+def build_pytest_argv(
+    python: str, suite: SuiteConfig, *, source: str | None, out_dir: Path, sharded: bool = False
+) -> list[str]:
     argv = [python, "-m", "pytest", *suite.paths, "-p", "no:cacheprovider", "-q", "-rN"]
+    if sharded:  # keeps this shard's part of the collected tests (assay.engines.per_commit.shard_plugin)
+        argv += ["-p", SHARD_PLUGIN_MODULE]
     argv += [f"--report-log={out_dir / REPORT_LOG}"]
     if suite.marker:
         argv += ["-m", suite.marker]
@@ -116,17 +123,23 @@ def run_pytest_suite(
     python: str | None = None,
     source: str | None = None,
     env: dict[str, str] | None = None,
+    shard: ShardSpec | None = None,
 ) -> SuiteResult:
     """Run the suite in ``workdir`` (the checked-out commit) and return its result; never raises for
     a failure of the suite itself: those are FAIL or ERROR results.
 
     ``env`` adds to the scrubbed environment (e.g. ``PYTHONPATH`` of the commit's own installed project).
+    With ``shard``, only that shard's part of the collected tests runs, and the result is the shard's own:
+    ERROR only when the tool failed; whether the suite as a whole verified anything is judged on the merge
+    (:func:`assay.engines.per_commit.sharding.merge_shards`).
     """
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (REPORT_LOG, "coverage.json"):
+    for stale in (REPORT_LOG, "coverage.json", COVERAGE_DATA):
         (out / stale).unlink(missing_ok=True)
-    argv = build_pytest_argv(python or sys.executable, suite, source=source, out_dir=out)
+    argv = build_pytest_argv(python or sys.executable, suite, source=source, out_dir=out, sharded=shard is not None)
+    if shard is not None:
+        env = dict(env or {}) | shard.install(out, (env or {}).get("PYTHONPATH"))
     started = datetime.now(UTC)
 
     def result(status: Status, message: str, **kw: Any) -> SuiteResult:
@@ -140,7 +153,7 @@ def run_pytest_suite(
             cwd=workdir,
             timeout_s=suite.timeout_s,
             log_path=out / "pytest.log",
-            env=target_env({"COVERAGE_FILE": str(out / ".coverage")} | (env or {})),
+            env=target_env({"COVERAGE_FILE": str(out / COVERAGE_DATA)} | (env or {})),
         )
     except ToolError as exc:
         return result(Status.ERROR, str(exc))
@@ -162,6 +175,8 @@ def run_pytest_suite(
             **_rows(report),
             **common,
         )
+    if cmd.returncode == PYTEST_NO_TESTS and shard is not None and shard.selected_nothing(out):
+        return result(Status.PASS, f"no test of the {shard.describe()} fell to this shard", **common)
     if cmd.returncode == PYTEST_NO_TESTS:
         return result(Status.ERROR, _no_tests_message(name, suite), retryable=False, **common)
     if cmd.returncode == PYTEST_USAGE_ERROR and (conftest := conftest_error_from_output(cmd.output_tail, root)):
@@ -205,21 +220,32 @@ def run_pytest_suite(
         except ToolError as exc:
             cov_message = f"; coverage unavailable: {exc}"
     common["coverage"] = coverage
-    counts = report.counts
-    summary = report.summary()
-    if counts["total"] == 0:
-        return result(Status.ERROR, _no_tests_message(name, suite), retryable=False, **common)
     if report.failed:
-        return result(Status.FAIL, f"{summary}{cov_message}", **common)
+        return result(Status.FAIL, f"{report.summary()}{cov_message}", **common)
     if cmd.returncode != 0:
         return result(
             Status.ERROR,
             f"pytest exited with 1 but the report has no failed test:\n{cmd.output_tail[-1500:]}",
             **common,
         )
+    if shard is not None:  # the merge judges whether the suite as a whole verified anything
+        return result(Status.PASS, f"{shard.describe()}: {report.summary()}{cov_message}", **common)
+    status, message, retryable = judge_report(name, suite, report, cov_message)
+    return result(status, message, retryable=retryable, **common)
+
+
+def judge_report(name: str, suite: SuiteConfig, report: PytestReport, cov_message: str = "") -> tuple[Status, str, bool]:
+    """The verdict on a complete report of a suite without collection errors: (status, message, retryable).
+    FAIL when a test failed; ERROR (final) when nothing ran or nothing passed: nothing was verified."""
+    counts = report.counts
+    summary = report.summary()
+    if counts["total"] == 0:
+        return Status.ERROR, _no_tests_message(name, suite), False
+    if report.failed:
+        return Status.FAIL, f"{summary}{cov_message}", True
     if counts["passed"] + counts["xpassed"] == 0:
-        return result(Status.ERROR, f"no test passed ({summary}): nothing was verified", retryable=False, **common)
-    return result(Status.PASS, f"{summary}{cov_message}", **common)
+        return Status.ERROR, f"no test passed ({summary}): nothing was verified", False
+    return Status.PASS, f"{summary}{cov_message}", True
 
 
 def interrupted_suite_result(

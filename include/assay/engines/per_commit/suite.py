@@ -24,6 +24,7 @@ from assay.engines.per_commit.python_env import (
     prepare_python,
     rebuild_python,
 )
+from assay.engines.per_commit.sharding import ShardSpec
 from assay.errors import TargetError
 from assay.status import Status
 
@@ -60,7 +61,9 @@ def run_commit_suite(
     worktree: Path,
     envs_root: Path,
     out_dir: Path,
+    shard: ShardSpec | None = None,
 ) -> SuiteResult:
+    """Run one configured suite on ``worktree`` (only ``shard``'s part of it, when given)."""
     suite = target.suites[suite_name]
     started = datetime.now(UTC)
     out_dir = Path(out_dir).resolve()
@@ -90,6 +93,7 @@ def run_commit_suite(
             python=env.python,
             source=suite.source or target.source,
             env=layer.env(),
+            shard=shard,
         )
         if suspect and venv_suspects(result, env, worktree):
             rebuilt = (
