@@ -98,6 +98,7 @@ bench: install
 	$(PYTHON) benchmarks/serving_cpu.py
 	$(PYTHON) benchmarks/load_agreement.py
 	$(PYTHON) benchmarks/per_commit_overhead.py
+	$(PYTHON) benchmarks/sharding.py
 
 clean:
 	rm -rf $(ASSAY_HOME)

@@ -177,7 +177,9 @@ class ResolveCommitOperator(AssayOperator):
             if count > 1:
                 plans[suite_name] = ShardPlan(suite_name, count, tuple(runs), total)
                 self.log.info(
-                    "suite %s: %d shards, balanced by %s", suite_name, count,
+                    "suite %s: %d shards, balanced by %s",
+                    suite_name,
+                    count,
                     f"the test durations of runs {runs}" if runs else "file count (no recorded durations)",
                 )
         return plans
@@ -282,7 +284,9 @@ class PytestSuiteOperator(AssayOperator):
         if count == 1:
             self.record_result(context, result, **ids)
             return
-        shard = replace(result, kind=SHARD_KIND, name=shard_item(result.name, index, count), test_cases=[], coverage=None)
+        shard = replace(
+            result, kind=SHARD_KIND, name=shard_item(result.name, index, count), test_cases=[], coverage=None
+        )
         context["ti"].xcom_push(
             SHARD_XCOM_KEY,
             {

@@ -46,7 +46,7 @@ class SuiteConfig(_Strict):
     @classmethod
     def _shard_count(cls, shards: int | str) -> int | str:
         if isinstance(shards, int) and not 1 <= shards <= 64:
-            raise ValueError(f"shards must be between 1 and 64 (or \"auto\"), not {shards}")
+            raise ValueError(f'shards must be between 1 and 64 (or "auto"), not {shards}')
         return shards
 
     @field_validator("paths")

@@ -234,7 +234,9 @@ def run_pytest_suite(
     return result(status, message, retryable=retryable, **common)
 
 
-def judge_report(name: str, suite: SuiteConfig, report: PytestReport, cov_message: str = "") -> tuple[Status, str, bool]:
+def judge_report(
+    name: str, suite: SuiteConfig, report: PytestReport, cov_message: str = ""
+) -> tuple[Status, str, bool]:
     """The verdict on a complete report of a suite without collection errors: (status, message, retryable).
     FAIL when a test failed; ERROR (final) when nothing ran or nothing passed: nothing was verified."""
     counts = report.counts

@@ -151,7 +151,6 @@ def merge_shards(
 
     merged_log = out / REPORT_LOG
     merge_report_logs([Path(s.out_dir) / REPORT_LOG for s in present], merged_log)  # type: ignore[arg-type]
-    summary: dict[str, Any] = {"shards": count}
 
     def result(status: Status, message: str, **kw: Any) -> SuiteResult:
         finished = max(ends) if ends else datetime.now(UTC)

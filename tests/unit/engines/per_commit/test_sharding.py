@@ -11,10 +11,10 @@ import pytest
 
 from assay.engines.per_commit.config import SuiteConfig
 from assay.engines.per_commit.pytest_suite import run_pytest_suite
+from assay.engines.per_commit.reportlog import parse_report_log
 from assay.engines.per_commit.shard_merge import ShardOutput, merge_report_logs, merge_shards
 from assay.engines.per_commit.shard_plugin import BY_DURATION, BY_FILE_COUNT, assign, median, strategy
 from assay.engines.per_commit.sharding import ShardSpec, shard_count
-from assay.engines.per_commit.reportlog import parse_report_log
 from assay.status import Status
 
 # -- the rule ------------------------------------------------------------------------------------------
@@ -40,11 +40,14 @@ def test_longest_first_balances_a_skewed_suite_better_than_file_count():
     durations = {n: (5.0 if n.startswith("tests/test_0.py") else 0.1) for n in ids}
     by_time = assign(ids, durations, 4)
     by_files = assign(ids, {}, 4)
+
     def loads(shards):
         return [sum(durations[n] for n in s) for s in shards]
+
     def imbalance(shards):
         ls = loads(shards)
         return max(ls) / (sum(ls) / len(ls))
+
     assert strategy(ids, durations) == BY_DURATION and strategy(ids, {}) == BY_FILE_COUNT
     # optimum: the ten 5 s tests go 3-3-2-2, so the slowest shard holds 15 of the mean 14.25 s
     assert imbalance(by_time) == pytest.approx(15 / 14.25) and imbalance(by_files) > 2.0
@@ -257,8 +260,14 @@ def test_a_lost_shard_makes_the_suite_error_naming_it(project, tmp_path):
     outputs, _ = _run_shards(project, tmp_path, suite, 3, {})
     lost = [outputs[0], ShardOutput(1, None), outputs[2]]
     merged = merge_shards(
-        name="unit", suite=suite, count=3, shards=lost, worktree=project, out_dir=tmp_path / "m",
-        python=sys.executable, source="calc",
+        name="unit",
+        suite=suite,
+        count=3,
+        shards=lost,
+        worktree=project,
+        out_dir=tmp_path / "m",
+        python=sys.executable,
+        source="calc",
     )
     assert merged.status is Status.ERROR and not merged.retryable
     assert "shard 2/3 left no report log" in merged.message
@@ -278,8 +287,14 @@ def test_shards_that_collected_different_tests_are_an_error(project, tmp_path):
     )
     mixed = [outputs[0], ShardOutput(1, tmp_path / "x1", res.status, res.message)]
     merged = merge_shards(
-        name="unit", suite=suite, count=2, shards=mixed, worktree=project, out_dir=tmp_path / "m",
-        python=sys.executable, source="calc",
+        name="unit",
+        suite=suite,
+        count=2,
+        shards=mixed,
+        worktree=project,
+        out_dir=tmp_path / "m",
+        python=sys.executable,
+        source="calc",
     )
     assert merged.status is Status.ERROR and "collected different tests" in merged.message
 
@@ -295,8 +310,14 @@ def test_more_shards_than_tests_leaves_empty_shards_passing(tmp_path):
     assert [r.status for r in results] == [Status.PASS] * 3
     assert sum(1 for r in results if "fell to this shard" in r.message) == 2
     merged = merge_shards(
-        name="unit", suite=suite, count=3, shards=outputs, worktree=root, out_dir=tmp_path / "m",
-        python=sys.executable, source=None,
+        name="unit",
+        suite=suite,
+        count=3,
+        shards=outputs,
+        worktree=root,
+        out_dir=tmp_path / "m",
+        python=sys.executable,
+        source=None,
     )
     assert merged.status is Status.PASS and merged.counts["passed"] == 1 and merged.counts["total"] == 1
 
