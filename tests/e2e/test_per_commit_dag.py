@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import subprocess
 import sys
 
@@ -168,3 +169,47 @@ def test_ui_and_api_params_are_validated_before_a_run_exists(dags, conf):
     with pytest.raises(ParamValidationError):  # what the trigger form and POST /dagRuns run on conf
         params.update(conf)
         params.validate()
+
+
+def test_a_sharded_suite_records_what_the_unsharded_run_recorded(dags, assay_env, monkeypatch, tmp_path):
+    """The demo's unit suite (with pytest-xdist) in 2 shards through the real mapped tasks and the merge:
+    the recorded tests, counts and coverage equal the unsharded run of the same commit."""
+    import yaml
+
+    from assay.config import REPO_ROOT
+
+    sha = assay_env["sha"]
+    first = run_dag(dags, target="demo-platform", sha=sha, branch="main")
+    assert first.state == "success"
+    whole = recorded(assay_env["metrics_url"], first.run_id)["unit"]
+
+    cfg = yaml.safe_load((REPO_ROOT / "include" / "config" / "assay.yaml").read_text())
+    cfg["targets"]["demo-platform"]["suites"]["unit"]["shards"] = 2
+    path = tmp_path / "sharded.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("ASSAY_CONFIG", str(path))
+    dr = run_dag(dags, target="demo-platform", sha=sha, branch="main")
+    assert dr.state == "success"
+    store = MetricsStore(assay_env["metrics_url"])
+    with Session(store.engine) as s:
+        rows = s.scalars(
+            select(SuiteRun)
+            .where(SuiteRun.run_id == dr.run_id)
+            .options(selectinload(SuiteRun.test_cases), selectinload(SuiteRun.metrics))
+        ).all()
+    store.dispose()
+    shards = sorted(r.name for r in rows if r.kind == "pytest_shard")
+    assert shards == ["unit[1/2]", "unit[2/2]"]
+    (unit,) = [r for r in rows if r.kind == "pytest" and r.name == "unit"]
+    assert unit.task_id == "merge_shards" and unit.status == "PASS"
+    assert sorted((t.node_id, t.outcome) for t in unit.test_cases) == sorted(
+        (t.node_id, t.outcome) for t in whole.test_cases
+    )
+    assert unit.summary["counts"] == whole.summary["counts"]
+    metrics = {(m.name, json.dumps(m.labels, sort_keys=True)): m.value for m in unit.metrics}
+    expected = {(m.name, json.dumps(m.labels, sort_keys=True)): m.value for m in whole.metrics}
+    assert {k: v for k, v in metrics.items() if k[0] != "suite.duration_s"} == {
+        k: v for k, v in expected.items() if k[0] != "suite.duration_s"
+    }
+    gate = next(r for r in rows if r.name == "per_commit_gates")
+    assert gate.status == "PASS"
