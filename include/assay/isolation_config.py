@@ -64,6 +64,7 @@ class KubernetesIsolation(_Strict):
     conn_id: str | None = None
     in_cluster: bool | None = None
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
+    run_as_user: int = Field(50000, gt=0)  # the image's user (the official Airflow image's); never root
     tmp_size: str = "2Gi"  # the emptyDir at /tmp (the root filesystem is read-only)
     startup_timeout_s: int = Field(300, gt=0)
     labels: dict[str, str] = Field(default_factory=dict)

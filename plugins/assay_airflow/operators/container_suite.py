@@ -1,0 +1,261 @@
+"""A per-commit suite in a container per task (``isolation.backend`` kubernetes or docker), never in the worker's
+own process; and :func:`suite_task`, which picks the suite operator the config asks for.
+
+The split of work:
+
+* on the worker (this operator, before the container): resolve the commit from XCom, check it out (git, with
+  the network and the repository's credentials, stays on the worker), write the target's per-commit config as
+  ``target.json`` into the task's output directory and compose the container's command;
+* in the container (the provider's operator: ``KubernetesPodOperator`` / ``DockerOperator``): ``python -m
+  assay.engines.per_commit.run_in_container`` runs the suite on the worktree and the cached venv and writes
+  ``result.json`` beside pytest's report log and coverage JSON. It has no metrics DB, no Airflow connection,
+  no environment of the worker, and no network unless configured;
+* on the worker again (after the container ended, whatever its exit): read ``result.json`` from the shared
+  volume and record it with :meth:`AssayOperator.record_result`, exactly as :class:`PytestSuiteOperator`
+  records a suite it ran itself, then ``raise_for``. A container that ended without a readable
+  ``result.json`` is ERROR (retryable) with the tests its report log shows finished, never PASS.
+
+The worktree, the venv cache and the output directory must be under ``$ASSAY_HOME``: the volume the worker
+shares with the container, mounted in it at the same path.
+
+The provider operators are imported only by :mod:`.kubernetes_suite` and :mod:`.docker_suite`, and those
+only when the config selects them: a DAG file with the default ``local`` backend imports neither provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, AirflowTaskTimeout
+
+from assay.config import AssayConfig, TargetConfig, assay_home
+from assay.engines.per_commit import (
+    RESULT_FILE,
+    SuiteResult,
+    container_argv,
+    interrupted_suite_result,
+    read_suite_result,
+    write_target_config,
+)
+from assay.errors import AssayError, ConfigError, ToolError
+from assay.isolation_config import IsolationConfig
+from assay.redaction import strip_url_credentials
+from assay.status import Status
+from assay_airflow.operators.base import AssayOperator, raise_for, task_work_dir
+from assay_airflow.operators.per_commit import checkout, envs_root, resolved_commit
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+__all__ = [
+    "CONTAINER_ENV",
+    "ISOLATION_LABEL",
+    "ContainerSuiteOperator",
+    "container_env",
+    "suite_operator_class",
+    "suite_task",
+]
+
+#: the label every suite pod / container carries (deploy/kubernetes/suite-network-policy.yaml selects it)
+ISOLATION_LABEL = {"assay.io/isolation": "suite"}
+#: the only environment a suite container gets (beyond the image's own ENV): nothing of the worker's
+CONTAINER_ENV = {"HOME": "/tmp", "TMPDIR": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def container_env(mount: Path) -> dict[str, str]:
+    """The suite container's environment: a writable home on the /tmp scratch space (the root filesystem is
+    read-only) and ``ASSAY_HOME`` at the shared volume; no connection, no secret, no ``AIRFLOW__*``."""
+    return CONTAINER_ENV | {"ASSAY_HOME": str(mount)}
+
+
+def suite_operator_class(config: AssayConfig | IsolationConfig) -> type:
+    """The operator class that runs a per-commit suite for ``config``'s ``isolation.backend``."""
+    backend = (config.isolation if isinstance(config, AssayConfig) else config).backend
+    if backend == "kubernetes":
+        from assay_airflow.operators.kubernetes_suite import KubernetesSuiteOperator
+
+        return KubernetesSuiteOperator
+    if backend == "docker":
+        from assay_airflow.operators.docker_suite import DockerSuiteOperator
+
+        return DockerSuiteOperator
+    from assay_airflow.operators.per_commit import PytestSuiteOperator
+
+    return PytestSuiteOperator
+
+
+def suite_task(config: AssayConfig, **partial_kwargs: Any) -> Any:
+    """The ``partial`` of the per-commit suite task for the configured backend, to ``.expand(suite=...)``:
+    :class:`PytestSuiteOperator` for ``local`` (the worker's own process, as before), else the container
+    operator of ``kubernetes`` / ``docker``."""
+    return suite_operator_class(config).partial(**partial_kwargs)
+
+
+class ContainerSuiteOperator(AssayOperator):
+    """Run one configured pytest suite of the resolved commit in a container, then record its result.
+
+    Subclasses add the provider's operator (``KubernetesSuiteOperator(ContainerSuiteOperator,
+    KubernetesPodOperator)``): :meth:`set_command` gives it the container's command, and the provider's own
+    ``execute`` (reached through ``super()``) runs the container.
+
+    :param suite: name of the suite in the target's config (templated; mapped over in ``assay_per_commit``).
+    :param commit_task_id: task whose XCom holds the resolved commit.
+    XCom: the suite's ``describe_dict()`` (as :class:`PytestSuiteOperator`).
+    """
+
+    backend = "container"
+
+    def __init__(
+        self,
+        *,
+        suite: str,
+        commit_task_id: str = "resolve_commit",
+        isolation: IsolationConfig | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.suite = suite
+        self.commit_task_id = commit_task_id
+        self._isolation = isolation
+
+    @property
+    def isolation(self) -> IsolationConfig:
+        """The isolation config this operator was built with (default: the Assay config's ``isolation``)."""
+        return self._isolation or self.assay_config.isolation
+
+    @property
+    def mount_path(self) -> Path:
+        """Where the shared volume is, on the worker and in the container alike: ``$ASSAY_HOME``."""
+        return assay_home().resolve()
+
+    def set_command(self, argv: list[str]) -> None:  # pragma: no cover - every backend sets its own
+        raise NotImplementedError
+
+    def run_container(self, context: Context) -> Any:
+        """Run the container to its end (the provider operator's ``execute``)."""
+        return super().execute(context)
+
+    def prepare_container(self, *, target_name: str, target: TargetConfig, worktree: Path, out_dir: Path) -> list[str]:
+        """Check what the container will see is on the shared volume, write ``target.json``, clear a stale
+        ``result.json`` and set the container's command; returns it."""
+        mount = self.mount_path
+        for what, path in (("worktree", worktree), ("venv cache", envs_root()), ("output directory", out_dir)):
+            if not Path(path).resolve().is_relative_to(mount):
+                raise ConfigError(
+                    f"isolation.backend {self.backend}: the {what} {path} is not under $ASSAY_HOME ({mount}), "
+                    "the volume the worker shares with the suite's container"
+                )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / RESULT_FILE).unlink(missing_ok=True)
+        config_path = write_target_config(target, out_dir)
+        argv = container_argv(
+            self.isolation.python,
+            target=target_name,
+            suite=self.suite,
+            worktree=worktree,
+            envs_root=envs_root(),
+            out_dir=out_dir,
+            target_config=config_path,
+        )
+        self.set_command(argv)
+        return argv
+
+    def collect_result(
+        self, *, out_dir: Path, workdir: Path, started: datetime, failure: BaseException | None
+    ) -> SuiteResult:
+        """The suite's result as the container wrote it; ERROR (retryable, with what the report log shows
+        finished) when it wrote none or one that cannot be read."""
+        try:
+            result = read_suite_result(out_dir)
+        except ToolError as exc:
+            how = f"; the {self.backend} run failed: {failure}" if failure is not None else ""
+            partial = interrupted_suite_result(
+                name=self.suite,
+                out_dir=out_dir,
+                workdir=workdir,
+                started_at=started,
+                reason=f"ran in a {self.backend} container that left no result ({exc}){how}",
+            )
+            return replace(partial, retryable=True)
+        if result.name != self.suite:
+            return SuiteResult(
+                name=self.suite,
+                status=Status.ERROR,
+                message=f"the container's result.json is for suite {result.name!r}, not {self.suite!r}",
+                started_at=started,
+                finished_at=datetime.now(UTC),
+            )
+        result.details["isolation"] = self.backend
+        return result
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        started = datetime.now(UTC)
+        commit = resolved_commit(context["ti"], self.commit_task_id)
+        if not commit:
+            raise AirflowFailException(f"no resolved commit in XCom of task {self.commit_task_id!r}")
+        name, sha, branch = commit["target"], commit["sha"], commit.get("branch")
+        ids = {"target": name, "commit_sha": sha, "branch": branch}
+        try:
+            target = self.assay_config.target(name)
+        except ConfigError as exc:
+            self.record_error(context, exc, kind="pytest", name=self.suite, started_at=started, **ids)
+        if self.suite not in target.suites:
+            raise AirflowSkipException(f"target {name!r} configures no suite {self.suite!r}")
+        out_dir = task_work_dir(context)
+        workdir: Path | None = None
+        try:
+            workdir = checkout(name, target, sha)
+            self.prepare_container(target_name=name, target=target, worktree=workdir, out_dir=out_dir)
+        except AssayError as exc:
+            result = SuiteResult(
+                name=self.suite,
+                status=Status.ERROR,
+                message=str(exc),
+                started_at=started,
+                finished_at=datetime.now(UTC),
+                retryable=exc.retryable,
+            )
+        else:
+            failure: BaseException | None = None
+            try:
+                self.run_container(context)
+            except AirflowTaskTimeout:
+                result = interrupted_suite_result(
+                    name=self.suite,
+                    out_dir=out_dir,
+                    workdir=workdir,
+                    started_at=started,
+                    reason=f"was stopped by Airflow's execution_timeout ({self.execution_timeout})",
+                )
+                self.record_result(context, result, **ids)
+                raise
+            except Exception as exc:  # noqa: BLE001 - the pod or container failed: result.json decides
+                failure = exc
+                self.log.warning(
+                    "the %s run of suite %s failed: %s", self.backend, self.suite, strip_url_credentials(str(exc))
+                )
+            result = self.collect_result(out_dir=out_dir, workdir=workdir, started=started, failure=failure)
+        self.record_result(context, result, **ids)
+        self.log.info("suite %s (%s): %s — %s", self.suite, self.backend, result.status.value, result.message)
+        raise_for(
+            result.status,
+            f"suite {self.suite!r} on {name}@{sha[:12]}: {result.status.value}: {result.message}",
+            retryable=result.retryable,
+        )
+        return result.describe_dict()
+
+
+def __getattr__(name: str) -> Any:
+    """``KubernetesSuiteOperator`` / ``DockerSuiteOperator`` from here too, importing their provider on use."""
+    if name == "KubernetesSuiteOperator":
+        from assay_airflow.operators.kubernetes_suite import KubernetesSuiteOperator
+
+        return KubernetesSuiteOperator
+    if name == "DockerSuiteOperator":
+        from assay_airflow.operators.docker_suite import DockerSuiteOperator
+
+        return DockerSuiteOperator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

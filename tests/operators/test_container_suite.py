@@ -1,0 +1,278 @@
+"""Per-commit suites in a container per task (``isolation.backend`` kubernetes / docker), without a cluster or a
+Docker engine (there is neither here):
+
+* the pod the ``KubernetesPodOperator`` would create (``build_pod_request_obj`` / ``dry_run``) and the
+  arguments and host config of the ``DockerOperator``'s container: image, command, the shared volume at
+  ``$ASSAY_HOME``, no environment of the worker (no connection, no metrics DB URL, no ``AIRFLOW__*``), no
+  network, non-root and every capability dropped;
+* the recording half for real: the container is stood in for by running the very command it would run
+  (``python -m assay.engines.per_commit.run_in_container ...``) as a local process with an empty environment,
+  then the operator reads ``result.json`` and records it. What lands in the metrics DB (SQLite and PostgreSQL)
+  is what ``PytestSuiteOperator`` records for the same suite in the worker's own process;
+* a container that ended without ``result.json`` is recorded ERROR, retryable, never PASS.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from support.context import TaskInstanceStub, make_context
+from support.git_repo import commit_folder
+from support.operator_env import recorded
+
+from assay.isolation_config import IsolationConfig
+from assay_airflow.operators.base import task_work_dir
+from assay_airflow.operators.docker_suite import HARDENING, DockerSuiteOperator, HardenedDockerClient
+from assay_airflow.operators.kubernetes_suite import KubernetesSuiteOperator
+from assay_airflow.operators.per_commit import PytestSuiteOperator, ResolveCommitOperator, checkout
+
+INCLUDE = Path(__file__).resolve().parents[2] / "include"
+SECRET_NAMES = ("AIRFLOW", "ASSAY_METRICS", "AIRFLOW_CONN", "PASSWORD", "TOKEN", "SECRET")
+ALLOWED_ENV = {"HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "ASSAY_HOME"}
+
+
+@pytest.fixture
+def sample(tmp_path, fixtures_dir, monkeypatch, metrics_url):
+    """The sample suite (failing, erroring, skipped tests, coverage of ``calc``) as a configured target, with the
+    worker's environment holding secrets a container must never see."""
+    repo = tmp_path / "sample-repo"
+    sha = commit_folder(repo, fixtures_dir / "sample_suite")
+    cfg = {
+        "targets": {
+            "sample": {
+                "repo": str(repo),
+                "python": "worker",
+                "source": "calc",
+                "suites": {"unit": {"marker": "unit and not slow", "timeout_s": 120}},
+                "gates": {"coverage_min": 50},
+            }
+        },
+        "isolation": {
+            "backend": "kubernetes",
+            "image": "registry.example/assay-runner:1.2.3",
+            "python": sys.executable,
+            "kubernetes": {"namespace": "assay-suites", "volume_claim": "assay-home", "service_account": "suites"},
+            "docker": {"workspace_volume": "assay_assay-workspace"},
+        },
+    }
+    path = tmp_path / "assay.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("ASSAY_CONFIG", str(path))
+    monkeypatch.setenv("ASSAY_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ASSAY_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("ASSAY_METRICS_DB_URL", metrics_url)
+    monkeypatch.setenv("AIRFLOW_CONN_ASSAY_SLACK", "https://hooks.slack.invalid/services/T0/B0/s3cr3t")
+    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", "not-a-real-fernet-key")
+    return {"sha": sha, "url": metrics_url, "isolation": IsolationConfig.model_validate(cfg["isolation"])}
+
+
+def resolved(run_id: str = "manual__container") -> TaskInstanceStub:
+    ctx = make_context("resolve_commit", {"target": "sample", "branch": "main"}, run_id=run_id)
+    ctx["ti"].xcom_push("return_value", ResolveCommitOperator(task_id="resolve_commit").execute(ctx))
+    return ctx["ti"]
+
+
+def prepared(op, ti: TaskInstanceStub) -> tuple[dict, list[str]]:
+    """What the operator does on the worker before the container starts: its context and the command."""
+    ctx = make_context("run_suite", ti=ti)
+    target = op.assay_config.target("sample")
+    worktree = checkout("sample", target, ti.xcoms[("resolve_commit", "commit")]["sha"])
+    argv = op.prepare_container(target_name="sample", target=target, worktree=worktree, out_dir=task_work_dir(ctx))
+    return ctx, argv
+
+
+class PodStandIn(KubernetesSuiteOperator):
+    """The suite pod stood in for by a local process running the pod's own command with an empty environment
+    but the image's (``PYTHONPATH``, ``PATH``) and the pod's env vars: what the container would do, on the
+    shared volume (here: the test's ``$ASSAY_HOME``)."""
+
+    def run_container(self, context):
+        pod = self.build_pod_request_obj(dry_run=True)  # the stub context has no run_id for the pod labels
+        (container,) = pod.spec.containers
+        env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(INCLUDE)} | {e.name: e.value for e in container.env}
+        proc = subprocess.run([*container.command, *container.args], env=env, capture_output=True, text=True)
+        self.log.info("pod output: %s%s", proc.stdout, proc.stderr)
+        if proc.returncode != 0:
+            raise AirflowException(f"Pod returned a failure: exit {proc.returncode}")
+
+
+class DeadPod(KubernetesSuiteOperator):
+    """A pod that was OOM-killed before the runner wrote anything."""
+
+    def run_container(self, context):
+        raise AirflowException("Pod assay-suite-x returned a failure: OOMKilled")
+
+
+def assert_no_worker_secret(env: dict[str, str]) -> None:
+    assert set(env) <= ALLOWED_ENV, set(env) - ALLOWED_ENV
+    for name, value in env.items():
+        assert not any(s in name.upper() for s in SECRET_NAMES), name
+        assert "://" not in (value or ""), (name, value)
+
+
+# -- Kubernetes: the pod ------------------------------------------------------------------------------------
+
+
+def test_the_suite_pod_runs_the_entry_point_on_the_shared_volume_with_nothing_of_the_worker(sample, tmp_path):
+    op = KubernetesSuiteOperator(task_id="run_suite", suite="unit")
+    ctx, argv = prepared(op, resolved())
+    pod = op.build_pod_request_obj(dry_run=True)
+    (container,) = pod.spec.containers
+    home = str((tmp_path / "home").resolve())
+    out_dir = task_work_dir(ctx)
+
+    assert container.image == "registry.example/assay-runner:1.2.3"
+    assert container.command == argv and not container.args
+    assert argv[:3] == [sys.executable, "-m", "assay.engines.per_commit.run_in_container"]
+    assert argv[argv.index("--out") + 1] == str(out_dir) and argv[argv.index("--suite") + 1] == "unit"
+    assert argv[argv.index("--worktree") + 1].startswith(f"{home}/git/")
+    assert (out_dir / "target.json").is_file()
+
+    mounts = {m.name: m.mount_path for m in container.volume_mounts}
+    volumes = {v.name: v for v in pod.spec.volumes}
+    assert mounts == {"assay-home": home, "tmp": "/tmp"}
+    assert volumes["assay-home"].persistent_volume_claim.claim_name == "assay-home"
+    assert volumes["tmp"].empty_dir is not None
+
+    assert_no_worker_secret({e.name: e.value for e in container.env})
+    assert not container.env_from and not pod.spec.init_containers
+    assert pod.spec.automount_service_account_token is False and pod.spec.enable_service_links is False
+    assert pod.spec.host_network is False and pod.spec.service_account_name == "suites"
+    assert pod.metadata.namespace == "assay-suites" and pod.metadata.labels["assay.io/isolation"] == "suite"
+
+    sc = container.security_context
+    assert sc.run_as_non_root and sc.read_only_root_filesystem and sc.allow_privilege_escalation is False
+    assert sc.capabilities.drop == ["ALL"] and not sc.capabilities.add and sc.privileged is False
+    psc = pod.spec.security_context
+    assert psc.run_as_non_root and psc.run_as_user == 50000 and psc.seccomp_profile.type == "RuntimeDefault"
+    assert container.resources.requests == {"cpu": "1", "memory": "2Gi"}
+    assert container.resources.limits == {"cpu": "2", "memory": "4Gi"}
+
+
+def test_dry_run_prints_a_pod_without_any_secret_of_the_worker(sample, capsys):
+    op = KubernetesSuiteOperator(task_id="run_suite", suite="unit")
+    prepared(op, resolved())
+    capsys.readouterr()
+    op.dry_run()
+    printed = capsys.readouterr().out
+    spec = yaml.safe_load("\n".join(ln for ln in printed.splitlines() if not re.match(r"\d{4}-\d\d-\d\dT", ln)))
+    assert spec["kind"] == "Pod" and spec["spec"]["containers"][0]["image"] == "registry.example/assay-runner:1.2.3"
+    for secret in ("s3cr3t", "not-a-real-fernet-key", sample["url"], "AIRFLOW_CONN", "ASSAY_METRICS"):
+        assert secret not in printed
+
+
+def test_a_path_off_the_shared_volume_is_a_final_error_recorded_before_any_pod(sample, tmp_path, monkeypatch):
+    monkeypatch.setenv("ASSAY_ENVS_DIR", str(tmp_path / "elsewhere"))
+    ti = resolved()
+    with pytest.raises(AirflowFailException, match="venv cache .* is not under \\$ASSAY_HOME"):
+        DeadPod(task_id="run_suite", suite="unit").execute(make_context("run_suite", ti=ti))
+    assert recorded(sample["url"], ti.dag_id, ti.run_id)["unit"].status == "ERROR"
+
+
+# -- the recording half: the pod stood in for by its own command --------------------------------------------
+
+
+def comparable(row) -> dict:
+    return {
+        "kind": row.kind,
+        "status": row.status,
+        "message": row.message,
+        "target": row.target,
+        "commit_sha": row.commit_sha,
+        "branch": row.branch,
+        "test_cases": sorted((t.node_id, t.outcome, t.message) for t in row.test_cases),
+        "metrics": sorted((m.name, m.value, str(m.labels)) for m in row.metrics if m.name != "suite.duration_s"),
+        "summary": {k: v for k, v in row.summary.items() if k != "log_path"},
+    }
+
+
+def test_a_suite_run_in_the_pod_is_recorded_as_the_worker_records_it_itself(sample, tmp_path):
+    local_ti = resolved("manual__local")
+    with pytest.raises(AirflowFailException, match="1 failed"):
+        PytestSuiteOperator(task_id="run_suite", suite="unit").execute(make_context("run_suite", ti=local_ti))
+
+    ti = resolved("manual__pod")
+    op = PodStandIn(task_id="run_suite", suite="unit")
+    with pytest.raises(AirflowFailException, match="1 failed"):  # FAIL is final, as in the worker
+        op.execute(make_context("run_suite", ti=ti))
+
+    local = recorded(sample["url"], local_ti.dag_id, local_ti.run_id)["unit"]
+    contained = recorded(sample["url"], ti.dag_id, ti.run_id)["unit"]
+    assert contained.status == "FAIL" and len(contained.test_cases) == 6
+    assert comparable(contained) == comparable(local)
+    assert contained.summary["log_path"].startswith(str(tmp_path / "home"))
+    pushed = ti.xcoms[("run_suite", "return_value")]  # the failed result, as PytestSuiteOperator pushes it
+    assert pushed["status"] == "FAIL" and pushed["records"]["test_cases"] == 6
+
+
+def test_a_pod_that_died_without_a_result_is_a_retryable_error_never_a_pass(sample):
+    ti = resolved()
+    with pytest.raises(AirflowException) as err:
+        DeadPod(task_id="run_suite", suite="unit").execute(make_context("run_suite", ti=ti))
+    assert not isinstance(err.value, AirflowFailException)  # retried: the next pod may live
+    row = recorded(sample["url"], ti.dag_id, ti.run_id)["unit"]
+    assert row.status == "ERROR"
+    assert "kubernetes container that left no result" in row.message and "OOMKilled" in row.message
+
+
+def test_a_result_file_of_another_suite_is_not_taken_for_this_one(sample, tmp_path):
+    ti = resolved()
+    op = PodStandIn(task_id="run_suite", suite="unit")
+    ctx, argv = prepared(op, ti)
+    subprocess.run(
+        argv,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(INCLUDE), "HOME": str(tmp_path)},
+        check=True,
+        capture_output=True,
+    )
+    out_dir = task_work_dir(ctx)
+    text = (out_dir / "result.json").read_text().replace('"name": "unit"', '"name": "integration"')
+    (out_dir / "result.json").write_text(text)
+    result = op.collect_result(out_dir=out_dir, workdir=out_dir, started=datetime.now(UTC), failure=None)
+    assert result.status.value == "ERROR" and "not 'unit'" in result.message
+
+
+# -- Docker: the container ----------------------------------------------------------------------------------
+
+
+def test_the_docker_container_has_no_network_runs_as_the_image_user_and_mounts_the_workspace(sample, tmp_path):
+    op = DockerSuiteOperator(task_id="run_suite", suite="unit")
+    _ctx, argv = prepared(op, resolved())
+    home = str((tmp_path / "home").resolve())
+    assert op.image == "registry.example/assay-runner:1.2.3"
+    assert [*op.entrypoint, *op.command] == argv
+    assert op.network_mode == "none" and op.user == "50000:0" and op.privileged is False and not op.cap_add
+    assert op.mount_tmp_dir is False  # no bind mount of a worker directory, no AIRFLOW_TMP_DIR
+    assert [(m["Source"], m["Target"], m["Type"]) for m in op.mounts] == [("assay_assay-workspace", home, "volume")]
+    assert_no_worker_secret(op.environment)
+    assert not op._private_environment and op.env_file is None and op.docker_conn_id is None
+
+
+def test_the_docker_host_config_drops_every_capability_and_makes_the_root_filesystem_read_only(sample):
+    import docker
+
+    op = DockerSuiteOperator(task_id="run_suite", suite="unit")
+    # a real API client of a pinned API version contacts no engine until a request is made
+    client = HardenedDockerClient(docker.APIClient(base_url="unix:///nonexistent.sock", version="1.41"), op.hardening)
+    # the arguments DockerOperator._run_image_with_mounts passes, then what the suite container adds
+    host = client.create_host_config(
+        auto_remove=False,
+        mounts=op.mounts,
+        network_mode=op.network_mode,
+        cpu_shares=round(op.cpus * 1024),
+        mem_limit=op.mem_limit,
+        cap_add=op.cap_add,
+        privileged=op.privileged,
+    )
+    assert host["NetworkMode"] == "none" and host["CapDrop"] == ["ALL"] and "CapAdd" not in host
+    assert host["ReadonlyRootfs"] is True and host["SecurityOpt"] == ["no-new-privileges:true"]
+    assert host["Tmpfs"] == {"/tmp": "rw,nosuid,nodev,size=2g"} and host["PidsLimit"] == HARDENING["pids_limit"]
+    assert host["Mounts"][0]["Source"] == "assay_assay-workspace" and host["Memory"] == 4 * 1024**3
