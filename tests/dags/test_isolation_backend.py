@@ -24,7 +24,9 @@ PROVIDER_MODULES = (
     "kubernetes.client",
     "docker",
 )
-PARSE = f"PROVIDER_MODULES = {PROVIDER_MODULES!r}\n" + """
+PARSE = (
+    f"PROVIDER_MODULES = {PROVIDER_MODULES!r}\n"
+    + """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1])
@@ -37,6 +39,7 @@ print(json.dumps({
     "providers": sorted(m for m in PROVIDER_MODULES if m in sys.modules),
 }))
 """
+)
 
 
 def parse(config: Path | None) -> dict:

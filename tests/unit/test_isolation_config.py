@@ -17,7 +17,9 @@ def test_the_shipped_config_runs_suites_in_the_workers_own_process(monkeypatch, 
 
 
 def test_a_kubernetes_backend_with_its_claim_gets_locked_down_defaults():
-    iso = parse_config(TARGETS | {"isolation": {"backend": "kubernetes", "kubernetes": {"volume_claim": "ws"}}}).isolation
+    iso = parse_config(
+        TARGETS | {"isolation": {"backend": "kubernetes", "kubernetes": {"volume_claim": "ws"}}}
+    ).isolation
     assert iso.kubernetes.namespace == "assay" and iso.kubernetes.run_as_user == 50000
     assert iso.kubernetes.resources.limits == {"cpu": "2", "memory": "4Gi"}
     assert iso.docker.network_mode == "none"
