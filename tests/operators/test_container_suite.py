@@ -28,6 +28,7 @@ from support.context import TaskInstanceStub, make_context
 from support.git_repo import commit_folder
 from support.operator_env import recorded
 
+import docker
 from assay.isolation_config import IsolationConfig
 from assay_airflow.operators.base import task_work_dir
 from assay_airflow.operators.docker_suite import HARDENING, DockerSuiteOperator, HardenedDockerClient
@@ -276,3 +277,87 @@ def test_the_docker_host_config_drops_every_capability_and_makes_the_root_filesy
     assert host["ReadonlyRootfs"] is True and host["SecurityOpt"] == ["no-new-privileges:true"]
     assert host["Tmpfs"] == {"/tmp": "rw,nosuid,nodev,size=2g"} and host["PidsLimit"] == HARDENING["pids_limit"]
     assert host["Mounts"][0]["Source"] == "assay_assay-workspace" and host["Memory"] == 4 * 1024**3
+
+
+# -- Docker: the whole DockerOperator.execute, the engine stood in for ----------------------------------------
+
+
+class LocalEngine(docker.APIClient):
+    """The Docker engine stood in for (there is none here): a real ``docker.APIClient`` of a pinned API version,
+    so the container config is built by docker-py's own ``create_container`` (exactly the JSON an engine
+    would receive; only the POST that sends it is replaced), and "starting" the container runs its entrypoint + command as a local process with
+    the container's environment only (plus the image's ``PATH``/``PYTHONPATH``). ``exit_code`` forces the
+    container's exit status without running anything (a container killed before it wrote anything)."""
+
+    def __init__(self, exit_code: int | None = None) -> None:
+        super().__init__(base_url="unix:///nonexistent-docker.sock", version="1.41")
+        self.exit_code = exit_code
+        self.created: dict = {}
+        self.removed: list = []
+        self.output = ""
+
+    def images(self, name=None, **kwargs):
+        return [{"Id": "sha256:image"}]
+
+    def create_container_from_config(self, config, name=None, platform=None):
+        self.created = config  # docker-py's own create_container built it: the body of POST /containers/create
+        return {"Id": "c0ffee"}
+
+    def attach(self, container, **kwargs):
+        yield from (line.encode() for line in self.output.splitlines(keepends=True))
+
+    def start(self, container, **kwargs):
+        if self.exit_code is not None:
+            self.returncode = self.exit_code
+            return
+        env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(INCLUDE)}
+        env |= dict(e.split("=", 1) for e in self.created.get("Env") or [])
+        proc = subprocess.run(
+            [*self.created["Entrypoint"], *self.created["Cmd"]], env=env, capture_output=True, text=True
+        )
+        self.output, self.returncode = proc.stdout + proc.stderr, proc.returncode
+
+    def wait(self, container, **kwargs):
+        return {"StatusCode": self.returncode}
+
+    def remove_container(self, container, **kwargs):
+        self.removed.append((container, kwargs))
+
+
+def docker_suite(engine: LocalEngine) -> DockerSuiteOperator:
+    op = DockerSuiteOperator(task_id="run_suite", suite="unit")
+    op.hook.__dict__["api_client"] = engine  # the hook's cached client: no engine to connect to
+    return op
+
+
+def test_a_suite_run_through_the_docker_operator_is_recorded_as_the_worker_records_it(sample, tmp_path):
+    local_ti = resolved("manual__local")
+    with pytest.raises(AirflowFailException, match="1 failed"):
+        PytestSuiteOperator(task_id="run_suite", suite="unit").execute(make_context("run_suite", ti=local_ti))
+
+    engine = LocalEngine()
+    ti = resolved("manual__docker")
+    with pytest.raises(AirflowFailException, match="1 failed"):
+        docker_suite(engine).execute(make_context("run_suite", ti=ti))
+
+    host = engine.created["HostConfig"]  # what DockerOperator sent, with the suite container's hardening
+    assert host["NetworkMode"] == "none" and host["CapDrop"] == ["ALL"] and host["ReadonlyRootfs"] is True
+    assert host["SecurityOpt"] == ["no-new-privileges:true"] and not host.get("Privileged")
+    assert [m["Target"] for m in host["Mounts"]] == [str((tmp_path / "home").resolve())]
+    assert engine.created["User"] == "50000:0" and engine.created["Image"] == "registry.example/assay-runner:1.2.3"
+    assert_no_worker_secret(dict(e.split("=", 1) for e in engine.created["Env"]))
+    assert engine.removed == [("c0ffee", {"force": True})]
+
+    local = recorded(sample["url"], local_ti.dag_id, local_ti.run_id)["unit"]
+    contained = recorded(sample["url"], ti.dag_id, ti.run_id)["unit"]
+    assert contained.status == "FAIL" and comparable(contained) == comparable(local)
+
+
+def test_a_docker_container_killed_before_writing_its_result_is_a_retryable_error(sample):
+    ti = resolved()
+    with pytest.raises(AirflowException) as err:
+        docker_suite(LocalEngine(exit_code=137)).execute(make_context("run_suite", ti=ti))
+    assert not isinstance(err.value, AirflowFailException)
+    row = recorded(sample["url"], ti.dag_id, ti.run_id)["unit"]
+    assert row.status == "ERROR" and "docker container that left no result" in row.message
+    assert "137" in row.message
