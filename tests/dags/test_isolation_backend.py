@@ -31,10 +31,12 @@ import json, sys
 from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1])
 task = bag.dags["assay_per_commit"].get_task("run_suite")
+unmapped = task.unmap({"suite": "unit"})  # what the worker builds for one mapped task instance
 print(json.dumps({
     "errors": {k: str(v) for k, v in bag.import_errors.items()},
     "operator": task.operator_class.__module__ + "." + task.operator_class.__name__,
     "mapped": type(task).__name__,
+    "unmapped": [type(unmapped).__name__, unmapped.suite, str(unmapped.execution_timeout)],
     "partial": sorted(task.partial_kwargs),
     "providers": sorted(m for m in PROVIDER_MODULES if m in sys.modules),
 }))
@@ -67,6 +69,7 @@ def test_the_default_config_runs_suites_in_the_workers_process_and_imports_no_pr
     assert seen["errors"] == {}
     assert seen["operator"] == "assay_airflow.operators.per_commit.PytestSuiteOperator"
     assert seen["mapped"] == "MappedOperator" and seen["providers"] == []
+    assert seen["unmapped"][:2] == ["PytestSuiteOperator", "unit"]
 
 
 @pytest.mark.parametrize(
@@ -86,6 +89,7 @@ def test_a_container_backend_makes_run_suite_the_providers_operator(tmp_path, is
     seen = parse(config_with(tmp_path, isolation))
     assert seen["errors"] == {}
     assert seen["operator"] == operator and seen["mapped"] == "MappedOperator"
+    assert seen["unmapped"][:2] == [operator.rsplit(".", 1)[1], "unit"]  # the config's pod / container arguments
     assert {"execution_timeout", "map_index_template"} <= set(seen["partial"])
 
 

@@ -82,7 +82,8 @@ class DockerSuiteOperator(ContainerSuiteOperator, DockerOperator):
     """A per-commit suite in a Docker container (:mod:`assay_airflow.operators.docker_suite`).
 
     :param isolation: the isolation config (default: the Assay config's ``isolation``); the container's
-        arguments come from it, and any ``DockerOperator`` argument given here overrides them.
+        arguments come from it, and any ``DockerOperator`` argument given here overrides them (``__init__``
+        reads the config: see :class:`~assay_airflow.operators.kubernetes_suite.KubernetesSuiteOperator`).
     """
 
     backend = "docker"

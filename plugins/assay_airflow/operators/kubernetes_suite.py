@@ -87,6 +87,11 @@ class KubernetesSuiteOperator(ContainerSuiteOperator, KubernetesPodOperator):
 
     :param isolation: the isolation config (default: the Assay config's ``isolation``); the pod's arguments
         come from it, and any ``KubernetesPodOperator`` argument given here overrides them.
+
+    Unlike other Assay operators, ``__init__`` reads the config (the provider's operator takes the pod's
+    image, volumes and security context as constructor arguments, and renders them before ``execute``). In
+    ``assay_per_commit`` the task is mapped, so that happens on the worker when the task is unmapped, not when
+    the DAG file is parsed; the mapped task's partial arguments stay plain (timeout, map index template).
     """
 
     backend = "kubernetes"
