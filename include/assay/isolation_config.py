@@ -52,7 +52,8 @@ class ResourcesConfig(_Strict):
 
 class KubernetesIsolation(_Strict):
     """A pod per suite task. ``volume_claim`` is a ReadWriteMany PVC holding ``$ASSAY_HOME`` (git worktrees,
-    cached venvs, the tasks' output directories), mounted in the pod at the worker's ``$ASSAY_HOME`` path.
+    cached venvs, the tasks' output directories); its ``git``, venv-cache and ``results`` directories are
+    mounted in the pod (``subPath``) at the worker's paths.
     ``service_account`` runs the pod (its token is never mounted); ``conn_id`` is the Airflow Kubernetes
     connection the worker creates pods with (None: ``kubernetes_default``; ``in_cluster`` when the worker runs
     in the cluster). Deny the pods' egress with the NetworkPolicy in ``deploy/kubernetes/``: it selects the

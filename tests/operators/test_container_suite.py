@@ -137,9 +137,16 @@ def test_the_suite_pod_runs_the_entry_point_on_the_shared_volume_with_nothing_of
     assert argv[argv.index("--worktree") + 1].startswith(f"{home}/git/")
     assert (out_dir / "target.json").is_file()
 
-    mounts = {m.name: m.mount_path for m in container.volume_mounts}
+    mounts = sorted((m.name, m.mount_path, m.sub_path) for m in container.volume_mounts)
     volumes = {v.name: v for v in pod.spec.volumes}
-    assert mounts == {"assay-home": home, "tmp": "/tmp"}
+    # git (mirrors, worktrees), the venv cache and the tasks' outputs, at the worker's paths: nothing else of
+    # $ASSAY_HOME (the metrics outbox, test-data snapshots) is in the pod
+    assert mounts == [
+        ("assay-home", f"{home}/envs", "envs"),
+        ("assay-home", f"{home}/git", "git"),
+        ("assay-home", f"{home}/results", "results"),
+        ("tmp", "/tmp", None),
+    ]
     assert volumes["assay-home"].persistent_volume_claim.claim_name == "assay-home"
     assert volumes["tmp"].empty_dir is not None
 
@@ -255,6 +262,14 @@ def test_the_docker_container_has_no_network_runs_as_the_image_user_and_mounts_t
     assert [(m["Source"], m["Target"], m["Type"]) for m in op.mounts] == [("assay_assay-workspace", home, "volume")]
     assert_no_worker_secret(op.environment)
     assert not op._private_environment and op.env_file is None and op.docker_conn_id is None
+    # a host directory as the workspace: only git, the venv cache and the outputs are bound, at the same paths
+    iso = sample["isolation"].model_copy(
+        update={"docker": sample["isolation"].docker.model_copy(update={"workspace_volume": "/srv/assay"})}
+    )
+    bound = DockerSuiteOperator(task_id="run_suite", suite="unit", isolation=iso).mounts
+    assert [(m["Source"], m["Target"], m["Type"]) for m in bound] == [
+        (f"/srv/assay/{d}", f"{home}/{d}", "bind") for d in ("git", "envs", "results")
+    ]
 
 
 def test_the_docker_host_config_drops_every_capability_and_makes_the_root_filesystem_read_only(sample):

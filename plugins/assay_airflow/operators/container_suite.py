@@ -16,7 +16,8 @@ The split of work:
   ``result.json`` is ERROR (retryable) with the tests its report log shows finished, never PASS.
 
 The worktree, the venv cache and the output directory must be under ``$ASSAY_HOME``: the volume the worker
-shares with the container, mounted in it at the same path.
+shares with the container. Only its ``git``, venv-cache and ``results`` directories are mounted in the container
+(:func:`shared_dirs`), each at the worker's path.
 
 The provider operators are imported only by :mod:`.kubernetes_suite` and :mod:`.docker_suite`, and those
 only when the config selects them: a DAG file with the default ``local`` backend imports neither provider.
@@ -45,7 +46,7 @@ from assay.isolation_config import IsolationConfig
 from assay.redaction import strip_url_credentials
 from assay.status import Status
 from assay_airflow.operators.base import AssayOperator, raise_for, task_work_dir
-from assay_airflow.operators.per_commit import checkout, envs_root, resolved_commit
+from assay_airflow.operators.per_commit import checkout, envs_root, resolved_commit, workspace
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -55,6 +56,7 @@ __all__ = [
     "ISOLATION_LABEL",
     "ContainerSuiteOperator",
     "container_env",
+    "shared_dirs",
     "suite_operator_class",
     "suite_task",
 ]
@@ -69,6 +71,13 @@ def container_env(mount: Path) -> dict[str, str]:
     """The suite container's environment: a writable home on the /tmp scratch space (the root filesystem is
     read-only) and ``ASSAY_HOME`` at the shared volume; no connection, no secret, no ``AIRFLOW__*``."""
     return CONTAINER_ENV | {"ASSAY_HOME": str(mount)}
+
+
+def shared_dirs() -> list[Path]:
+    """The directories of ``$ASSAY_HOME`` a suite container sees, at the worker's paths: ``git`` (mirrors and
+    worktrees), the venv cache (``ASSAY_ENVS_DIR``, by default ``$ASSAY_HOME/envs``) and ``results`` (the tasks'
+    output directories). Nothing else of ``$ASSAY_HOME`` (the metrics outbox, test-data snapshots, caches)."""
+    return [workspace().root.resolve(), envs_root().resolve(), (assay_home() / "results").resolve()]
 
 
 def suite_operator_class(config: AssayConfig | IsolationConfig) -> type:
@@ -142,8 +151,13 @@ class ContainerSuiteOperator(AssayOperator):
         """Check what the container will see is on the shared volume, write ``target.json``, clear a stale
         ``result.json`` and set the container's command; returns it."""
         mount = self.mount_path
-        for what, path in (("worktree", worktree), ("venv cache", envs_root()), ("output directory", out_dir)):
-            if not Path(path).resolve().is_relative_to(mount):
+        git, envs, results = shared_dirs()
+        for what, path, shared in (
+            ("worktree", worktree, git),
+            ("venv cache", envs, envs),
+            ("output directory", out_dir, results),
+        ):
+            if not (Path(path).resolve().is_relative_to(shared) and shared.is_relative_to(mount)):
                 raise ConfigError(
                     f"isolation.backend {self.backend}: the {what} {path} is not under $ASSAY_HOME ({mount}), "
                     "the volume the worker shares with the suite's container"

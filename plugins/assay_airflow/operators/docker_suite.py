@@ -23,7 +23,12 @@ from docker.types import Mount
 
 from assay.config import assay_home
 from assay.isolation_config import IsolationConfig
-from assay_airflow.operators.container_suite import ISOLATION_LABEL, ContainerSuiteOperator, container_env
+from assay_airflow.operators.container_suite import (
+    ISOLATION_LABEL,
+    ContainerSuiteOperator,
+    container_env,
+    shared_dirs,
+)
 
 __all__ = ["HARDENING", "DockerSuiteOperator", "HardenedDockerClient", "docker_arguments"]
 
@@ -36,11 +41,22 @@ HARDENING: dict[str, Any] = {
 }
 
 
-def docker_arguments(isolation: IsolationConfig, mount: Path) -> dict[str, Any]:
-    """The ``DockerOperator`` arguments of a suite container (everything but its command)."""
+def docker_arguments(isolation: IsolationConfig, mount: Path, shared: list[Path]) -> dict[str, Any]:
+    """The ``DockerOperator`` arguments of a suite container (everything but its command).
+
+    ``workspace_volume`` holds ``mount`` (``$ASSAY_HOME``). A host path: each of the ``shared`` directories
+    under it is bind-mounted at the worker's path, and nothing else of it. A named volume: the whole volume at
+    ``mount`` (Docker mounts a volume's sub-directory only from API 1.45 on)."""
     dock = isolation.docker
     source = dock.workspace_volume or ""
-    mounts = [Mount(target=str(mount), source=source, type="bind" if source.startswith("/") else "volume")]
+    if source.startswith("/"):
+        mounts = [
+            Mount(target=str(d), source=str(Path(source) / d.relative_to(mount)), type="bind")
+            for d in shared
+            if d.is_relative_to(mount)  # one that is not is refused before the container starts
+        ]
+    else:
+        mounts = [Mount(target=str(mount), source=source, type="volume")]
     mounts += [Mount(target=m.target, source=m.source, type=m.type, read_only=m.read_only) for m in dock.mounts]
     return {
         "image": isolation.image,
@@ -102,7 +118,7 @@ class DockerSuiteOperator(ContainerSuiteOperator, DockerOperator):
             suite=suite,
             commit_task_id=commit_task_id,
             isolation=isolation,
-            **(docker_arguments(isolation, assay_home().resolve()) | kwargs),
+            **(docker_arguments(isolation, assay_home().resolve(), shared_dirs()) | kwargs),
         )
 
     @property

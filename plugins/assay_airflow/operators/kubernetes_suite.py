@@ -3,7 +3,8 @@
 
 The pod: the Assay runner image (``isolation.image``), command ``python -m
 assay.engines.per_commit.run_in_container ...``; the ``volume_claim`` PVC (ReadWriteMany, holding
-``$ASSAY_HOME``) mounted at the worker's ``$ASSAY_HOME`` path, an emptyDir at /tmp; non-root, read-only root
+``$ASSAY_HOME``) with its ``git``, venv-cache and ``results`` directories mounted (``subPath``) at the worker's
+paths, an emptyDir at /tmp; non-root, read-only root
 filesystem, no privilege escalation, every capability dropped, the runtime's default seccomp profile; no
 service-account token, no service links, no environment but :data:`~.container_suite.CONTAINER_ENV`;
 requests and limits from ``kubernetes.resources``. Egress is denied by the NetworkPolicy of
@@ -21,7 +22,12 @@ from kubernetes.client import models as k8s
 
 from assay.config import assay_home
 from assay.isolation_config import IsolationConfig
-from assay_airflow.operators.container_suite import ISOLATION_LABEL, ContainerSuiteOperator, container_env
+from assay_airflow.operators.container_suite import (
+    ISOLATION_LABEL,
+    ContainerSuiteOperator,
+    container_env,
+    shared_dirs,
+)
 
 __all__ = ["KubernetesSuiteOperator", "pod_arguments"]
 
@@ -29,9 +35,16 @@ WORKSPACE_VOLUME = "assay-home"
 TMP_VOLUME = "tmp"
 
 
-def pod_arguments(isolation: IsolationConfig, mount: Path) -> dict[str, Any]:
-    """The ``KubernetesPodOperator`` arguments of a suite pod (everything but its command)."""
+def pod_arguments(isolation: IsolationConfig, mount: Path, shared: list[Path]) -> dict[str, Any]:
+    """The ``KubernetesPodOperator`` arguments of a suite pod (everything but its command): the claim holds
+    ``mount`` (``$ASSAY_HOME``); each of the ``shared`` directories under it is mounted (``subPath``) at the
+    worker's path, and nothing else of it."""
     kube = isolation.kubernetes
+    workspace_mounts = [
+        k8s.V1VolumeMount(name=WORKSPACE_VOLUME, mount_path=str(d), sub_path=d.relative_to(mount).as_posix())
+        for d in shared
+        if d.is_relative_to(mount)  # one that is not is refused before the pod starts (prepare_container)
+    ]
     return {
         "image": isolation.image,
         "namespace": kube.namespace,
@@ -49,10 +62,7 @@ def pod_arguments(isolation: IsolationConfig, mount: Path) -> dict[str, Any]:
             ),
             k8s.V1Volume(name=TMP_VOLUME, empty_dir=k8s.V1EmptyDirVolumeSource(size_limit=kube.tmp_size)),
         ],
-        "volume_mounts": [
-            k8s.V1VolumeMount(name=WORKSPACE_VOLUME, mount_path=str(mount)),
-            k8s.V1VolumeMount(name=TMP_VOLUME, mount_path="/tmp"),
-        ],
+        "volume_mounts": [*workspace_mounts, k8s.V1VolumeMount(name=TMP_VOLUME, mount_path="/tmp")],
         "env_vars": [k8s.V1EnvVar(name=k, value=v) for k, v in container_env(mount).items()],
         "container_resources": k8s.V1ResourceRequirements(
             requests=dict(kube.resources.requests), limits=dict(kube.resources.limits)
@@ -110,7 +120,7 @@ class KubernetesSuiteOperator(ContainerSuiteOperator, KubernetesPodOperator):
             suite=suite,
             commit_task_id=commit_task_id,
             isolation=isolation,
-            **(pod_arguments(isolation, assay_home().resolve()) | kwargs),
+            **(pod_arguments(isolation, assay_home().resolve(), shared_dirs()) | kwargs),
         )
 
     def set_command(self, argv: list[str]) -> None:

@@ -32,6 +32,7 @@ from assay.engines.per_commit.pytest_suite import SuiteResult
 from assay.engines.per_commit.result_json import RESULT_FILE, write_suite_result
 from assay.engines.per_commit.suite import run_commit_suite
 from assay.errors import AssayError
+from assay.redaction import strip_url_credentials
 from assay.status import Status
 
 TARGET_CONFIG_FILE = "target.json"
@@ -57,8 +58,12 @@ def container_argv(
 
 
 def write_target_config(target: CommitTargetConfig, out_dir: str | Path) -> Path:
-    """Write the per-commit part of a target's config as JSON for the container (``<out>/target.json``)."""
+    """Write the per-commit part of a target's config as JSON for the container (``<out>/target.json``).
+
+    The repository URL's credentials are masked: the container runs on a checkout the worker made, and never
+    fetches (nothing in a suite run reads ``repo``)."""
     data = target.model_dump(mode="json", include=set(CommitTargetConfig.model_fields))
+    data["repo"] = strip_url_credentials(data["repo"])
     path = Path(out_dir) / TARGET_CONFIG_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")

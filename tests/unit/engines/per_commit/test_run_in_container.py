@@ -173,3 +173,12 @@ def test_an_unreadable_target_config_is_a_final_error_result_still_written(commi
     result = read_suite_result(out)
     assert result.status is Status.ERROR and not result.retryable
     assert "cannot read the target config" in result.message
+
+
+def test_the_target_config_the_container_reads_carries_no_repository_credentials(tmp_path):
+    target = CommitTargetConfig(repo="https://ci-bot:s3cr3t-token@git.example/acme/x.git", python="worker")
+    path = write_target_config(target, tmp_path)
+    assert "s3cr3t" not in path.read_text()
+    back = json.loads(path.read_text())
+    assert back["repo"] == "https://***@git.example/acme/x.git"
+    assert CommitTargetConfig.model_validate(back).suites == target.suites  # the rest as configured
