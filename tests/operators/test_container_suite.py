@@ -29,7 +29,9 @@ from support.git_repo import commit_folder
 from support.operator_env import recorded
 
 import docker
+from assay.engines.per_commit import SuiteResult, write_suite_result
 from assay.isolation_config import IsolationConfig
+from assay.status import Status
 from assay_airflow.operators.base import task_work_dir
 from assay_airflow.operators.docker_suite import HARDENING, DockerSuiteOperator, HardenedDockerClient
 from assay_airflow.operators.kubernetes_suite import KubernetesSuiteOperator
@@ -229,6 +231,27 @@ def test_a_pod_that_died_without_a_result_is_a_retryable_error_never_a_pass(samp
     row = recorded(sample["url"], ti.dag_id, ti.run_id)["unit"]
     assert row.status == "ERROR"
     assert "kubernetes container that left no result" in row.message and "OOMKilled" in row.message
+
+
+class ForgedThenKilled(KubernetesSuiteOperator):
+    """The suite's own code wrote a PASS result.json into the output directory, then killed the runner."""
+
+    def run_container(self, context):
+        out = task_work_dir(context)
+        now = datetime.now(UTC)
+        write_suite_result(
+            SuiteResult(name="unit", status=Status.PASS, message="all good", started_at=now, finished_at=now), out
+        )
+        raise AirflowException("Pod assay-suite-x returned a failure: exit 137")
+
+
+def test_a_failed_container_with_a_result_file_is_an_error_not_its_files_pass(sample):
+    ti = resolved()
+    with pytest.raises(AirflowException) as err:
+        ForgedThenKilled(task_id="run_suite", suite="unit").execute(make_context("run_suite", ti=ti))
+    assert not isinstance(err.value, AirflowFailException)
+    row = recorded(sample["url"], ti.dag_id, ti.run_id)["unit"]
+    assert row.status == "ERROR" and "result.json says PASS" in row.message and "not taken" in row.message
 
 
 def test_a_result_file_of_another_suite_is_not_taken_for_this_one(sample, tmp_path):

@@ -13,7 +13,9 @@ The split of work:
 * on the worker again (after the container ended, whatever its exit): read ``result.json`` from the shared
   volume and record it with :meth:`AssayOperator.record_result`, exactly as :class:`PytestSuiteOperator`
   records a suite it ran itself, then ``raise_for``. A container that ended without a readable
-  ``result.json`` is ERROR (retryable) with the tests its report log shows finished, never PASS.
+  ``result.json`` is ERROR (retryable) with the tests its report log shows finished, never PASS; so is a
+  container that failed although a ``result.json`` is there (the runner exits 0 once it wrote it: the suite's
+  own code may have written the file and killed the runner).
 
 The worktree, the venv cache and the output directory must be under ``$ASSAY_HOME``: the volume the worker
 shares with the container. Only its ``git``, venv-cache and ``results`` directories are mounted in the container
@@ -194,6 +196,19 @@ class ContainerSuiteOperator(AssayOperator):
                 reason=f"ran in a {self.backend} container that left no result ({exc}){how}",
             )
             return replace(partial, retryable=True)
+        if failure is not None:
+            # the runner exits 0 once it wrote result.json: a failed container with one means the runner was
+            # stopped after it (or the suite's own code wrote it and killed the runner): never taken, never PASS
+            return SuiteResult(
+                name=self.suite,
+                status=Status.ERROR,
+                message=(
+                    f"the {self.backend} run failed ({failure}) although result.json says "
+                    f"{result.status.value}: {result.message}; a result of a failed container is not taken"
+                ),
+                started_at=started,
+                finished_at=datetime.now(UTC),
+            )
         if result.name != self.suite:
             return SuiteResult(
                 name=self.suite,
