@@ -107,6 +107,40 @@ class PodStandIn(KubernetesSuiteOperator):
             raise AirflowException(f"Pod returned a failure: exit {proc.returncode}")
 
 
+class BubblewrapPod(KubernetesSuiteOperator):
+    """The suite pod emulated from its own spec with bubblewrap, as close to the pod as this machine gets: the
+    root filesystem read-only, only the pod's volume mounts writable (the shared ``$ASSAY_HOME`` directories
+    bound at their paths, a tmpfs at /tmp), no network (a network namespace with nothing in it), its own PID
+    namespace, the pod's ``runAsUser``, every capability dropped, and an environment of the pod's env vars
+    only (plus the image's ``PATH``/``PYTHONPATH``)."""
+
+    def run_container(self, context):
+        pod = self.build_pod_request_obj(dry_run=True)
+        (container,) = pod.spec.containers
+        argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        for m in container.volume_mounts:
+            argv += ["--tmpfs", m.mount_path] if m.mount_path == "/tmp" else []
+        for m in container.volume_mounts:
+            argv += [] if m.mount_path == "/tmp" else ["--bind", m.mount_path, m.mount_path]
+        argv += ["--unshare-net", "--unshare-pid", "--unshare-user", "--die-with-parent", "--cap-drop", "ALL"]
+        argv += ["--uid", str(pod.spec.security_context.run_as_user), "--gid", "0", "--clearenv"]
+        env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(INCLUDE)} | {e.name: e.value for e in container.env}
+        for name, value in env.items():
+            argv += ["--setenv", name, value]
+        proc = subprocess.run([*argv, "--", *container.command], capture_output=True, text=True)
+        self.log.info("pod output: %s%s", proc.stdout, proc.stderr)
+        if proc.returncode != 0:
+            raise AirflowException(f"Pod returned a failure: exit {proc.returncode}: {proc.stderr[-500:]}")
+
+
+def bubblewrap_works() -> bool:
+    try:
+        probe = ["bwrap", "--ro-bind", "/", "/", "--unshare-net", "--unshare-user", "--uid", "50000", "true"]
+        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 class DeadPod(KubernetesSuiteOperator):
     """A pod that was OOM-killed before the runner wrote anything."""
 
@@ -221,6 +255,22 @@ def test_a_suite_run_in_the_pod_is_recorded_as_the_worker_records_it_itself(samp
     assert contained.summary["log_path"].startswith(str(tmp_path / "home"))
     pushed = ti.xcoms[("run_suite", "return_value")]  # the failed result, as PytestSuiteOperator pushes it
     assert pushed["status"] == "FAIL" and pushed["records"]["test_cases"] == 6
+
+
+def test_the_suite_runs_as_the_pod_would_without_network_on_a_read_only_root_as_uid_50000(sample):
+    """The pod's spec, enforced by bubblewrap: the runner needs nothing beyond its shared directories, /tmp
+    and no network, and its result is recorded as the worker records its own run."""
+    if not bubblewrap_works():
+        pytest.skip("bubblewrap cannot create user and network namespaces on this machine")
+    local_ti = resolved("manual__local")
+    with pytest.raises(AirflowFailException, match="1 failed"):
+        PytestSuiteOperator(task_id="run_suite", suite="unit").execute(make_context("run_suite", ti=local_ti))
+    ti = resolved("manual__sandboxed_pod")
+    with pytest.raises(AirflowFailException, match="1 failed"):
+        BubblewrapPod(task_id="run_suite", suite="unit").execute(make_context("run_suite", ti=ti))
+    local = recorded(sample["url"], local_ti.dag_id, local_ti.run_id)["unit"]
+    contained = recorded(sample["url"], ti.dag_id, ti.run_id)["unit"]
+    assert contained.status == "FAIL" and comparable(contained) == comparable(local)
 
 
 def test_a_pod_that_died_without_a_result_is_a_retryable_error_never_a_pass(sample):

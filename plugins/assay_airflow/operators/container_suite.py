@@ -164,7 +164,8 @@ class ContainerSuiteOperator(AssayOperator):
                     f"isolation.backend {self.backend}: the {what} {path} is not under $ASSAY_HOME ({mount}), "
                     "the volume the worker shares with the suite's container"
                 )
-        out_dir.mkdir(parents=True, exist_ok=True)
+        for shared in (git, envs, results, out_dir):  # a bind mount of a missing directory fails the container
+            shared.mkdir(parents=True, exist_ok=True)
         (out_dir / RESULT_FILE).unlink(missing_ok=True)
         config_path = write_target_config(target, out_dir)
         argv = container_argv(
