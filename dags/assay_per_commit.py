@@ -9,13 +9,9 @@ from airflow.sdk import DAG, Param
 from assay_airflow.dag_config import BRANCH_PATTERN, SHA_PATTERN, load_dag_config, suite_task_timeout
 from assay_airflow.notifiers.run_alert import AssayAlertNotifier
 from assay_airflow.operators.alert_rules import standing_alert_rules
+from assay_airflow.operators.container_suite import suite_task
 from assay_airflow.operators.gates import CommitGatesOperator
-from assay_airflow.operators.per_commit import (
-    AnnounceTestedOperator,
-    MergeShardsOperator,
-    PytestSuiteOperator,
-    ResolveCommitOperator,
-)
+from assay_airflow.operators.per_commit import AnnounceTestedOperator, MergeShardsOperator, ResolveCommitOperator
 
 CONFIG = load_dag_config()
 TARGETS = sorted(CONFIG.targets)
@@ -61,7 +57,9 @@ with DAG(
 
 Checks out the commit into an isolated worktree, runs each suite configured for the target (one mapped
 `run_suite` task per suite, or per shard of a suite configured with `shards`, balanced by the tests'
-recorded durations and merged by `merge_shards` into one suite run) as a subprocess (pytest's report log + coverage JSON), records every test
+recorded durations and merged by `merge_shards` into one suite run) as a subprocess (pytest's report log +
+coverage JSON; in a pod or container per task when the config's `isolation.backend` is `kubernetes` or
+`docker`), records every test
 case in pytest's own outcomes and node ids, then evaluates the target's gates: all tests pass,
 coverage >= 80%, critical paths 100%, coverage drop <= 5 points against the previous run on the branch.
 A failed verdict alerts by Slack and e-mail and, where configured, posts a commit status. Before the gates,
@@ -71,9 +69,10 @@ once the suites ran (whatever their outcome), `announce_tested` updates the Asse
 ) as dag:
     resolve = ResolveCommitOperator(task_id="resolve_commit")
     # one task per suite the resolved target configures (unit, integration, component, contract, ...), or
-    # per shard of a sharded suite ("unit[2/4]"): a failed or lost shard is retried alone
-    suites = PytestSuiteOperator.partial(
-        task_id="run_suite", execution_timeout=SUITE_TASK_TIMEOUT, map_index_template="{{ task.suite }}"
+    # per shard of a sharded suite ("unit[2/4]"): a failed or lost shard is retried alone.
+    # isolation.backend: local -> PytestSuiteOperator (the worker's process); kubernetes / docker -> a container
+    suites = suite_task(
+        CONFIG, task_id="run_suite", execution_timeout=SUITE_TASK_TIMEOUT, map_index_template="{{ task.suite }}"
     ).expand(suite=resolve.output)
     gates = CommitGatesOperator(task_id="evaluate_gates", on_failure_callback=AssayAlertNotifier())
     # once the suites ran, whatever their outcome: the Asset event schedules assay_security_scan on this

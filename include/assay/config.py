@@ -34,6 +34,7 @@ from assay.engines.performance.config import PerformanceSuitesConfig
 from assay.engines.security.config import SecurityTargetConfig
 from assay.engines.test_data.config import TestDataConfig
 from assay.errors import ConfigError
+from assay.isolation_config import IsolationConfig
 from assay.paths import REPO_ROOT, assay_home
 from assay.service_config import ServiceConfig
 from assay.sources import DataSource
@@ -47,6 +48,7 @@ __all__ = [
     "DataQualityConfig",
     "DatasetConfig",
     "GateConfig",
+    "IsolationConfig",
     "ModelConfig",
     "ServiceConfig",
     "SuiteConfig",
@@ -179,6 +181,8 @@ class AssayConfig(_Strict):
     ab_experiments: dict[str, ABExperimentConfig] = Field(default_factory=dict)
     compliance: ComplianceConfig | None = None  # the weekly GDPR / HIPAA / SOX audit (assay.engines.compliance)
     test_data: TestDataConfig | None = None  # assay_test_data (assay.engines.test_data)
+    # where per-commit suites run: the worker's process (local) or a container per task (assay.isolation_config)
+    isolation: IsolationConfig = Field(default_factory=IsolationConfig)
 
     @field_validator("compliance")
     @classmethod

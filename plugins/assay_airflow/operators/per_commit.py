@@ -224,14 +224,15 @@ class PytestSuiteOperator(AssayOperator):
         try:
             shard = self.shard_spec(context, suite_name, index, count) if count > 1 else None
             workdir = checkout(name, target, sha)
-            result = run_commit_suite(
+            result = self.run_suite(
+                context,
                 target_name=name,
                 target=target,
                 suite_name=suite_name,
                 worktree=workdir,
-                envs_root=envs_root(),
                 out_dir=out_dir,
                 shard=shard,
+                started=started,
             )
         except AssayError as exc:
             result = SuiteResult(
@@ -260,6 +261,30 @@ class PytestSuiteOperator(AssayOperator):
             retryable=result.retryable,
         )
         return result.describe_dict()
+
+    def run_suite(
+        self,
+        context: Context,
+        *,
+        target_name: str,
+        target: TargetConfig,
+        suite_name: str,
+        worktree: Path,
+        out_dir: Path,
+        shard: ShardSpec | None,
+        started: datetime,
+    ) -> SuiteResult:
+        """Run the suite (``shard``'s part of it) on the checked-out ``worktree``: here in the worker's own
+        process (sandboxed as the target's config says); the container operators run it in a container."""
+        return run_commit_suite(
+            target_name=target_name,
+            target=target,
+            suite_name=suite_name,
+            worktree=worktree,
+            envs_root=envs_root(),
+            out_dir=out_dir,
+            shard=shard,
+        )
 
     def shard_spec(self, context: Context, suite: str, index: int, count: int) -> ShardSpec:
         """This shard's part: the durations of the recorded runs ``resolve_commit`` froze for the suite."""

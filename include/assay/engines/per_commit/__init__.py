@@ -12,6 +12,8 @@ The flow, one module per step:
   :mod:`.reportlog` (pytest's report log: outcomes, node ids, collection errors) and :mod:`.coverage`
   (coverage.py's JSON report);
 * :mod:`.suite` ties those together for one configured suite (and rebuilds a broken cached venv once);
+* :mod:`.run_in_container` runs one suite in a container (``isolation.backend`` kubernetes or docker) and
+  writes its result as JSON (:mod:`.result_json`), which the worker reads back and records;
 * :mod:`.gates` turns the recorded suite runs of a commit into the gate checks and the commit's verdict.
 
 The Airflow layer imports what it needs from this package (the names below); modules inside it import each
@@ -32,6 +34,7 @@ __getattr__, __dir__ = lazy_exports(
         "assay.engines.per_commit.gates": (
             "PreviousCoverage",
             "SuiteOutcome",
+            "container_argv",
             "coverage_drop_check",
             "evaluate_commit_gates",
             "outcome_from_row",
@@ -40,6 +43,14 @@ __getattr__, __dir__ = lazy_exports(
         "assay.engines.per_commit.pytest_suite": ("SuiteResult", "interrupted_suite_result", "run_pytest_suite"),
         "assay.engines.per_commit.python_env": ("TargetPython", "prepare_python"),
         "assay.engines.per_commit.reportlog": ("PytestReport", "parse_report_log"),
+        "assay.engines.per_commit.result_json": (
+            "RESULT_FILE",
+            "read_suite_result",
+            "suite_result_from_json",
+            "suite_result_to_json",
+            "write_suite_result",
+        ),
+        "assay.engines.per_commit.run_in_container": ("container_argv", "write_shard_spec", "write_target_config"),
         "assay.engines.per_commit.request": ("BRANCH_RE", "SHA_RE", "CommitRequest", "validate_commit_request"),
         "assay.engines.per_commit.suite": ("run_commit_suite",),
         "assay.engines.per_commit.workspace": ("GitError", "GitWorkspace", "ls_remote"),
@@ -58,10 +69,12 @@ __all__ = [
     "GitWorkspace",
     "PreviousCoverage",
     "PytestReport",
+    "RESULT_FILE",
     "SuiteConfig",
     "SuiteOutcome",
     "SuiteResult",
     "TargetPython",
+    "container_argv",
     "coverage_drop_check",
     "evaluate_commit_gates",
     "interrupted_suite_result",
@@ -71,8 +84,13 @@ __all__ = [
     "parse_report_log",
     "per_commit_task_timeout_s",
     "prepare_python",
+    "read_suite_result",
     "run_commit_suite",
     "run_pytest_suite",
+    "suite_result_from_json",
+    "suite_result_to_json",
     "validate_commit_request",
     "verdict",
+    "write_suite_result",
+    "write_target_config",
 ]
