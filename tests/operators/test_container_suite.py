@@ -14,6 +14,7 @@ Docker engine (there is neither here):
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -453,3 +454,42 @@ def test_a_docker_container_killed_before_writing_its_result_is_a_retryable_erro
     row = recorded(sample["url"], ti.dag_id, ti.run_id)["unit"]
     assert row.status == "ERROR" and "docker container that left no result" in row.message
     assert "137" in row.message
+
+
+def test_shards_run_in_pods_and_merge_to_what_the_worker_records_unsharded(sample, tmp_path):
+    """A sharded suite with the kubernetes backend: each shard's pod gets its part (the durations travel in
+    ``shard.json``: the pod has no metrics DB), and the merge records what an unsharded local run recorded."""
+    from assay_airflow.operators.per_commit import SHARD_PLANS_XCOM_KEY, MergeShardsOperator
+
+    local_ti = resolved("manual__local")
+    with pytest.raises(AirflowFailException):
+        PytestSuiteOperator(task_id="run_suite", suite="unit").execute(make_context("run_suite", ti=local_ti))
+    local = recorded(sample["url"], local_ti.dag_id, local_ti.run_id)["unit"]
+
+    cfg_path = Path(os.environ["ASSAY_CONFIG"])
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["targets"]["sample"]["suites"]["unit"]["shards"] = 2
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    ti = resolved("manual__pods")
+    items = ti.xcoms[("resolve_commit", "return_value")]
+    assert items == ["unit[1/2]", "unit[2/2]"]
+    assert ti.xcoms[("resolve_commit", SHARD_PLANS_XCOM_KEY)]["unit"]["duration_runs"] == [local.id]
+    for map_index, item in enumerate(items):
+        ti.map_index = map_index
+        op = PodStandIn(task_id="run_suite", suite=item)
+        try:
+            op.execute(make_context("run_suite", ti=ti))
+        except AirflowFailException:
+            pass
+        assert (
+            "--shard" in op.cmds and json.loads(Path(op.cmds[op.cmds.index("--shard") + 1]).read_text())["count"] == 2
+        )
+    ti.map_index = -1
+    with pytest.raises(AirflowFailException, match="1 failed"):
+        MergeShardsOperator(task_id="merge_shards").execute(make_context("merge_shards", ti=ti))
+    merged = recorded(sample["url"], ti.dag_id, ti.run_id)["unit"]
+    assert merged.task_id == "merge_shards"
+    assert sorted((t.node_id, t.outcome) for t in merged.test_cases) == sorted(
+        (t.node_id, t.outcome) for t in local.test_cases
+    )
+    assert comparable(merged)["metrics"] == comparable(local)["metrics"]
