@@ -30,7 +30,7 @@ from assay.engines.data_quality.config import DataQualityConfig
 from assay.engines.drift.config import DecayConfig, DriftConfig
 from assay.engines.model_validation.config import ModelConfig
 from assay.engines.per_commit.config import CommitTargetConfig, GateConfig, SuiteConfig
-from assay.engines.performance.config import PerformanceSuitesConfig
+from assay.engines.performance.config import MeasurementIsolationConfig, PerformanceSuitesConfig
 from assay.engines.security.config import SecurityTargetConfig
 from assay.engines.test_data.config import TestDataConfig
 from assay.errors import ConfigError
@@ -179,6 +179,8 @@ class AssayConfig(_Strict):
     ab_experiments: dict[str, ABExperimentConfig] = Field(default_factory=dict)
     compliance: ComplianceConfig | None = None  # the weekly GDPR / HIPAA / SOX audit (assay.engines.compliance)
     test_data: TestDataConfig | None = None  # assay_test_data (assay.engines.test_data)
+    # the measurements' Airflow pool and Celery queue, and when a run is taken as disturbed
+    performance_isolation: MeasurementIsolationConfig = Field(default_factory=MeasurementIsolationConfig)
 
     @field_validator("compliance")
     @classmethod

@@ -152,6 +152,43 @@ def test_airflow_timeout_of_a_suite_task_never_cuts_below_the_configured_timeout
     assert per_commit_task_timeout_s(load_config().targets.values()) > 5 * 3600
 
 
+MEASUREMENTS = ("load_test", "pipeline_load", "microbenchmark")
+
+
+def test_timing_measurements_run_alone_in_the_measurement_pool_and_queue(dagbag):
+    """The load test, pipeline load and micro-benchmarks take the one-slot pool and the queue with a worker of
+    its own (performance_isolation); mutation testing, not a timing measurement, takes neither. dag.test()
+    ignores pools, so the attributes are what is checked here (the pool's creation: tests/deploy)."""
+    from assay.config import load_config
+
+    isolation = load_config().performance_isolation
+    assert (isolation.pool, isolation.queue) == ("assay_measurement", "performance")
+    dag = dagbag.dags["assay_nightly_performance"]
+    by_suite = {t.task_id.split("__")[0]: t for t in dag.tasks if "__" in t.task_id}
+    assert set(by_suite) >= {*MEASUREMENTS, "mutation"}
+    for suite in MEASUREMENTS:
+        task = by_suite[suite]
+        assert (task.pool, task.queue, task.pool_slots) == (isolation.pool, isolation.queue, 1), suite
+    assert by_suite["mutation"].pool != isolation.pool and by_suite["mutation"].queue != isolation.queue
+
+
+def test_the_measurement_pool_and_queue_follow_the_config(tmp_path, monkeypatch):
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "include" / "config" / "assay.yaml").read_text())
+    cfg["performance_isolation"]["pool"] = "bench_box"
+    (tmp_path / "assay.yaml").write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("ASSAY_CONFIG", str(tmp_path / "assay.yaml"))
+    monkeypatch.setenv("ASSAY_PERFORMANCE_QUEUE", "perf_dedicated")  # what docker-compose passes
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS / "assay_nightly_performance.py"))
+    assert bag.import_errors == {}
+    tasks = bag.dags["assay_nightly_performance"].tasks
+    measured = {(t.pool, t.queue) for t in tasks if t.task_id.split("__")[0] in MEASUREMENTS}
+    assert measured == {("bench_box", "perf_dedicated")}
+
+
 # -- DAG files talk to the Airflow layer only, and parse cheaply ------------------------------------------
 
 # what a DAG file's parse must never import: the engines' libraries load inside execute()

@@ -24,10 +24,16 @@ if TYPE_CHECKING:
 
 
 class _TargetPerformanceOperator(AssayOperator):
-    """Base: ``suite`` is a key of the target's ``performance`` config; absent → the task skips."""
+    """Base: ``suite`` is a key of the target's ``performance`` config; absent → the task skips.
+
+    ``measures_timing``: the suite's verdict is a timing measurement (load test, micro-benchmarks, pipeline
+    load). The DAG gives such tasks the measurement pool and queue (``dag_config.measurement_task_args``),
+    and the engine judges whether other work disturbed the run (``performance_isolation``).
+    """
 
     template_fields = ("target",)
     suite = ""
+    measures_timing = False
 
     def __init__(self, *, target: str, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -69,6 +75,7 @@ class LoadTestOperator(_TargetPerformanceOperator):
     client p95 checked against the server's own timings for the same window."""
 
     suite = "load_test"
+    measures_timing = True
 
     def execute(self, context: Context) -> dict[str, Any]:
         from assay.engines.performance import ServerTimings, add_regression, add_server_comparison, run_load_test
@@ -88,7 +95,12 @@ class LoadTestOperator(_TargetPerformanceOperator):
                 config = load_test.model_copy(update={"host": svc.base_url})
                 timings = ServerTimings(svc.base_url, svc.admin_token) if svc.admin_token else None
                 since = timings.mark() if timings else None
-                result = run_load_test(config, out_dir=work / "locust", api_token=svc.token)
+                result = run_load_test(
+                    config,
+                    out_dir=work / "locust",
+                    api_token=svc.token,
+                    isolation=self.assay_config.performance_isolation,
+                )
                 if timings is not None:
                     add_server_comparison(result, timings, since, tolerance=suites.measurement_tolerance)
         except AssayError as exc:
@@ -134,26 +146,29 @@ class PipelineLoadOperator(_EngineSuiteOperator):
     """N concurrent training pipelines: completion rate and CPU / memory utilisation."""
 
     suite = "pipeline_load"
+    measures_timing = True
 
     def run(self, section: Any, out_dir: Any) -> Result:
         from assay.engines.performance import run_pipeline_load
 
-        return run_pipeline_load(section, out_dir=out_dir)
+        return run_pipeline_load(section, out_dir=out_dir, isolation=self.assay_config.performance_isolation)
 
 
 class MicrobenchmarkOperator(_EngineSuiteOperator):
     """Model inference latency p50/p99, peak memory and throughput per batch size."""
 
     suite = "microbenchmark"
+    measures_timing = True
 
     def run(self, section: Any, out_dir: Any) -> Result:
         from assay.engines.performance import run_microbenchmarks
 
-        return run_microbenchmarks(section, out_dir=out_dir)
+        return run_microbenchmarks(section, out_dir=out_dir, isolation=self.assay_config.performance_isolation)
 
 
 class MutationTestingOperator(_EngineSuiteOperator):
-    """mutmut on the target's algorithm modules; mutation score per module against the gate."""
+    """mutmut on the target's algorithm modules; mutation score per module against the gate. Not a timing
+    measurement (the score does not depend on CPU contention): outside the measurement pool and queue."""
 
     suite = "mutation"
 
