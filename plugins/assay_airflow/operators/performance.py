@@ -71,8 +71,9 @@ class _TargetPerformanceOperator(AssayOperator):
 
 class LoadTestOperator(_TargetPerformanceOperator):
     """Locust against the target's service: SLO gates (p95, error rate, throughput), regression against
-    the accepted performance baseline or else the last passing nightly run (WARN / FAIL margins), and the
-    client p95 checked against the server's own timings for the same window."""
+    the accepted performance baseline or else the last passing nightly run that other work did not disturb
+    (WARN / FAIL margins), and the client p95 checked against the server's own timings for the same window.
+    """
 
     suite = "load_test"
     measures_timing = True
@@ -122,10 +123,16 @@ class LoadTestOperator(_TargetPerformanceOperator):
         if accepted is not None:
             baseline, run = accepted
             return run, f"accepted baseline (run {run.run_id}, by {baseline.accepted_by})"
-        run = store.previous_suite_run(
-            target=self.target, kind="performance", name="load_test", exclude_run_id=context["ti"].run_id
+        from assay.engines.performance.machine_load import CHECK_NAME
+
+        run = store.previous_suite_run(  # a disturbed run's figures are the noise's: never the baseline
+            target=self.target,
+            kind="performance",
+            name="load_test",
+            exclude_run_id=context["ti"].run_id,
+            without_check=(CHECK_NAME, "WARN"),
         )
-        return run, (f"last passing nightly run {run.run_id}" if run is not None else "no baseline")
+        return run, (f"last passing undisturbed nightly run {run.run_id}" if run is not None else "no baseline")
 
 
 class _EngineSuiteOperator(_TargetPerformanceOperator):

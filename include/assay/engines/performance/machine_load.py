@@ -277,7 +277,8 @@ class MachineLoadSampler:
             return None
         s = LoadSample(
             interval_s=wall,
-            busy_cores=max(0.0, busy - last_busy) / wall,
+            # /proc/stat and the clock are not read at one instant: never more cores busy than there are
+            busy_cores=min(float(self._cores), max(0.0, busy - last_busy) / wall),
             own_cores=max(0.0, own - last_own) / wall,  # a process that left the tree is no negative CPU
             load_avg_1m=load_1m,
         )

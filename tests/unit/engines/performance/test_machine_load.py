@@ -4,7 +4,6 @@ the cores is WARN "measurement disturbed", its latency and throughput FAILs set 
 
 from __future__ import annotations
 
-import os
 import resource
 import subprocess
 import sys
@@ -62,7 +61,7 @@ def test_a_burner_outside_the_measured_tree_is_other_work():
         burner.kill()
     load = sampler.load
     other_s = load.other_cores_mean * load.duration_s
-    assert burned > 0.2, f"the burner got {burned:.2f} s of CPU: the machine is too busy to test anything"
+    assert burned > 0.1, f"the burner got {burned:.2f} s of CPU: the machine is too busy to test anything"
     # the burner's CPU shows as other work (whatever else the machine does), none of it as the run's own
     assert other_s >= 0.7 * burned, (other_s, burned, load.describe())
     assert load.own_cores_mean < 0.2, load.describe()
@@ -194,4 +193,3 @@ def test_microbenchmarks_record_the_machine_load_and_judge_it(tmp_path):
     # without isolation the load is recorded, not judged
     recorded = run_microbenchmarks(config, out_dir=tmp_path / "recorded")
     assert recorded.check(CHECK_NAME) is None and recorded.metric("machine.own_cores_mean") is not None
-    assert os.getpid() == psutil.Process().pid
