@@ -130,3 +130,21 @@ def test_a_targets_performance_section_parses_from_yaml():
     assert PerformanceSuitesConfig().load_test is None  # a suite left out is not run
     with pytest.raises(ValidationError, match="need source_paths"):
         MutationConfig(project_dir=".", test_paths=["tests"])
+
+
+def test_performance_isolation_defaults_and_errors():
+    from assay.config import parse_config
+    from assay.engines.performance.config import MeasurementIsolationConfig
+    from assay.errors import ConfigError
+
+    default = parse_config({"targets": {"t": {"repo": "x"}}}).performance_isolation
+    assert default == MeasurementIsolationConfig()
+    assert (default.pool, default.queue, default.other_work_max_share) == ("assay_measurement", "performance", 0.25)
+    assert MeasurementIsolationConfig(other_work_max_share=None).other_work_max_share is None  # recorded, not judged
+    for bad, where in (
+        ({"other_work_max_share": 1.5}, "performance_isolation.other_work_max_share"),
+        ({"pool": "two words"}, "performance_isolation.pool"),
+        ({"queues": "performance"}, "performance_isolation.queues"),
+    ):
+        with pytest.raises(ConfigError, match=where.replace(".", r"\.")):
+            parse_config({"targets": {"t": {"repo": "x"}}, "performance_isolation": bad})
