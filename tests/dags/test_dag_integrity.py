@@ -189,6 +189,27 @@ def test_the_measurement_pool_and_queue_follow_the_config(tmp_path, monkeypatch)
     assert measured == {("bench_box", "perf_dedicated")}
 
 
+def test_the_readmes_per_kind_queue_policy_routes_per_commit_and_scans_and_keeps_the_measurements(dagbag):
+    """README "Scaling out: one queue per kind of work": its cluster policy, run over the real DAGs."""
+    import copy
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"```python\n(# \$AIRFLOW_HOME/config/airflow_local_settings\.py.*?)```", readme, re.S)
+    assert block, "the README's airflow_local_settings.py example is gone"
+    policy: dict = {}
+    exec(compile(block.group(1), "airflow_local_settings.py", "exec"), policy)
+    queues = {}
+    for dag_id in ("assay_per_commit", "assay_security_scan", "assay_nightly_performance", "assay_drift_checks"):
+        for task in dagbag.dags[dag_id].tasks:
+            task = copy.copy(task)
+            policy["task_policy"](task)
+            queues.setdefault(dag_id, set()).add(task.queue)
+    assert queues["assay_per_commit"] == {"per_commit"} and queues["assay_security_scan"] == {"scans"}
+    assert queues["assay_nightly_performance"] == {"performance", "default"}  # measurements keep theirs
+    assert queues["assay_drift_checks"] == {"default"}
+
+
 # -- DAG files talk to the Airflow layer only, and parse cheaply ------------------------------------------
 
 # what a DAG file's parse must never import: the engines' libraries load inside execute()
