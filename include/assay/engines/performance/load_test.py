@@ -183,14 +183,16 @@ def run_load_test(
 
     machine: tuple[list[CheckRecord], list[MetricRecord]] = ([], [])
 
-    def result(checks: list[CheckRecord], message: str, metrics: list[MetricRecord] = (), **kw: Any) -> LoadTestResult:
+    def result(
+        checks: list[CheckRecord], message: str, metrics: list[MetricRecord] | None = None, **kw: Any
+    ) -> LoadTestResult:
         return LoadTestResult(
             name=name,
             suite_kind="load_test",
             started_at=started,
             finished_at=datetime.now(UTC),
             checks=[*checks, *machine[0]],
-            metrics=[*metrics, *machine[1]],
+            metrics=[*(metrics or []), *machine[1]],
             message=message,
             details=details,
             **kw,
