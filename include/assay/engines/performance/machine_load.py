@@ -311,10 +311,10 @@ def is_noise_sensitive(check_name: str) -> bool:
     return check_name.startswith(NOISE_SENSITIVE)
 
 
-def set_aside_noise(checks: list[CheckRecord]) -> list[CheckRecord]:
-    """The checks of a run, with every noise-sensitive FAIL turned into WARN when ``machine.undisturbed``
-    says the run was disturbed (its figures and threshold are kept; its message says what it would have
-    been). Idempotent: a check already set aside is not changed again."""
+def set_aside_noise(checks: list[CheckRecord], exempt: tuple[str, ...] = ()) -> list[CheckRecord]:
+    """The checks of a run, with every noise-sensitive FAIL (not named in ``exempt``) turned into WARN when
+    ``machine.undisturbed`` says the run was disturbed (its figures and threshold are kept; its message says
+    what it would have been). Idempotent: a check already set aside is not changed again."""
     from dataclasses import replace
 
     gate = next((c for c in checks if c.name == CHECK_NAME), None)
@@ -322,7 +322,7 @@ def set_aside_noise(checks: list[CheckRecord]) -> list[CheckRecord]:
         return checks
     out = []
     for c in checks:
-        if Status(c.status) == Status.FAIL and is_noise_sensitive(c.name):
+        if Status(c.status) == Status.FAIL and is_noise_sensitive(c.name) and c.name not in exempt:
             c = replace(
                 c,
                 status=Status.WARN,

@@ -224,3 +224,20 @@ def test_microbenchmarks_record_the_machine_load_and_judge_it(tmp_path):
     # without isolation the load is recorded, not judged
     recorded = run_microbenchmarks(config, out_dir=tmp_path / "recorded")
     assert recorded.check(CHECK_NAME) is None and recorded.metric("machine.own_cores_mean") is not None
+
+
+def test_a_check_the_run_exempts_keeps_its_fail_on_a_disturbed_machine():
+    """The pipelines' own CPU (resource_scope process_tree) is theirs whatever else runs."""
+    now = datetime.now(UTC)
+    cpu = CheckRecord("pipeline.cpu_percent", Status.FAIL, observed=95, threshold=80, comparator="<", message="cpu")
+    kept = PerformanceResult(
+        name="pipeline_load",
+        suite_kind="pipeline_load",
+        started_at=now,
+        finished_at=now,
+        checks=[cpu, DISTURBED],
+        message="",
+        noise_exempt=("pipeline.cpu_percent",),
+    )
+    assert kept.status == Status.FAIL and kept.check("pipeline.cpu_percent").status == Status.FAIL
+    assert _result(cpu, DISTURBED).check("pipeline.cpu_percent").status == Status.WARN  # machine-wide: set aside
