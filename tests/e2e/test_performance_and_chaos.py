@@ -99,8 +99,11 @@ def test_nightly_load_test_starts_the_api_records_its_slos_and_stops_it(dags, pe
 
     second = dags["assay_nightly_performance"].test()
     load2 = {c.name: c for c in rows(perf_env, "assay_nightly_performance", second.run_id)["load_test"].checks}
-    regression = load2["load.regression_p95[POST /models/predict]"]  # per endpoint
-    assert regression.status in ("PASS", "WARN", "FAIL") and dr.run_id in regression.message
+    if disturbed:  # the first night's figures were the noise's: no baseline, rather than a wrong one
+        assert load2["load.regression_p95"].status == "SKIP"
+    else:
+        regression = load2["load.regression_p95[POST /models/predict]"]  # per endpoint
+        assert regression.status in ("PASS", "WARN", "FAIL") and dr.run_id in regression.message
 
 
 def test_injected_latency_breaks_the_p95_gate_against_a_running_service(perf_env, tmp_path, monkeypatch):
