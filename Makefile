@@ -58,8 +58,9 @@ $(STAMP): $(REQUIREMENTS) | $(PYTHON)
 
 install: $(STAMP)
 
-# Airflow, the metrics DB and connections; then the demo target: its git repository (without
-# $(DEMO_ASSAY), which is Assay's), model versions and data exports (files that exist are reused).
+# Airflow, the metrics DB, connections and the timing measurements' one-slot pool (performance_isolation.pool);
+# then the demo target: its git repository (without $(DEMO_ASSAY), which is Assay's), model versions and data
+# exports (files that exist are reused).
 setup: install
 	$(PYTHON) scripts/setup_embedded.py
 	@sha=$$($(PYTHON) $(DEMO_ASSAY)/demo_repo.py) && echo "demo platform repository: $(ASSAY_HOME)/demo-platform at $${sha:0:12}"

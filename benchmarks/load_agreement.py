@@ -87,6 +87,8 @@ def _run(url: str, admin: str, reader: str, profile: LoadProfile, out: Path, lat
         "generator_loop_lag_p95_ms": None if client is None else client.loop_lag_p95_ms,
         "machine_cpu_busy": None if client is None else round(client.machine_cpu_busy or 0, 3),
         "late_share": None if client is None else round(client.late_share or 0, 3),
+        # other work's mean share of the cores while Locust ran (performance_isolation judges it at 0.25)
+        "other_work_share": result.metric("machine.other_work_share_mean"),
         "cause": cmp.cause,
         "slo_status": result.status.value,
     }
@@ -145,6 +147,12 @@ def main() -> int:
         f"p50 shift with +{INJECTED_MS} ms: client {client_shift:+.1f} ms, server {server_shift:+.1f} ms "
         f"(client - server: {client_shift - server_shift:+.1f} ms; a shift beyond {INJECTED_MS} ms is the server "
         "slowing down, e.g. a busy machine)"
+    )
+    print(
+        "other work while Locust ran: "
+        + ", ".join(f"{r['other_work_share']:.0%}" for r in runs if r["other_work_share"] is not None)
+        + " of the cores (above performance_isolation.other_work_max_share a nightly run is WARN "
+        '"measurement disturbed")'
     )
     print(f"target p95 ratio within ±{RATIO_TOLERANCE:.0%}: {'met' if ratios_ok else 'MISSED'}")
     print(f"target client p50 shift {INJECTED_MS}±{P50_TOLERANCE_MS:g} ms: {'met' if shift_ok else 'MISSED'}")

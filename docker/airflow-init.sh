@@ -15,6 +15,8 @@
 #     in the UI. Slack / SMTP connections stay environment-only
 #     (AIRFLOW_CONN_ASSAY_SLACK / AIRFLOW_CONN_ASSAY_SMTP) so their secrets
 #     are never written to the metadata DB; only their presence is reported;
+#  5b. sets the one-slot pool of the timing measurements (performance_isolation.pool
+#     in assay.yaml; a task in a pool that does not exist is never scheduled);
 #  6. makes (or refreshes) the git repository of the bundled demo target at
 #     ${ASSAY_HOME}/demo-platform (include/demo_platform/assay/demo_repo.py), where
 #     include/config/assay.yaml expects it, unless ASSAY_SEED_DEMO=false.
@@ -112,6 +114,12 @@ for conn in ASSAY_SLACK ASSAY_SMTP; do
         log "connection ${conn,,}: not configured (set ${var} in .env to enable)"
     fi
 done
+
+# --- 5b. measurement pool ---------------------------------------------------
+# one slot, set on every init: the load test, micro-benchmarks and pipeline load run one at a time
+pool="$(python -c 'from assay.config import load_config; print(load_config().performance_isolation.pool)')"
+log "pool ${pool}: 1 slot (Assay's timing measurements run one at a time)"
+airflow pools set "${pool}" 1 "Assay's timing measurements (load test, micro-benchmarks, pipeline load) run one at a time: performance_isolation.pool in assay.yaml" >/dev/null
 
 # --- 6. demo target repository ----------------------------------------------
 if [[ "${ASSAY_SEED_DEMO:-true}" == "true" ]]; then

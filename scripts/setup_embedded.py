@@ -1,7 +1,7 @@
 """Prepare the embedded deployment (called by `make run`; safe to run again).
 
-Migrates Airflow's metadata DB and the metrics DB, creates the default connections and writes the
-login. Environment comes from the Makefile. The login file and both SQLite databases are owner-only
+Migrates Airflow's metadata DB and the metrics DB, creates the default connections and the measurement
+pool, and writes the login. Environment comes from the Makefile. The login file and both SQLite databases are owner-only
 (0600). The bundled demo target is prepared after this by its own scripts (Makefile ``setup``).
 """
 
@@ -32,6 +32,20 @@ def ensure_connection(conn_id: str, uri_or_json: str) -> None:
     flag = "--conn-json" if uri_or_json.startswith("{") else "--conn-uri"
     airflow("connections", "add", conn_id, flag, uri_or_json)
     print(f"  connection {conn_id}: created")
+
+
+MEASUREMENT_POOL_DESCRIPTION = (
+    "Assay's timing measurements (load test, micro-benchmarks, pipeline load) run one at a time: "
+    "performance_isolation.pool in assay.yaml"
+)
+
+
+def ensure_measurement_pool(name: str) -> None:
+    """The one-slot pool of the timing measurements (``performance_isolation.pool``), set on every run:
+    a task whose pool does not exist is never scheduled, and a pool of more slots would let two
+    measurements share the machine."""
+    airflow("pools", "set", name, "1", MEASUREMENT_POOL_DESCRIPTION)
+    print(f"  pool {name}: 1 slot")
 
 
 def private_file(path: Path, content: str | None = None) -> Path:
@@ -130,6 +144,13 @@ def main() -> None:
     MetricsStore(f"sqlite:///{metrics_db}").migrate()
     print(f"metrics DB ready: {metrics_db}")
     ensure_connection("assay_metrics", json.dumps({"conn_type": "sqlite", "host": str(metrics_db)}))
+    from assay.config import load_config
+    from assay.errors import ConfigError
+
+    try:
+        ensure_measurement_pool(load_config().performance_isolation.pool)
+    except ConfigError as exc:
+        sys.exit(f"cannot read the Assay config for the measurement pool: {exc}")
     # the key of keyed pseudonymisation (assay_test_data): random once, then kept (a new key would give every
     # customer a new pseudonym); ASSAY_PSEUDONYM_KEY sets your own
     key = os.environ.get("ASSAY_PSEUDONYM_KEY") or secrets.token_urlsafe(32)

@@ -30,7 +30,7 @@ from assay.engines.data_quality.config import DataQualityConfig
 from assay.engines.drift.config import DecayConfig, DriftConfig
 from assay.engines.model_validation.config import ModelConfig
 from assay.engines.per_commit.config import CommitTargetConfig, GateConfig, SuiteConfig
-from assay.engines.performance.config import PerformanceSuitesConfig
+from assay.engines.performance.config import MeasurementIsolationConfig, PerformanceSuitesConfig
 from assay.engines.security.config import SecurityTargetConfig
 from assay.engines.test_data.config import TestDataConfig
 from assay.errors import ConfigError
@@ -183,6 +183,8 @@ class AssayConfig(_Strict):
     test_data: TestDataConfig | None = None  # assay_test_data (assay.engines.test_data)
     # where per-commit suites run: the worker's process (local) or a container per task (assay.isolation_config)
     isolation: IsolationConfig = Field(default_factory=IsolationConfig)
+    # the measurements' Airflow pool and Celery queue, and when a run is taken as disturbed
+    performance_isolation: MeasurementIsolationConfig = Field(default_factory=MeasurementIsolationConfig)
 
     @field_validator("compliance")
     @classmethod

@@ -41,6 +41,14 @@ def performance_targets(config: AssayConfig) -> list[str]:
     return sorted(name for name, t in config.targets.items() if t.performance)
 
 
+def measurement_task_args(config: AssayConfig) -> dict[str, str]:
+    """``pool`` and ``queue`` of a timing measurement's task (``performance_isolation``): the one-slot pool
+    keeps two measurements from ever running at once; the queue sends them to the worker that runs nothing
+    else (docker-compose's ``airflow-worker-performance``; the LocalExecutor of ``make run`` ignores it)."""
+    isolation = config.performance_isolation
+    return {"pool": isolation.pool, "queue": isolation.queue}
+
+
 def load_test_targets(config: AssayConfig) -> list[str]:
     """The targets whose ``performance`` section has a load test (they can have a performance baseline)."""
     return sorted(name for name, t in config.targets.items() if (t.performance or {}).get("load_test"))

@@ -162,6 +162,64 @@ def test_airflow_timeout_of_a_suite_task_never_cuts_below_the_configured_timeout
     assert per_commit_task_timeout_s(load_config().targets.values()) > 5 * 3600
 
 
+MEASUREMENTS = ("load_test", "pipeline_load", "microbenchmark")
+
+
+def test_timing_measurements_run_alone_in_the_measurement_pool_and_queue(dagbag):
+    """The load test, pipeline load and micro-benchmarks take the one-slot pool and the queue with a worker of
+    its own (performance_isolation); mutation testing, not a timing measurement, takes neither. dag.test()
+    ignores pools, so the attributes are what is checked here (the pool's creation: tests/deploy)."""
+    from assay.config import load_config
+
+    isolation = load_config().performance_isolation
+    assert (isolation.pool, isolation.queue) == ("assay_measurement", "performance")
+    dag = dagbag.dags["assay_nightly_performance"]
+    by_suite = {t.task_id.split("__")[0]: t for t in dag.tasks if "__" in t.task_id}
+    assert set(by_suite) >= {*MEASUREMENTS, "mutation"}
+    for suite in MEASUREMENTS:
+        task = by_suite[suite]
+        assert (task.pool, task.queue, task.pool_slots) == (isolation.pool, isolation.queue, 1), suite
+    assert by_suite["mutation"].pool != isolation.pool and by_suite["mutation"].queue != isolation.queue
+
+
+def test_the_measurement_pool_and_queue_follow_the_config(tmp_path, monkeypatch):
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "include" / "config" / "assay.yaml").read_text())
+    cfg["performance_isolation"]["pool"] = "bench_box"
+    (tmp_path / "assay.yaml").write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("ASSAY_CONFIG", str(tmp_path / "assay.yaml"))
+    monkeypatch.setenv("ASSAY_PERFORMANCE_QUEUE", "perf_dedicated")  # what docker-compose passes
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS / "assay_nightly_performance.py"))
+    assert bag.import_errors == {}
+    tasks = bag.dags["assay_nightly_performance"].tasks
+    measured = {(t.pool, t.queue) for t in tasks if t.task_id.split("__")[0] in MEASUREMENTS}
+    assert measured == {("bench_box", "perf_dedicated")}
+
+
+def test_the_readmes_per_kind_queue_policy_routes_per_commit_and_scans_and_keeps_the_measurements(dagbag):
+    """README "Scaling out: one queue per kind of work": its cluster policy, run over the real DAGs."""
+    import copy
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"```python\n(# \$AIRFLOW_HOME/config/airflow_local_settings\.py.*?)```", readme, re.S)
+    assert block, "the README's airflow_local_settings.py example is gone"
+    policy: dict = {}
+    exec(compile(block.group(1), "airflow_local_settings.py", "exec"), policy)
+    queues = {}
+    for dag_id in ("assay_per_commit", "assay_security_scan", "assay_nightly_performance", "assay_drift_checks"):
+        for task in dagbag.dags[dag_id].tasks:
+            task = copy.copy(task)
+            policy["task_policy"](task)
+            queues.setdefault(dag_id, set()).add(task.queue)
+    assert queues["assay_per_commit"] == {"per_commit"} and queues["assay_security_scan"] == {"scans"}
+    assert queues["assay_nightly_performance"] == {"performance", "default"}  # measurements keep theirs
+    assert queues["assay_drift_checks"] == {"default"}
+
+
 # -- DAG files talk to the Airflow layer only, and parse cheaply ------------------------------------------
 
 # what a DAG file's parse must never import: the engines' libraries load inside execute()

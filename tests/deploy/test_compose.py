@@ -13,6 +13,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,6 +35,8 @@ EXPECTED_SERVICES = {
     "airflow-scheduler",
     "airflow-dag-processor",
     "airflow-triggerer",
+    "airflow-worker",
+    "airflow-worker-performance",
     "grafana",
 }
 # service -> the Airflow CLI command it runs (workers are matched by command)
@@ -369,10 +372,93 @@ def test_assay_connections(services):
             )
 
 
-def test_exactly_two_worker_replicas(services):
-    workers = _worker_names(services)
+def _default_of(value: str) -> str:
+    """``${VAR:-default}`` -> ``default`` (what compose uses when VAR is unset); anything else unchanged."""
+    m = re.fullmatch(r"\$\{\w+:-([^}]*)\}", value)
+    return m.group(1) if m else value
+
+
+def _worker_queues(svc: dict) -> set[str]:
+    """The queues ``celery worker`` serves: ``--queues``/``-q`` (defaults resolved), else ``default``."""
+    args = shlex.split(_command_str(svc))
+    for flag in ("--queues", "-q"):
+        if flag in args:
+            return {_default_of(q) for q in args[args.index(flag) + 1].split(",")}
+        joined = next((a for a in args if a.startswith(f"{flag}=")), None)
+        if joined:
+            return {_default_of(q) for q in joined.split("=", 1)[1].split(",")}
+    return {"default"}
+
+
+def _worker_concurrency(svc: dict) -> int | None:
+    args = shlex.split(_command_str(svc))
+    for flag in ("--concurrency", "-c"):
+        if flag in args:
+            return int(args[args.index(flag) + 1])
+    value = _env(svc).get("AIRFLOW__CELERY__WORKER_CONCURRENCY")
+    return int(_default_of(value)) if value else None
+
+
+def _performance_queue(services: dict) -> str:
+    """The measurements' queue as the DAGs see it in compose: assay.yaml's performance_isolation.queue with
+    the ASSAY_PERFORMANCE_QUEUE the Airflow services get (its compose default)."""
+    from assay.config import load_config
+
+    queue = _default_of(_env(services["airflow-scheduler"])["ASSAY_PERFORMANCE_QUEUE"])
+    old = os.environ.get("ASSAY_PERFORMANCE_QUEUE")
+    os.environ["ASSAY_PERFORMANCE_QUEUE"] = queue
+    try:
+        return load_config(REPO_ROOT / "include" / "config" / "assay.yaml").performance_isolation.queue
+    finally:
+        if old is None:
+            del os.environ["ASSAY_PERFORMANCE_QUEUE"]
+        else:
+            os.environ["ASSAY_PERFORMANCE_QUEUE"] = old
+
+
+def _general_workers(services: dict) -> list[str]:
+    return [n for n in _worker_names(services) if "default" in _worker_queues(services[n])]
+
+
+def test_exactly_two_general_worker_replicas(services):
+    workers = _general_workers(services)
     total = sum(_replicas(services[name]) for name in workers)
-    assert total == 2, f"expected 2 Celery worker replicas in total, found {total} ({workers})"
+    assert total == 2, f"expected 2 Celery worker replicas on the default queue, found {total} ({workers})"
+
+
+def test_the_timing_measurements_have_a_worker_of_their_own(services):
+    """The measurements' queue (performance_isolation.queue) is served by one worker that serves nothing
+    else and runs one task at a time; the general workers do not serve it (else a load test could land
+    beside a per-commit run)."""
+    queue = _performance_queue(services)
+    assert queue == "performance"
+    serving = [n for n in _worker_names(services) if queue in _worker_queues(services[n])]
+    assert serving == ["airflow-worker-performance"], serving
+    worker = services["airflow-worker-performance"]
+    assert _worker_queues(worker) == {queue}
+    assert _worker_concurrency(worker) == 1 and _replicas(worker) == 1
+    assert _env(worker)["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "1"
+    for name in _general_workers(services):
+        assert queue not in _worker_queues(services[name]), name
+    # the worker's command and the DAGs' config read the same variable
+    assert "${ASSAY_PERFORMANCE_QUEUE:-performance}" in _command_str(worker)
+    assert _healthcheck_test(worker), "the performance worker needs a healthcheck"
+
+
+def test_airflow_init_sets_the_one_slot_measurement_pool(services):
+    """A task in a pool that does not exist is never scheduled: airflow-init sets performance_isolation.pool
+    with one slot, reading its name from the config the DAGs read."""
+    script = (DOCKER_DIR / "airflow-init.sh").read_text(encoding="utf-8")
+    assert re.search(r'^airflow pools set "\$\{pool\}" 1 ', script, re.M), "init script must set the pool"
+    snippet = re.search(r"^pool=\"\$\(python -c '([^']+)'\)\"$", script, re.M)
+    assert snippet, "the pool's name must come from the config"
+    env = os.environ | {
+        "PYTHONPATH": str(REPO_ROOT / "include"),
+        "ASSAY_CONFIG": str(REPO_ROOT / "include/config/assay.yaml"),
+    }
+    out = subprocess.run([sys.executable, "-c", snippet.group(1)], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "assay_measurement"
 
 
 def test_postgres_and_redis_healthchecks(services):
@@ -760,7 +846,8 @@ def test_compose_cli_validates_file(services, tmp_path):
         assert env_resolved.get("AIRFLOW_CONN_ASSAY_SLACK", "") == "", name
         assert env_resolved.get("AIRFLOW_CONN_ASSAY_SMTP", "") == "", name
         assert env_resolved["AIRFLOW__API_AUTH__JWT_SECRET"] == REQUIRED_ENV["AIRFLOW_JWT_SECRET"], name
-    assert sum(_replicas(resolved[n]) for n in _worker_names(resolved)) == 2
+    assert sum(_replicas(resolved[n]) for n in _general_workers(resolved)) == 2
+    assert _worker_queues(resolved["airflow-worker-performance"]) == {"performance"}
     for name in ("airflow-apiserver", "grafana"):
         host_ips = {_published(p)[0] or str(p.get("host_ip")) for p in resolved[name]["ports"]}
         assert host_ips == {"127.0.0.1"}, f"{name} publishes on {host_ips}"

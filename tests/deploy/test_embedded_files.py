@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import stat
 import subprocess
@@ -83,3 +84,27 @@ def test_airflow_db_migrate_keeps_the_owner_only_file(setup_embedded, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert db.stat().st_size > 0  # Airflow used this file
     assert {p.name: oct(mode(p)) for p in sqlite_files(db)} == {p.name: "0o600" for p in sqlite_files(db)}
+
+
+def pool_slots(name: str) -> int | None:
+    airflow = Path(sys.executable).with_name("airflow")
+    proc = subprocess.run(
+        [str(airflow), "pools", "get", name, "-o", "json"], capture_output=True, text=True, timeout=300
+    )
+    if proc.returncode != 0:
+        return None
+    return int(json.loads(proc.stdout)[0]["slots"])
+
+
+def test_make_run_sets_the_one_slot_measurement_pool(setup_embedded, airflow_db):
+    """A task in a pool that does not exist is never scheduled (dag.test() ignores pools, so only the real
+    scheduler would show it): make run's set-up sets performance_isolation.pool, one slot, on every run,
+    so a pool someone widened is narrowed again."""
+    from assay.config import load_config
+
+    name = load_config().performance_isolation.pool
+    setup_embedded.ensure_measurement_pool(name)
+    assert pool_slots(name) == 1
+    setup_embedded.airflow("pools", "set", name, "3", "widened by hand")
+    setup_embedded.ensure_measurement_pool(name)
+    assert pool_slots(name) == 1

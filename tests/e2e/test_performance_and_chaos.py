@@ -19,8 +19,10 @@ from assay.store import MetricsStore
 pytestmark = [pytest.mark.slow, pytest.mark.airflow_db]
 
 
-def small_config(tmp_path, **target_extra):
+def small_config(tmp_path, *, other_work_max_share=None, **target_extra):
     cfg = yaml.safe_load(open("include/config/assay.yaml"))
+    if other_work_max_share is not None:
+        cfg["performance_isolation"]["other_work_max_share"] = other_work_max_share
     demo = cfg["targets"]["demo-platform"]
     demo["performance"] = {
         "load_test": {
@@ -85,7 +87,10 @@ def test_nightly_load_test_starts_the_api_records_its_slos_and_stops_it(dags, pe
     checks = {c.name: c for c in load.checks}
     assert states["load_test__demo-platform"] == ("success" if load.status in ("PASS", "WARN") else "failed")
     p95 = checks["load.p95_ms[inference]"]  # the predictions' own p95, not pooled with /health
-    assert p95.status == ("PASS" if p95.observed < 100 else "FAIL") and "load.p95_ms[GET /health]" in checks
+    # on a machine other work kept busy, a p95 over the limit is set aside (WARN), not decided by the noise
+    disturbed = checks["machine.undisturbed"].status == "WARN"
+    assert p95.status == ("PASS" if p95.observed < 100 else "WARN" if disturbed else "FAIL")
+    assert "load.p95_ms[GET /health]" in checks
     assert checks["load.error_rate[inference]"].status == "PASS"
     assert checks["load.requests_completed"].observed > 20
     assert "load.measurement_agreement" in checks  # the client p95 was compared with the server's own
@@ -94,8 +99,11 @@ def test_nightly_load_test_starts_the_api_records_its_slos_and_stops_it(dags, pe
 
     second = dags["assay_nightly_performance"].test()
     load2 = {c.name: c for c in rows(perf_env, "assay_nightly_performance", second.run_id)["load_test"].checks}
-    regression = load2["load.regression_p95[POST /models/predict]"]  # per endpoint
-    assert regression.status in ("PASS", "WARN", "FAIL") and dr.run_id in regression.message
+    if disturbed:  # the first night's figures were the noise's: no baseline, rather than a wrong one
+        assert load2["load.regression_p95"].status == "SKIP"
+    else:
+        regression = load2["load.regression_p95[POST /models/predict]"]  # per endpoint
+        assert regression.status in ("PASS", "WARN", "FAIL") and dr.run_id in regression.message
 
 
 def test_injected_latency_breaks_the_p95_gate_against_a_running_service(perf_env, tmp_path, monkeypatch):
@@ -108,7 +116,9 @@ def test_injected_latency_breaks_the_p95_gate_against_a_running_service(perf_env
     tokens_file = tmp_path / "tokens.json"
     tokens_file.write_text(json.dumps({"tokens": [{"token": t, "actor": r, "role": r} for r, t in tokens.items()]}))
     port = free_port()
-    monkeypatch.setenv("ASSAY_CONFIG", str(small_config(tmp_path, api_conn_id="demo_api", service=None)))
+    # judged whatever else the test machine runs: other work never uses more than every core
+    config = small_config(tmp_path, other_work_max_share=1.0, api_conn_id="demo_api", service=None)
+    monkeypatch.setenv("ASSAY_CONFIG", str(config))
     monkeypatch.setenv(
         "AIRFLOW_CONN_DEMO_API",
         json.dumps(

@@ -105,6 +105,13 @@ def test_load_test_records_its_gates_and_the_server_timing_comparison(metrics_ur
     assert p95 and all(c.observed > 0 for c in p95) and by_name["load.regression_p95"].status == "SKIP"
     assert any(m.name == "load.server_p95_ms" for m in load.metrics)
     assert load.message and (raised is None) == (load.status in ("PASS", "WARN"))
+    # the machine's load during the run, judged against the default share (performance_isolation)
+    machine = by_name["machine.undisturbed"]
+    assert machine.threshold == 0.25 and machine.comparator == "<=" and 0 <= machine.observed <= 1
+    assert machine.status == ("PASS" if machine.observed <= 0.25 else "WARN")
+    if machine.status == "WARN":  # a busy test machine: the latency verdict is set aside, not decided by noise
+        assert all(c.status != "FAIL" for c in p95) and load.status != "PASS"
+    assert any(m.name == "machine.other_work_share_mean" for m in load.metrics)
 
 
 @pytest.mark.slow
@@ -265,11 +272,17 @@ def test_pipeline_load_and_microbenchmark_record_their_figures(metrics_url, tmp_
                 },
             },
         ),
+        # other work never uses more than every core: judged, never disturbed, on a busy test machine too
+        performance_isolation={"other_work_max_share": 1.0, "sample_interval_s": 0.25},
     )
     for op in (PipelineLoadOperator, MicrobenchmarkOperator):
         assert verdict_of(op(task_id=f"{op.suite}__svc", target="svc"), "manual__suites") is None
     rows = recorded(metrics_url, DAG, "manual__suites")
     assert rows["pipeline_load"].status == "PASS" and rows["microbenchmark"].status == "PASS"
+    for row in rows.values():
+        machine = checks(row)["machine.undisturbed"]
+        assert machine.status == "PASS" and machine.threshold == 1.0 and 0 <= machine.observed <= 1
+        assert any(m.name == "machine.own_cores_mean" for m in row.metrics)
     assert any(m.name == "pipeline.completion_rate" and m.value == 1.0 for m in rows["pipeline_load"].metrics)
     assert {
         m.labels["batch_size"] for m in rows["microbenchmark"].metrics if m.name == "microbench.latency_p99_ms"

@@ -477,21 +477,34 @@ class MetricsStore:
         return self._retry("previous_metric", read)
 
     def previous_suite_run(
-        self, *, target: str, kind: str, name: str, exclude_run_id: str, statuses: Sequence[str] = ("PASS", "WARN")
+        self,
+        *,
+        target: str,
+        kind: str,
+        name: str,
+        exclude_run_id: str,
+        statuses: Sequence[str] = ("PASS", "WARN"),
+        without_check: tuple[str, str] | None = None,
     ) -> SuiteRun | None:
-        """The newest earlier run of suite ``name`` on ``target`` with one of ``statuses`` (metrics loaded)."""
+        """The newest earlier run of suite ``name`` on ``target`` with one of ``statuses`` (metrics loaded);
+        ``without_check=(name, status)`` passes over runs that have that check with that status (a load test
+        whose ``machine.undisturbed`` was WARN is no baseline: its figures are the noise's)."""
 
         def read() -> SuiteRun | None:
+            conditions = [
+                SuiteRun.target == target,
+                SuiteRun.kind == kind,
+                SuiteRun.name == name,
+                SuiteRun.run_id != exclude_run_id,
+                SuiteRun.status.in_(tuple(statuses)),
+            ]
+            if without_check is not None:
+                check_name, check_status = without_check
+                conditions.append(~SuiteRun.checks.any((Check.name == check_name) & (Check.status == check_status)))
             with Session(self.engine, expire_on_commit=False) as s:
                 return s.scalars(
                     select(SuiteRun)
-                    .where(
-                        SuiteRun.target == target,
-                        SuiteRun.kind == kind,
-                        SuiteRun.name == name,
-                        SuiteRun.run_id != exclude_run_id,
-                        SuiteRun.status.in_(tuple(statuses)),
-                    )
+                    .where(*conditions)
                     .options(selectinload(SuiteRun.metrics))
                     .order_by(SuiteRun.finished_at.desc(), SuiteRun.id.desc())
                     .limit(1)

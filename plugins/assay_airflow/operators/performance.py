@@ -24,10 +24,16 @@ if TYPE_CHECKING:
 
 
 class _TargetPerformanceOperator(AssayOperator):
-    """Base: ``suite`` is a key of the target's ``performance`` config; absent → the task skips."""
+    """Base: ``suite`` is a key of the target's ``performance`` config; absent → the task skips.
+
+    ``measures_timing``: the suite's verdict is a timing measurement (load test, micro-benchmarks, pipeline
+    load). The DAG gives such tasks the measurement pool and queue (``dag_config.measurement_task_args``),
+    and the engine judges whether other work disturbed the run (``performance_isolation``).
+    """
 
     template_fields = ("target",)
     suite = ""
+    measures_timing = False
 
     def __init__(self, *, target: str, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -65,10 +71,12 @@ class _TargetPerformanceOperator(AssayOperator):
 
 class LoadTestOperator(_TargetPerformanceOperator):
     """Locust against the target's service: SLO gates (p95, error rate, throughput), regression against
-    the accepted performance baseline or else the last passing nightly run (WARN / FAIL margins), and the
-    client p95 checked against the server's own timings for the same window."""
+    the accepted performance baseline or else the last passing nightly run that other work did not disturb
+    (WARN / FAIL margins), and the client p95 checked against the server's own timings for the same window.
+    """
 
     suite = "load_test"
+    measures_timing = True
 
     def execute(self, context: Context) -> dict[str, Any]:
         from assay.engines.performance import ServerTimings, add_regression, add_server_comparison, run_load_test
@@ -88,7 +96,12 @@ class LoadTestOperator(_TargetPerformanceOperator):
                 config = load_test.model_copy(update={"host": svc.base_url})
                 timings = ServerTimings(svc.base_url, svc.admin_token) if svc.admin_token else None
                 since = timings.mark() if timings else None
-                result = run_load_test(config, out_dir=work / "locust", api_token=svc.token)
+                result = run_load_test(
+                    config,
+                    out_dir=work / "locust",
+                    api_token=svc.token,
+                    isolation=self.assay_config.performance_isolation,
+                )
                 if timings is not None:
                     add_server_comparison(result, timings, since, tolerance=suites.measurement_tolerance)
         except AssayError as exc:
@@ -110,10 +123,16 @@ class LoadTestOperator(_TargetPerformanceOperator):
         if accepted is not None:
             baseline, run = accepted
             return run, f"accepted baseline (run {run.run_id}, by {baseline.accepted_by})"
-        run = store.previous_suite_run(
-            target=self.target, kind="performance", name="load_test", exclude_run_id=context["ti"].run_id
+        from assay.engines.performance.machine_load import CHECK_NAME
+
+        run = store.previous_suite_run(  # a disturbed run's figures are the noise's: never the baseline
+            target=self.target,
+            kind="performance",
+            name="load_test",
+            exclude_run_id=context["ti"].run_id,
+            without_check=(CHECK_NAME, "WARN"),
         )
-        return run, (f"last passing nightly run {run.run_id}" if run is not None else "no baseline")
+        return run, (f"last passing undisturbed nightly run {run.run_id}" if run is not None else "no baseline")
 
 
 class _EngineSuiteOperator(_TargetPerformanceOperator):
@@ -134,26 +153,29 @@ class PipelineLoadOperator(_EngineSuiteOperator):
     """N concurrent training pipelines: completion rate and CPU / memory utilisation."""
 
     suite = "pipeline_load"
+    measures_timing = True
 
     def run(self, section: Any, out_dir: Any) -> Result:
         from assay.engines.performance import run_pipeline_load
 
-        return run_pipeline_load(section, out_dir=out_dir)
+        return run_pipeline_load(section, out_dir=out_dir, isolation=self.assay_config.performance_isolation)
 
 
 class MicrobenchmarkOperator(_EngineSuiteOperator):
     """Model inference latency p50/p99, peak memory and throughput per batch size."""
 
     suite = "microbenchmark"
+    measures_timing = True
 
     def run(self, section: Any, out_dir: Any) -> Result:
         from assay.engines.performance import run_microbenchmarks
 
-        return run_microbenchmarks(section, out_dir=out_dir)
+        return run_microbenchmarks(section, out_dir=out_dir, isolation=self.assay_config.performance_isolation)
 
 
 class MutationTestingOperator(_EngineSuiteOperator):
-    """mutmut on the target's algorithm modules; mutation score per module against the gate."""
+    """mutmut on the target's algorithm modules; mutation score per module against the gate. Not a timing
+    measurement (the score does not depend on CPU contention): outside the measurement pool and queue."""
 
     suite = "mutation"
 

@@ -188,3 +188,20 @@ def test_a_baseline_accepted_before_the_checks_from_another_suite_is_passed_over
             )
         )
     assert store.current_baseline(kind="model", subject="fraud-detector") is None
+
+
+def test_previous_suite_run_can_pass_over_runs_with_a_given_check(store):
+    """The load test's fallback baseline is the last passing run that other work did not disturb."""
+    from assay.store import CheckRecord
+
+    def load_run(run_id, at, *, disturbed):
+        gate = CheckRecord("machine.undisturbed", "WARN" if disturbed else "PASS", 0.6 if disturbed else 0.1, 0.25)
+        return replace(
+            make_record(run_id, status="WARN" if disturbed else "PASS", at=at), kind="performance", checks=(gate,)
+        )
+
+    store.record_suite_run(load_run("quiet", T0, disturbed=False))
+    store.record_suite_run(load_run("busy", T0 + timedelta(hours=1), disturbed=True))
+    common = dict(target="demo", kind="performance", name="unit", exclude_run_id="now")
+    assert store.previous_suite_run(**common).run_id == "busy"
+    assert store.previous_suite_run(**common, without_check=("machine.undisturbed", "WARN")).run_id == "quiet"

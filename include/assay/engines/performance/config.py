@@ -299,3 +299,29 @@ class PerformanceSuitesConfig(_Strict):
     pipeline_load: PipelineLoadConfig | None = None
     microbenchmark: MicrobenchConfig | None = None
     mutation: MutationConfig | None = None
+
+
+class MeasurementIsolationConfig(_Strict):
+    """How the timing measurements (load test, micro-benchmarks, pipeline load) are kept alone on a machine,
+    and when a run is taken as disturbed anyway. Top-level ``performance_isolation`` in ``assay.yaml``.
+
+    * ``pool``: the Airflow pool (one slot) every measurement task takes, so two never run at once in the
+      whole deployment; ``make run`` and compose's ``airflow-init`` create it (a task in a pool that does not
+      exist is never scheduled);
+    * ``queue``: the Celery queue of those tasks, served by a worker of their own (docker-compose's
+      ``airflow-worker-performance``, concurrency 1); ignored by the LocalExecutor of ``make run``;
+    * ``other_work_max_share``: a run during which work other than the measurement used more than this
+      share of the machine's cores on average is WARN "measurement disturbed" and its latency / throughput
+      FAILs are not judged (:mod:`assay.engines.performance.machine_load`); ``None`` records the machine's
+      load without judging it;
+    * ``sample_interval_s``: how often the machine's load is sampled.
+
+    Mutation testing is not a measurement (its verdict, the mutation score, does not depend on CPU
+    contention; only its duration does): it stays on the default queue, outside the pool, so it never holds
+    the measurement slot for its half-hour timeout.
+    """
+
+    pool: str = Field("assay_measurement", pattern=r"^[A-Za-z0-9_.-]{1,256}$")
+    queue: str = Field("performance", pattern=r"^[A-Za-z0-9_.-]{1,256}$")
+    other_work_max_share: float | None = Field(0.25, gt=0, le=1)
+    sample_interval_s: float = Field(1.0, gt=0, le=60)

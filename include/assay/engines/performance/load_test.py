@@ -36,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from assay.engines.performance.client_stats import ClientStats, parse_client_stats
-from assay.engines.performance.config import LOCUST_PLUGIN, LoadTestConfig, SloConfig
+from assay.engines.performance.config import LOCUST_PLUGIN, LoadTestConfig, MeasurementIsolationConfig, SloConfig
 from assay.engines.performance.locust_stats import FailureRow, LoadTestStats, load_locust_outputs
+from assay.engines.performance.machine_load import MachineLoadSampler, machine_records
 from assay.engines.performance.probe import probe_target
 from assay.engines.performance.result import PerformanceResult, summarise
 from assay.engines.performance.slo import evaluate_slo, request_groups
@@ -141,8 +142,13 @@ def run_load_test(
     api_token: str | None = None,
     seed: int = 0,
     python: str | None = None,
+    isolation: MeasurementIsolationConfig | None = None,
 ) -> LoadTestResult:
     """Probe the target, run Locust, parse its JSON stats and evaluate the SLOs.
+
+    The machine's load is sampled while Locust runs (:mod:`~assay.engines.performance.machine_load`) and
+    recorded as ``machine.*`` metrics; with ``isolation`` its ``other_work_max_share`` also judges it
+    (``machine.undisturbed``: a disturbed run is WARN, its latency and throughput FAILs set aside).
 
     Never raises for a failure of the target or of Locust (those are FAIL/ERROR results); raises
     :class:`ConfigError` when the locustfile does not exist or the payloads are not the configured golden
@@ -175,13 +181,18 @@ def run_load_test(
             "path": payloads[ENV_PAYLOADS_PATH],
         }
 
-    def result(checks: list[CheckRecord], message: str, **kw: Any) -> LoadTestResult:
+    machine: tuple[list[CheckRecord], list[MetricRecord]] = ([], [])
+
+    def result(
+        checks: list[CheckRecord], message: str, metrics: list[MetricRecord] | None = None, **kw: Any
+    ) -> LoadTestResult:
         return LoadTestResult(
             name=name,
             suite_kind="load_test",
             started_at=started,
             finished_at=datetime.now(UTC),
-            checks=checks,
+            checks=[*checks, *machine[0]],
+            metrics=[*(metrics or []), *machine[1]],
             message=message,
             details=details,
             **kw,
@@ -202,12 +213,16 @@ def run_load_test(
             **({ENV_API_TOKEN: api_token} if api_token else {}),
         }
     )
+    iso = isolation or MeasurementIsolationConfig(other_work_max_share=None)
     try:
-        cmd = run_command(
-            argv, cwd=locustfile.parent, timeout_s=config.hard_timeout_s, log_path=out / "locust.log", env=env
-        )
+        with MachineLoadSampler(iso.sample_interval_s) as sampler:
+            cmd = run_command(
+                argv, cwd=locustfile.parent, timeout_s=config.hard_timeout_s, log_path=out / "locust.log", env=env
+            )
     except ToolError as exc:
         return result([probe.check(), CheckRecord("load.locust_run", Status.ERROR, message=str(exc))], str(exc))
+    # recorded with the figures only: a run that measured nothing has no load to qualify
+    machine_checks, machine_metrics, details["machine"] = machine_records(sampler, iso.other_work_max_share)
     details["exit_code"] = cmd.returncode
     tail = cmd.output_tail[-1500:]
     common = {"log_path": str(cmd.log_path)}
@@ -259,6 +274,7 @@ def run_load_test(
             "late_share": client.late_share,
             "connections": client.connections,
         }
+    machine = (machine_checks, machine_metrics)
     checks = [probe.check(), CheckRecord("load.locust_run", Status.PASS, message=f"exit code {cmd.returncode}")]
     checks += evaluate_slo(
         stats, config.slo, ramp_up_s=config.profile.ramp_up_s, poisson_arrivals=config.profile.arrival == "poisson"

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from assay.engines.performance import microbench_child
-from assay.engines.performance.config import MicrobenchConfig
+from assay.engines.performance.config import MeasurementIsolationConfig, MicrobenchConfig
+from assay.engines.performance.machine_load import MachineLoadSampler, machine_records
 from assay.engines.performance.result import PerformanceResult, summarise
 from assay.errors import ToolError
 from assay.process import run_command, target_env
@@ -36,7 +37,23 @@ def run_microbenchmarks(
     out_dir: str | Path,
     name: str = "microbenchmark",
     python: str | None = None,
+    isolation: MeasurementIsolationConfig | None = None,
 ) -> PerformanceResult:
+    """Benchmark every batch size (see the module doc), sampling the machine's load throughout: recorded as
+    ``machine.*`` metrics, and judged with ``isolation`` (``machine.undisturbed``; a disturbed run's p99
+    FAILs are set aside as WARN)."""
+    iso = isolation or MeasurementIsolationConfig(other_work_max_share=None)
+    with MachineLoadSampler(iso.sample_interval_s) as sampler:
+        result = _run_batches(config, out_dir=out_dir, name=name, python=python)
+    checks, metrics, result.details["machine"] = machine_records(sampler, iso.other_work_max_share)
+    if result.details["batches"]:  # a run that measured nothing has no load to qualify
+        result.add_checks(checks, metrics)
+    else:
+        result.add_checks([])  # the details changed: the summary is derived again
+    return result
+
+
+def _run_batches(config: MicrobenchConfig, *, out_dir: str | Path, name: str, python: str | None) -> PerformanceResult:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)

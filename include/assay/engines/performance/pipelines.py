@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assay.engines.performance.config import PipelineLoadConfig
+from assay.engines.performance.config import MeasurementIsolationConfig, PipelineLoadConfig
+from assay.engines.performance.machine_load import MachineLoadSampler, machine_records
 from assay.engines.performance.resources import ResourceSampler, utilisation_checks_and_metrics
 from assay.engines.performance.result import PerformanceResult, summarise
 from assay.errors import ConfigError, ToolError
@@ -141,8 +142,12 @@ def run_pipeline_load(
     out_dir: str | Path,
     name: str = "pipeline_load",
     pipeline: Callable[[], object] | None = None,
+    isolation: MeasurementIsolationConfig | None = None,
 ) -> PerformanceResult:
-    """Run ``config.concurrency`` pipelines concurrently for ``config.duration_s`` (see module doc)."""
+    """Run ``config.concurrency`` pipelines concurrently for ``config.duration_s`` (see module doc). The
+    machine's load is sampled throughout (``machine.*`` metrics) and, with ``isolation``, judged
+    (``machine.undisturbed``; a disturbed run's machine-wide CPU FAIL is set aside as WARN)."""
+    iso = isolation or MeasurementIsolationConfig(other_work_max_share=None)
     if pipeline is None and not config.command:
         raise ConfigError("pipeline load: set pipeline_load.command (an argv) or pass a pipeline callable")
     out = Path(out_dir)
@@ -162,7 +167,7 @@ def run_pipeline_load(
             threading.Thread(target=_callable_slot, args=(slots, k, pipeline), daemon=True)
             for k in range(config.concurrency)
         ]
-    with ResourceSampler(config.sample_interval_s) as sampler:
+    with MachineLoadSampler(iso.sample_interval_s) as machine, ResourceSampler(config.sample_interval_s) as sampler:
         for w in workers:
             w.start()
         for w in workers:
@@ -185,8 +190,12 @@ def run_pipeline_load(
         memory_max=config.memory_percent_max,
         interval_s=config.sample_interval_s,
     )
+    machine_checks, machine_metrics, details["machine"] = machine_records(machine, iso.other_work_max_share)
     checks += res_checks
     metrics += res_metrics
+    if runs:  # a run that measured nothing has no load to qualify
+        checks += machine_checks
+        metrics += machine_metrics
     return PerformanceResult(
         name=name,
         suite_kind="pipeline_load",
@@ -197,6 +206,8 @@ def run_pipeline_load(
         message=summarise(checks),
         log_path=str(out),
         details=details,
+        # the pipelines' own CPU (process_tree) is theirs whatever else runs: its FAIL is never set aside
+        noise_exempt=("pipeline.cpu_percent",) if config.resource_scope == "process_tree" else (),
     )
 
 

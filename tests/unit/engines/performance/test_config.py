@@ -132,9 +132,10 @@ def test_a_targets_performance_section_parses_from_yaml():
         MutationConfig(project_dir=".", test_paths=["tests"])
 
 
-def test_performance_isolation_defaults_and_errors(tmp_path):
-    from assay.config import ConfigError, parse_config
+def test_performance_isolation_defaults_and_errors():
+    from assay.config import parse_config
     from assay.engines.performance.config import MeasurementIsolationConfig
+    from assay.errors import ConfigError
 
     default = parse_config({"targets": {"t": {"repo": "x"}}}).performance_isolation
     assert default == MeasurementIsolationConfig()
