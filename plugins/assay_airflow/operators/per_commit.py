@@ -93,6 +93,13 @@ class ResolveCommitOperator(AssayOperator):
             ws.sync_mirror(request.target, target.repo)
             sha = ws.resolve(request.target, sha=request.sha, branch=request.branch)
             ids["commit_sha"] = sha
+            ws.ensure_testable(
+                request.target,
+                sha,
+                branch=request.branch,
+                watch_branches=target.watch_branches,
+                pull_requests=target.testable_refs.pull_requests,
+            )
             path = checkout(request.target, target, sha)
             python = prepare_python(request.target, target, path, envs_root())
         except AssayError as exc:

@@ -27,7 +27,13 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "assay.engines.per_commit.budget": ("per_commit_task_timeout_s",),
-        "assay.engines.per_commit.config": ("CommitTargetConfig", "GateConfig", "SuiteConfig"),
+        "assay.engines.per_commit.config": (
+            "CommitTargetConfig",
+            "GateConfig",
+            "RefPolicyConfig",
+            "SandboxConfig",
+            "SuiteConfig",
+        ),
         "assay.engines.per_commit.coverage": ("CoverageReport", "FileCoverage", "parse_coverage_json"),
         "assay.engines.per_commit.gates": (
             "PreviousCoverage",
@@ -58,6 +64,8 @@ __all__ = [
     "GitWorkspace",
     "PreviousCoverage",
     "PytestReport",
+    "RefPolicyConfig",
+    "SandboxConfig",
     "SuiteConfig",
     "SuiteOutcome",
     "SuiteResult",
