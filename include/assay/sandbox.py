@@ -205,6 +205,18 @@ def check_available(policy: SandboxPolicy) -> None:
         raise SandboxUnavailable(f"the target's code must run sandboxed but {why}: {INSTALL_HINT}")
 
 
+def hand_over(policy: SandboxPolicy | None, path: str | os.PathLike[str]) -> None:
+    """Give a scratch tree of Assay's (a copy the target's code must write in) to the sandbox's uid, when it
+    drops root; nothing otherwise."""
+    if policy is None or not policy.drops_uid:
+        return
+    assert policy.uid is not None
+    for root, dirs, files in os.walk(path):
+        for name in [*dirs, *files]:
+            os.lchown(os.path.join(root, name), policy.uid, policy.uid)
+    os.lchown(path, policy.uid, policy.uid)
+
+
 def _namespace_args(network: str) -> list[str]:
     if os.geteuid() == 0:  # no user namespace: setpriv then drops to a uid the kernel really sees
         args = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]

@@ -135,3 +135,66 @@ def _ppid_chain_has_bwrap(p: Path, bwrap: str) -> bool:
         return os.path.basename(bwrap) in _cmdline(Path(f"/proc/{ppid}"))
     except (OSError, ValueError, IndexError):
         return False
+
+
+SERVICE = """\
+import http.server, json, os, sys
+
+SECRET = sys.argv[2]
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        try:
+            seen = open(SECRET).read()
+        except OSError as exc:
+            seen = type(exc).__name__
+        body = json.dumps({"uid": os.getuid(), "secret": seen}).encode()
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def test_a_sandboxed_service_is_reachable_from_the_host_and_sees_no_secret(tmp_path, monkeypatch):
+    import socket
+
+    import requests
+
+    from assay.service import start_service
+
+    home = tmp_path / "assay-home"
+    home.mkdir()
+    (home / "metrics.db").write_text("metrics")
+    monkeypatch.setenv("ASSAY_HOME", str(home))
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "server.py").write_text(SERVICE)
+    work = tmp_path / "work"
+    work.mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handle = start_service(
+        [sys.executable, "server.py", str(port), str(home / "metrics.db")],
+        cwd=app,
+        port=port,
+        health_path="/",
+        log_path=work / "service.log",
+        ready_timeout=30,
+        sandbox=SandboxPolicy(),  # network none is overridden: the worker must reach the service
+        writable=[work],
+    )
+    with handle:
+        seen = requests.get(f"{handle.base_url}/", timeout=5).json()
+        inside = [p.pid for p in __import__("psutil").Process(handle.pid).children(recursive=True)]
+    assert seen["secret"] == "FileNotFoundError"
+    if os.geteuid() == 0:
+        assert seen["uid"] == 65534
+    assert inside and not any(Path(f"/proc/{pid}").exists() for pid in inside)  # stop took the sandbox with it

@@ -88,7 +88,9 @@ class LoadTestOperator(_TargetPerformanceOperator):
                 config = load_test.model_copy(update={"host": svc.base_url})
                 timings = ServerTimings(svc.base_url, svc.admin_token) if svc.admin_token else None
                 since = timings.mark() if timings else None
-                result = run_load_test(config, out_dir=work / "locust", api_token=svc.token)
+                result = run_load_test(
+                    config, out_dir=work / "locust", api_token=svc.token, sandbox=target.sandbox.policy("host")
+                )
                 if timings is not None:
                     add_server_comparison(result, timings, since, tolerance=suites.measurement_tolerance)
         except AssayError as exc:
@@ -160,7 +162,9 @@ class MutationTestingOperator(_EngineSuiteOperator):
     def run(self, section: Any, out_dir: Any) -> Result:
         from assay.engines.performance import run_mutation_testing
 
-        return run_mutation_testing(section, out_dir=out_dir)
+        return run_mutation_testing(
+            section, out_dir=out_dir, sandbox=self.assay_config.target(self.target).sandbox.policy()
+        )
 
 
 class ChaosExperimentOperator(AssayOperator):
