@@ -326,6 +326,9 @@ def wrap_command(
         args += ["--cap-drop", "ALL"]
     args += ["--", *argv]
     sandbox_env = dict(env) | {"HOME": "/tmp", "TMPDIR": "/tmp"}
+    if drop and "GIT_CONFIG_COUNT" not in sandbox_env:
+        # the repositories it sees are Assay's, bound read-only: let git read them as the dropped uid
+        sandbox_env |= {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": "*"}
     return SandboxedCommand(
         args,
         sandbox_env,

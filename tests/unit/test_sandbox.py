@@ -198,3 +198,31 @@ def test_a_sandboxed_service_is_reachable_from_the_host_and_sees_no_secret(tmp_p
     if os.geteuid() == 0:
         assert seen["uid"] == 65534
     assert inside and not any(Path(f"/proc/{pid}").exists() for pid in inside)  # stop took the sandbox with it
+
+
+def test_git_reads_a_bound_repository_as_the_dropped_uid(tmp_path):
+    """e.g. the demo service reads its deployed commit from a repository exposed by sandbox.read_only"""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=a",
+            "-c",
+            "user.email=a@b",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+        check=True,
+    )
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    code, out = run(SandboxPolicy(read_only=(str(repo),)), ["git", "-C", str(repo), "rev-parse", "HEAD"], repo)
+    assert code == 0 and out.strip() == head.strip()
