@@ -74,6 +74,8 @@ class ResolveCommitOperator(AssayOperator):
 
     Bad params, a repository or commit that does not exist, or dependencies that cannot be resolved fail the
     run at once (no retry) with what to fix; a fetch that timed out or an unreachable host is retried.
+    A commit the target's ``testable_refs`` do not allow (no watched branch contains it; pull-request refs
+    only when opted in), or a branch that is not watched, fails at once too, before anything is checked out.
     """
 
     def execute(self, context: Context) -> list[str]:

@@ -259,3 +259,34 @@ def test_missing_bubblewrap_is_a_clear_error_never_unsandboxed(probe_commit, tmp
     assert not result.retryable
     assert result.test_cases == []  # nothing ran unconfined
     assert probe_commit["connected"] == []
+
+
+SETUP_PY = """\
+import os
+from setuptools import setup
+
+SECRET = {secret!r}
+if os.path.exists(SECRET):
+    raise SystemExit("the build backend read " + open(SECRET).read())
+setup(name="probeproj", version="0.1", py_modules=["probeproj"])
+"""
+
+
+def test_the_commits_build_backend_runs_sandboxed_too(tmp_path, worker_home):
+    import sys
+
+    from assay.engines.per_commit.python_env import DependencyPlan, LocalProject, TargetPython, install_project_layer
+    from assay.errors import TargetError
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "setup.py").write_text(SETUP_PY.format(secret=worker_home["airflow_cfg"]))
+    (project / "probeproj.py").write_text("VALUE = 1\n")
+    # a venv that has the build backend: --no-build-isolation first, so no index (and no network) is needed
+    tp = TargetPython(sys.executable, DependencyPlan("k", {}), Path(sys.prefix), projects=(LocalProject("."),))
+
+    layer = install_project_layer(tp, project, tmp_path / "out" / "layer", sandbox=SandboxPolicy())
+    assert layer.projects == (".",)  # built, sandboxed: the secret was not there to read
+
+    with pytest.raises(TargetError, match="the build backend read"):  # unconfined, it would have been
+        install_project_layer(tp, project, tmp_path / "out2" / "layer")
