@@ -290,3 +290,24 @@ def test_the_commits_build_backend_runs_sandboxed_too(tmp_path, worker_home):
 
     with pytest.raises(TargetError, match="the build backend read"):  # unconfined, it would have been
         install_project_layer(tp, project, tmp_path / "out2" / "layer")
+
+
+def test_sandbox_config_gives_the_policy_a_suite_runs_under():
+    from pydantic import ValidationError
+
+    target = CommitTargetConfig.model_validate(
+        {
+            "repo": "/r",
+            "sandbox": {"read_only": ["/srv/data"]},
+            "suites": {"unit": {}, "integration": {"network": "host"}},
+        }
+    )
+    unit = target.sandbox.policy(target.suites["unit"].network)
+    integration = target.sandbox.policy(target.suites["integration"].network)
+    assert (unit.network, integration.network) == ("none", "host")
+    assert unit.uid == 65534 and unit.read_only == ("/srv/data",)
+    assert SandboxConfig(enabled=False).policy("host") is None  # trusted: runs unconfined
+    assert not target.testable_refs.pull_requests
+    for bad in ({"read_only": ["data"]}, {"network": "bridge"}, {"uid": 0}, {"enabeld": False}):
+        with pytest.raises(ValidationError):
+            SandboxConfig.model_validate(bad)
