@@ -39,7 +39,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -85,7 +85,7 @@ class SandboxUnavailable(ToolError):
 
 @dataclass(frozen=True)
 class SandboxPolicy:
-    """How a target's code is confined. ``enabled=False`` (a trusted target) runs it as before, unconfined.
+    """How a target's code is confined (a trusted target has no policy: its code runs unconfined, as before).
 
     ``network``: ``none`` (a private network namespace with its own loopback) or ``host`` (the worker's
     network, e.g. to reach a PostgreSQL server); ``uid``: the unprivileged uid (and gid) to drop to when the
@@ -93,7 +93,6 @@ class SandboxPolicy:
     paths to expose read-only; ``protected``: directories whose secrets must never be visible: binding one
     of them or any directory containing one is refused (default: ``AIRFLOW_HOME`` and ``ASSAY_HOME``)."""
 
-    enabled: bool = True
     network: Literal["none", "host"] = "none"
     uid: int | None = NOBODY
     read_only: tuple[str, ...] = ()
@@ -102,7 +101,7 @@ class SandboxPolicy:
     protected: tuple[str, ...] | None = None
 
     def with_network(self, network: Literal["none", "host"] | None) -> SandboxPolicy:
-        return self if network is None or network == self.network else _replace(self, network=network)
+        return self if network is None or network == self.network else replace(self, network=network)
 
     @property
     def drops_uid(self) -> bool:
@@ -121,12 +120,6 @@ class SandboxPolicy:
         return paths
 
 
-def _replace(policy: SandboxPolicy, **changes: object) -> SandboxPolicy:
-    from dataclasses import replace
-
-    return replace(policy, **changes)  # type: ignore[arg-type]
-
-
 @dataclass(frozen=True)
 class SandboxedCommand:
     """What to run instead: the wrapped argv and its environment, plus what the sandbox exposes (for details)."""
@@ -137,7 +130,6 @@ class SandboxedCommand:
     writable: tuple[str, ...] = ()
     uid: int | None = None
     network: str = "none"
-    details: dict[str, object] = field(default_factory=dict)
 
     def describe(self) -> dict[str, object]:
         return {

@@ -114,7 +114,7 @@ def test_a_commit_no_watched_branch_contains_is_refused_before_checkout(sample_t
 
     repo = tmp_path / "sample-repo"
     git(["checkout", "-q", "-b", "unmerged"], repo)
-    (repo / "evil.py").write_text("print('not reviewed')\n")
+    (repo / "evil.py").write_text(f"print('not reviewed: {tmp_path.name}')\n")  # a sha of this test's own
     unmerged = commit_all(repo, "unmerged work")
     git(["checkout", "-q", "main"], repo)
     with pytest.raises(AirflowFailException) as err:  # final: a retry cannot make it reachable
