@@ -231,6 +231,22 @@ def _setpriv_args(uid: int) -> list[str]:
     ]
 
 
+def _check_readable(path: Path, uid: int | None) -> None:
+    """A read-only path the dropped uid could not read would fail deep inside the tool ("could not find"):
+    say which and why here."""
+    try:
+        st = path.stat()
+    except OSError:
+        return
+    need = 0o005 if path.is_dir() else 0o004
+    if st.st_uid != uid and st.st_mode & need != need:
+        raise ToolError(
+            f"{path} is exposed to the target's code but uid {uid} cannot read it (mode {st.st_mode & 0o777:o}, "
+            f"owner uid {st.st_uid}): make it world-readable, or set the target's sandbox.uid: null",
+            retryable=False,
+        )
+
+
 def _contains(outer: Path, inner: Path) -> bool:
     return outer == inner or outer in inner.parents
 
@@ -284,6 +300,9 @@ def wrap_command(
                     retryable=False,
                 )
     drop = policy.drops_uid
+    if drop:
+        for p in ro:
+            _check_readable(p, policy.uid)
     args = [shutil.which(policy.bwrap) or policy.bwrap, *_namespace_args(policy.network)]
     args += ["--die-with-parent", "--new-session"]
     args += _system_args()

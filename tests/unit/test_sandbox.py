@@ -107,6 +107,7 @@ def test_missing_bwrap_is_refused_with_what_to_do():
 
 
 def test_a_timeout_kills_everything_inside_the_sandbox(tmp_path):
+    tmp_path.chmod(0o755)
     cmd = wrap_command(
         SandboxPolicy(), ["sh", "-c", "sleep 300 & sleep 300"], cwd=tmp_path, env=target_env(), read_only=[tmp_path]
     )
@@ -174,7 +175,7 @@ def test_a_sandboxed_service_is_reachable_from_the_host_and_sees_no_secret(tmp_p
     (home / "metrics.db").write_text("metrics")
     monkeypatch.setenv("ASSAY_HOME", str(home))
     app = tmp_path / "app"
-    app.mkdir()
+    app.mkdir(mode=0o755)
     (app / "server.py").write_text(SERVICE)
     work = tmp_path / "work"
     work.mkdir()
@@ -226,3 +227,11 @@ def test_git_reads_a_bound_repository_as_the_dropped_uid(tmp_path):
     head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
     code, out = run(SandboxPolicy(read_only=(str(repo),)), ["git", "-C", str(repo), "rev-parse", "HEAD"], repo)
     assert code == 0 and out.strip() == head.strip()
+
+
+@as_root
+def test_a_path_the_dropped_uid_cannot_read_is_named_before_anything_runs(tmp_path):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    with pytest.raises(ToolError, match=r"private is exposed to the target's code but uid 65534 cannot read it"):
+        wrap_command(SandboxPolicy(), ["true"], cwd=private, env={}, read_only=[private])
