@@ -37,14 +37,14 @@ DEMO_ASSAY := include/demo_platform/assay
 STANDALONE ?= $(VENV)/bin/airflow standalone
 STOP_GRACE_S ?= 20
 
-.PHONY: help install setup run stop test lint bench clean
+.PHONY: help install bwrap setup run stop test lint bench clean
 
 help:
 	@echo "make run    start Assay on embedded defaults (Airflow standalone, SQLite, demo platform)"
 	@echo "make stop   stop everything make run started (scheduler, API server, dag-processor, triggerer)"
 	@echo "make test   install what is missing and run the whole test suite"
 	@echo "make lint   ruff check and ruff format --check over $(LINT_PATHS)"
-	@echo "make bench  run the benchmarks/ (DAG parse; drift, A/B, fairness at 1M rows; compliance; security scan; test data; dashboard; demo data; serving CPU; load agreement; per-commit overhead)"
+	@echo "make bench  run the benchmarks/ (DAG parse; drift, A/B, fairness at 1M rows; compliance; security scan; test data; dashboard; demo data; serving CPU; load agreement; per-commit overhead; sandbox overhead)"
 
 $(PYTHON):
 	$(PY) -m venv $(VENV)
@@ -56,7 +56,13 @@ $(STAMP): $(REQUIREMENTS) | $(PYTHON)
 	$(PYTHON) -m pip install -q -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP) bwrap
+
+# a commit's code runs under bubblewrap (include/assay/sandbox.py): installed where we can (root + apt-get)
+bwrap:
+	@command -v bwrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null 2>&1; } \
+		|| echo "bubblewrap is missing: apt-get install bubblewrap (or mark targets trusted: sandbox: {enabled: false})"
 
 # Airflow, the metrics DB, connections and the timing measurements' one-slot pool (performance_isolation.pool);
 # then the demo target: its git repository (without $(DEMO_ASSAY), which is Assay's), model versions and data
@@ -100,6 +106,7 @@ bench: install
 	$(PYTHON) benchmarks/load_agreement.py
 	$(PYTHON) benchmarks/per_commit_overhead.py
 	$(PYTHON) benchmarks/sharding.py
+	$(PYTHON) benchmarks/sandbox_overhead.py
 
 clean:
 	rm -rf $(ASSAY_HOME)

@@ -22,8 +22,9 @@ from pathlib import Path
 import psutil
 import requests
 
-from assay.errors import TargetError
+from assay.errors import TargetError, ToolError
 from assay.process import kill_group, spawn, target_env
+from assay.sandbox import SandboxPolicy, interpreter_dirs, wrap_command
 
 TAIL_CHARS = 2000
 
@@ -95,11 +96,19 @@ def start_service(
     host: str = "127.0.0.1",
     health_path: str = "/health",
     log_path: str | os.PathLike[str] | None = None,
+    sandbox: SandboxPolicy | None = None,
+    read_only: Sequence[str | os.PathLike[str]] = (),
+    writable: Sequence[str | os.PathLike[str]] = (),
 ) -> ServiceHandle:
     """Start ``argv`` (never through a shell) and wait until ``GET http://host:port/health_path`` answers 200.
 
     The process gets the scrubbed worker environment plus ``env`` (what the service needs), never the
     worker's own Airflow connections or Assay settings.
+
+    ``sandbox``: the service is the target's code: it runs confined (:mod:`assay.sandbox`) with the host
+    network (the probes and Locust on the worker reach it), seeing ``cwd``, its interpreter and ``read_only``
+    read-only and ``writable`` (its work dir) read-write; ``pid`` is then bubblewrap's, whose death takes the
+    whole sandbox with it.
 
     Raises :class:`TargetError` (after stopping whatever was started) when the port is already taken, the
     process exits early or it is not ready within ``ready_timeout`` seconds; the message carries the log tail.
@@ -111,9 +120,23 @@ def start_service(
         )
     log = Path(log_path) if log_path is not None else Path(cwd) / f"service-{port}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    run_argv, run_env = list(argv), target_env(dict(env or {}))
+    if sandbox is not None:
+        try:
+            wrapped = wrap_command(
+                sandbox.with_network("host"),
+                run_argv,
+                cwd=cwd,
+                env=run_env,
+                read_only=[cwd, *interpreter_dirs(argv[0]), *read_only],
+                writable=writable,
+            )
+        except ToolError as exc:
+            raise TargetError(f"cannot start service {argv[0]!r} sandboxed: {exc}", retryable=exc.retryable) from None
+        run_argv, run_env = wrapped.argv, wrapped.env
     with log.open("wb") as out:
         try:
-            proc = spawn(argv, cwd=cwd, stdout=out, env=target_env(dict(env or {})))
+            proc = spawn(run_argv, cwd=cwd, stdout=out, env=run_env)
         except OSError as exc:
             raise TargetError(f"cannot start service {argv[0]!r}: {exc.strerror}") from None
     handle = ServiceHandle(tuple(argv), Path(cwd), host, int(port), log, proc)

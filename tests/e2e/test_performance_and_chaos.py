@@ -188,6 +188,7 @@ def test_a_failed_load_test_still_stops_the_service_it_started(perf_env, tmp_pat
 
     broken = tmp_path / "locustfile_broken.py"
     broken.write_text("from locust import HttpUser\nclass U(HttpUser)\n    pass\n")  # a syntax error
+    tmp_path.chmod(0o755)  # Locust runs the locustfile sandboxed, as uid 65534 when root: it must be readable
     cfg = yaml.safe_load(small_config(tmp_path).read_text())
     cfg["targets"]["demo-platform"]["performance"]["load_test"]["locustfile"] = str(broken)
     (tmp_path / "broken.yaml").write_text(yaml.safe_dump(cfg))

@@ -17,7 +17,7 @@ from support.git_repo import commit_folder
 from assay.store import MetricsStore
 from assay.store.models import SuiteRun
 from assay_airflow.operators.gates import CommitGatesOperator
-from assay_airflow.operators.per_commit import PytestSuiteOperator, ResolveCommitOperator
+from assay_airflow.operators.per_commit import PytestSuiteOperator, ResolveCommitOperator, workspace
 
 
 @pytest.fixture
@@ -106,6 +106,35 @@ def test_repo_that_does_not_exist_is_a_final_error(sample_target, tmp_path):
     assert f"target repository {str(tmp_path / 'gone')!r}" in str(err.value)
     (row,) = rows(sample_target["url"], name="checkout")
     assert row.status == "ERROR" and "does not exist" in row.message
+
+
+def test_a_commit_no_watched_branch_contains_is_refused_before_checkout(sample_target, tmp_path):
+    """Issue 14: only commits of the watched branches (or, opted in, of pull-request refs) run on a worker."""
+    from support.git_repo import commit_all, git
+
+    repo = tmp_path / "sample-repo"
+    git(["checkout", "-q", "-b", "unmerged"], repo)
+    (repo / "evil.py").write_text(f"print('not reviewed: {tmp_path.name}')\n")  # a sha of this test's own
+    unmerged = commit_all(repo, "unmerged work")
+    git(["checkout", "-q", "main"], repo)
+    with pytest.raises(AirflowFailException) as err:  # final: a retry cannot make it reachable
+        resolve({"target": "sample", "sha": unmerged})
+    expected = f"commit {unmerged} is not reachable from watched branches [main] of target 'sample'"
+    assert expected in str(err.value)
+    assert "set testable_refs.pull_requests: true to test pull-request refs" in str(err.value)
+    (row,) = rows(sample_target["url"], name="checkout")
+    assert row.status == "ERROR" and expected in row.message and row.commit_sha == unmerged
+    assert not (workspace().root / "worktrees" / "sample" / unmerged).exists()  # never checked out
+    with pytest.raises(AirflowFailException, match="branch 'unmerged' is not a watched branch"):
+        resolve({"target": "sample", "branch": "unmerged"})
+
+    git(["update-ref", "refs/pull/7/head", unmerged], repo)
+    cfg_path = tmp_path / "assay.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["targets"]["sample"]["testable_refs"] = {"pull_requests": True}
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    ctx, _ = resolve({"target": "sample", "branch": "pull/7/head"})
+    assert ctx["ti"].xcoms[("resolve_commit", "commit")]["sha"] == unmerged
 
 
 def run_suite(suite, ti):
@@ -294,6 +323,9 @@ def test_airflow_own_timeout_still_records_the_suite_before_it_propagates(sample
     cfg_path = tmp_path / "assay.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
     cfg["targets"]["sample"]["suites"]["hang"]["timeout_s"] = 600  # the suite's own timeout is not what fires
+    # trusted: the hanging test writes its host pid to a host file (a sandboxed one could not; test_sandbox.py
+    # checks that a timeout kills everything inside the sandbox)
+    cfg["targets"]["sample"]["sandbox"] = {"enabled": False}
     cfg_path.write_text(yaml.safe_dump(cfg))
     pidfile = tmp_path / "pid"
     monkeypatch.setenv("SAMPLE_HANG", "1")

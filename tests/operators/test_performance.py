@@ -8,6 +8,7 @@ a load test whose baseline cannot be read after the run still keeps its result (
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import textwrap
@@ -112,6 +113,7 @@ def test_load_test_records_its_gates_and_the_server_timing_comparison(metrics_ur
     if machine.status == "WARN":  # a busy test machine: the latency verdict is set aside, not decided by noise
         assert all(c.status != "FAIL" for c in p95) and load.status != "PASS"
     assert any(m.name == "machine.other_work_share_mean" for m in load.metrics)
+    assert load.summary["details"]["sandbox"]["network"] == "host"  # the locustfile is the target's code
 
 
 @pytest.mark.slow
@@ -342,6 +344,8 @@ def test_mutation_testing_records_the_score(metrics_url, tmp_path, monkeypatch):
     row = recorded(metrics_url, DAG, "manual__mutation")["mutation"]
     score = [m.value for m in row.metrics if m.name == "mutation.score"]
     assert score and 0 < score[0] <= 1 and row.message
+    sandbox = row.summary["details"]["sandbox"]  # mutants are the target's code: confined (issue 14)
+    assert sandbox["network"] == "none" and sandbox["uid"] == (65534 if os.geteuid() == 0 else os.geteuid())
     assert (raised is None) == (row.status in ("PASS", "WARN"))
 
 

@@ -128,6 +128,7 @@ def test_the_dags_target_service_passes_no_worker_secret_and_fills_the_configure
 
     script = tmp_path / "env_server.py"
     script.write_text(ENV_SERVER)
+    tmp_path.chmod(0o755)  # the service runs sandboxed as uid 65534 (when root): its cwd must be readable
     target = TargetConfig(
         repo=str(tmp_path),
         service=ServiceConfig(

@@ -96,6 +96,8 @@ class ResolveCommitOperator(AssayOperator):
 
     Bad params, a repository or commit that does not exist, or dependencies that cannot be resolved fail the
     run at once (no retry) with what to fix; a fetch that timed out or an unreachable host is retried.
+    A commit the target's ``testable_refs`` do not allow (no watched branch contains it; pull-request refs
+    only when opted in), or a branch that is not watched, fails at once too, before anything is checked out.
     """
 
     def execute(self, context: Context) -> list[str]:
@@ -115,6 +117,13 @@ class ResolveCommitOperator(AssayOperator):
             ws.sync_mirror(request.target, target.repo)
             sha = ws.resolve(request.target, sha=request.sha, branch=request.branch)
             ids["commit_sha"] = sha
+            ws.ensure_testable(
+                request.target,
+                sha,
+                branch=request.branch,
+                watch_branches=target.watch_branches,
+                pull_requests=target.testable_refs.pull_requests,
+            )
             path = checkout(request.target, target, sha)
             python = prepare_python(request.target, target, path, envs_root())
         except AssayError as exc:
@@ -374,6 +383,7 @@ class MergeShardsOperator(AssayOperator):
                     out_dir=task_work_dir(context) / suite_name,
                     python=python,
                     source=suite.source or target.source,
+                    sandbox=target.sandbox.policy(suite.network),
                 )
             self.record_result(context, result, **ids)
             self.log.info("suite %s (%d shards): %s — %s", suite_name, plan.count, result.status.value, result.message)

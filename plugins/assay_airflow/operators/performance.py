@@ -101,6 +101,7 @@ class LoadTestOperator(_TargetPerformanceOperator):
                     out_dir=work / "locust",
                     api_token=svc.token,
                     isolation=self.assay_config.performance_isolation,
+                    sandbox=target.sandbox.policy("host"),
                 )
                 if timings is not None:
                     add_server_comparison(result, timings, since, tolerance=suites.measurement_tolerance)
@@ -182,7 +183,9 @@ class MutationTestingOperator(_EngineSuiteOperator):
     def run(self, section: Any, out_dir: Any) -> Result:
         from assay.engines.performance import run_mutation_testing
 
-        return run_mutation_testing(section, out_dir=out_dir)
+        return run_mutation_testing(
+            section, out_dir=out_dir, sandbox=self.assay_config.target(self.target).sandbox.policy()
+        )
 
 
 class ChaosExperimentOperator(AssayOperator):

@@ -9,6 +9,7 @@ user's own service instead through :class:`~assay_airflow.hooks.target_service.T
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from collections.abc import Iterator
@@ -90,6 +91,10 @@ def target_service(
     }
     argv = [part.format(**fill) for part in [*svc.argv, *(extra_args or [])]]
     env = {key: value.format(**fill) for key, value in {**svc.env, **(extra_env or {})}.items()}  # + scrubbed env
+    sandbox = target.sandbox.policy("host")  # the target's code; None: a trusted target
+    if sandbox is not None and sandbox.drops_uid:
+        assert sandbox.uid is not None
+        os.chown(tokens_file, sandbox.uid, sandbox.uid)  # still 0600: only the service's uid reads it
     try:
         handle = start_service(
             argv,
@@ -99,6 +104,8 @@ def target_service(
             health_path=svc.health_path,
             log_path=work_dir / "service.log",
             env=env,
+            sandbox=sandbox,
+            writable=[work_dir],
         )
     except TargetError as exc:
         raise TargetError(f"target {name!r}: its service did not start: {exc}") from None

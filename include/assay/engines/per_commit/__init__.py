@@ -29,7 +29,13 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "assay.engines.per_commit.budget": ("per_commit_task_timeout_s",),
-        "assay.engines.per_commit.config": ("CommitTargetConfig", "GateConfig", "SuiteConfig"),
+        "assay.engines.per_commit.config": (
+            "CommitTargetConfig",
+            "GateConfig",
+            "RefPolicyConfig",
+            "SandboxConfig",
+            "SuiteConfig",
+        ),
         "assay.engines.per_commit.coverage": ("CoverageReport", "FileCoverage", "parse_coverage_json"),
         "assay.engines.per_commit.gates": (
             "PreviousCoverage",
@@ -70,6 +76,8 @@ __all__ = [
     "PreviousCoverage",
     "PytestReport",
     "RESULT_FILE",
+    "RefPolicyConfig",
+    "SandboxConfig",
     "SuiteConfig",
     "SuiteOutcome",
     "SuiteResult",

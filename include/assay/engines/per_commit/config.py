@@ -49,6 +49,10 @@ class SuiteConfig(_Strict):
             raise ValueError(f'shards must be between 1 and 64 (or "auto"), not {shards}')
         return shards
 
+    # the sandbox's network for this suite (None: the target's sandbox.network), e.g. "host" for an
+    # integration suite that needs a database on the host
+    network: Literal["none", "host"] | None = None
+
     @field_validator("paths")
     @classmethod
     def _relative_paths(cls, paths: list[str]) -> list[str]:
@@ -92,6 +96,53 @@ class GateConfig(_Strict):
         return self.coverage_min if self.module_coverage_min is None else self.module_coverage_min
 
 
+class SandboxConfig(_Strict):
+    """How the target's code runs (its tests, its build backend, its locustfile, mutants, its service): by
+    default confined with bubblewrap (``assay.sandbox``): it sees the system directories, its interpreter and
+    venv read-only, its checkout read-only, its task's output directory, a private ``/tmp``; never Airflow's or
+    Assay's home (config, metadata and metrics databases, other targets' checkouts). As root it runs as
+    ``uid`` (65534 ``nobody``; ``null`` keeps root's uid, without capabilities).
+
+    ``network: none`` (default) gives it a network namespace of its own: only its own loopback. An
+    integration suite that starts its services itself (a server on 127.0.0.1, an in-process fake, a
+    testcontainers-free database such as SQLite) works there unchanged; one that must reach a service on the
+    host or elsewhere (a PostgreSQL server, a registry) needs ``network: host``, for the target or just for
+    that suite (``suites.<name>.network: host``). ``read_only`` exposes more host paths (absolute) read-only,
+    e.g. a dataset directory. ``enabled: false`` marks the target trusted: its code runs unconfined, as the
+    worker's user. A worker without bubblewrap (``apt-get install bubblewrap``) makes a sandboxed suite
+    ERROR, never run unconfined.
+    """
+
+    enabled: bool = True
+    network: Literal["none", "host"] = "none"
+    uid: int | None = Field(65534, ge=1)
+    read_only: list[str] = Field(default_factory=list)
+
+    @field_validator("read_only")
+    @classmethod
+    def _absolute(cls, paths: list[str]) -> list[str]:
+        for p in paths:
+            if not p.startswith("/") or ".." in Path(p).parts:
+                raise ValueError(f"sandbox.read_only path {p!r} must be absolute (no '..')")
+        return paths
+
+    def policy(self, network: Literal["none", "host"] | None = None) -> Any:
+        """The :class:`assay.sandbox.SandboxPolicy` of this config (``network`` overrides), or None if trusted."""
+        if not self.enabled:
+            return None
+        from assay.sandbox import SandboxPolicy
+
+        return SandboxPolicy(network=network or self.network, uid=self.uid, read_only=tuple(self.read_only))
+
+
+class RefPolicyConfig(_Strict):
+    """Which commits ``assay_per_commit`` may check out and run: those reachable from the watched branches,
+    and, with ``pull_requests: true``, from the repository's pull-request refs (``refs/pull/*``,
+    ``refs/merge-requests/*``), i.e. code nobody merged yet."""
+
+    pull_requests: bool = False
+
+
 class CommitTargetConfig(_Strict):
     """A repository Assay tests, as per-commit testing sees it.
 
@@ -121,6 +172,8 @@ class CommitTargetConfig(_Strict):
         }
     )
     gates: GateConfig = Field(default_factory=GateConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    testable_refs: RefPolicyConfig = Field(default_factory=RefPolicyConfig)
 
     @field_validator("requirements", mode="before")
     @classmethod

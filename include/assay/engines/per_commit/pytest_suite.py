@@ -35,6 +35,7 @@ from assay.engines.per_commit.sharding import ShardSpec
 from assay.errors import ToolError
 from assay.process import run_command, target_env
 from assay.results import Result
+from assay.sandbox import SandboxPolicy, interpreter_dirs, wrap_command
 from assay.status import Status
 from assay.store.records import MetricRecord, TestCaseRecord
 from assay.store.repository import COVERAGE_METRIC, FILE_COVERAGE_METRIC
@@ -124,6 +125,7 @@ def run_pytest_suite(
     source: str | None = None,
     env: dict[str, str] | None = None,
     shard: ShardSpec | None = None,
+    sandbox: SandboxPolicy | None = None,
 ) -> SuiteResult:
     """Run the suite in ``workdir`` (the checked-out commit) and return its result; never raises for
     a failure of the suite itself: those are FAIL or ERROR results.
@@ -131,7 +133,9 @@ def run_pytest_suite(
     ``env`` adds to the scrubbed environment (e.g. ``PYTHONPATH`` of the commit's own installed project).
     With ``shard``, only that shard's part of the collected tests runs, and the result is the shard's own:
     ERROR only when the tool failed; whether the suite as a whole verified anything is judged on the merge
-    (:func:`assay.engines.per_commit.sharding.merge_shards`).
+    (:func:`assay.engines.per_commit.shard_merge.merge_shards`).
+    ``sandbox``: run pytest confined by that policy (:mod:`assay.sandbox`: the worktree and the interpreter
+    read-only, ``out_dir`` writable, nothing else of the worker); a sandbox that cannot be set up is ERROR.
     """
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -147,20 +151,27 @@ def run_pytest_suite(
             name=name, status=status, message=message, started_at=started, finished_at=datetime.now(UTC), **kw
         )
 
+    run_env = target_env({"COVERAGE_FILE": str(out / COVERAGE_DATA)} | (env or {}))
+    confined: dict[str, Any] = {"sandbox": None}
     try:
-        cmd = run_command(
-            argv,
-            cwd=workdir,
-            timeout_s=suite.timeout_s,
-            log_path=out / "pytest.log",
-            env=target_env({"COVERAGE_FILE": str(out / COVERAGE_DATA)} | (env or {})),
-        )
+        run_argv = argv
+        if sandbox is not None:  # the commit's code: confined (assay.sandbox), only around the one command
+            wrapped = wrap_command(
+                sandbox,
+                argv,
+                cwd=workdir,
+                env=run_env,
+                read_only=[workdir, *interpreter_dirs(argv[0])],
+                writable=[out],
+            )
+            run_argv, run_env, confined = wrapped.argv, wrapped.env, {"sandbox": wrapped.describe()}
+        cmd = run_command(run_argv, cwd=workdir, timeout_s=suite.timeout_s, log_path=out / "pytest.log", env=run_env)
     except ToolError as exc:
-        return result(Status.ERROR, str(exc))
+        return result(Status.ERROR, str(exc), retryable=exc.retryable)
     common: dict[str, Any] = {
         "exit_code": cmd.returncode,
         "log_path": str(cmd.log_path),
-        "details": {"argv": list(argv)},
+        "details": {"argv": list(argv)} | confined,
     }
     root = Path(workdir)
 

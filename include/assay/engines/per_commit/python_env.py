@@ -33,14 +33,15 @@ import re
 import shutil
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from assay.engines.per_commit.budget import BUILD_TIMEOUT_S, PROJECT_INSTALL_TIMEOUT_S
 from assay.engines.per_commit.config import CommitTargetConfig
-from assay.errors import TargetError
+from assay.errors import TargetError, ToolError
 from assay.process import run_command, target_env
+from assay.sandbox import SandboxPolicy, interpreter_dirs, wrap_command
 
 RUNNER_PACKAGES = ("pytest", "pytest-cov", "pytest-xdist", "pytest-reportlog")
 RUNNER_MODULES = ("pytest", "pytest_cov", "xdist", "pytest_reportlog")
@@ -334,8 +335,18 @@ def _run(
     what: str,
     timeout_s: float = BUILD_TIMEOUT_S,
     env: dict[str, str] | None = None,
+    sandbox: SandboxPolicy | None = None,
+    read_only: tuple[Path, ...] = (),
+    writable: tuple[Path, ...] = (),
 ) -> str:
-    res = run_command(argv, cwd=cwd, timeout_s=timeout_s, log_path=log, env=env or _scrubbed_env())
+    env = env or _scrubbed_env()
+    if sandbox is not None:  # the commit's own code (its build backend) runs here
+        try:
+            wrapped = wrap_command(sandbox, argv, cwd=cwd, env=env, read_only=read_only, writable=writable)
+        except ToolError as exc:
+            raise TargetError(f"{what}: {exc}", retryable=False) from None
+        argv, env = wrapped.argv, wrapped.env
+    res = run_command(argv, cwd=cwd, timeout_s=timeout_s, log_path=log, env=env)
     if res.timed_out:
         raise TargetError(f"{what} timed out after {timeout_s:.0f} s (log: {log})")
     if res.returncode != 0:
@@ -589,10 +600,18 @@ def rebuild_python(name: str, broken: TargetPython, worktree: Path, envs_root: P
 # -- the per-run layer -------------------------------------------------------------------------------------
 
 
-def install_project_layer(tp: TargetPython, worktree: Path, layer_dir: Path) -> ProjectLayer:
+def install_project_layer(
+    tp: TargetPython, worktree: Path, layer_dir: Path, *, sandbox: SandboxPolicy | None = None
+) -> ProjectLayer:
     """Install the commit's own project(s) from ``worktree`` into ``layer_dir`` (editable, no dependencies).
 
-    A project that cannot be built from this commit is a final TargetError: a retry builds the same code."""
+    A project that cannot be built from this commit is a final TargetError: a retry builds the same code.
+
+    ``sandbox``: the build backend (the commit's code: ``setup.py``, a backend in the tree) runs confined. It
+    writes into the worktree (egg-info, version files), so this step keeps the worker's uid (without any
+    capability) and sees the worktree and the layer read-write, the interpreter read-only, nothing else.
+    ``--no-build-isolation`` needs no network; an isolated build (``python: worker``, or the fallback) fetches
+    its build requirements from the index, so it gets the host network."""
     root = Path(worktree).resolve()
     projects = [p for p in tp.projects if (root / p.path).is_dir()]
     if not projects:
@@ -608,12 +627,18 @@ def install_project_layer(tp: TargetPython, worktree: Path, layer_dir: Path) -> 
             shutil.rmtree(layer_dir, ignore_errors=True)
             layer_dir.parent.mkdir(parents=True, exist_ok=True)
             try:
+                layer_dir.mkdir()
                 _run(
                     [*base, *extra, *specs],
                     cwd=root,
                     timeout_s=PROJECT_INSTALL_TIMEOUT_S,
                     log=log if extra else log.with_suffix(".isolated.log"),
                     what=f"installing the commit's own project ({', '.join(p.path for p in projects)})",
+                    sandbox=None
+                    if sandbox is None
+                    else replace(sandbox, uid=None, network="none" if extra else "host"),
+                    read_only=tuple(interpreter_dirs(tp.python)),
+                    writable=(root, layer_dir),
                 )
             except TargetError as exc:
                 error = exc

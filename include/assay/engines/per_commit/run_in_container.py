@@ -82,9 +82,12 @@ def write_target_config(target: CommitTargetConfig, out_dir: str | Path) -> Path
     """Write the per-commit part of a target's config as JSON for the container (``<out>/target.json``).
 
     The repository URL's credentials are masked: the container runs on a checkout the worker made, and never
-    fetches (nothing in a suite run reads ``repo``)."""
+    fetches (nothing in a suite run reads ``repo``). The local sandbox is turned off: the container is it."""
     data = target.model_dump(mode="json", include=set(CommitTargetConfig.model_fields))
     data["repo"] = strip_url_credentials(data["repo"])
+    # the container is the suite's sandbox (no network, no secrets, read-only root, non-root uid); bubblewrap
+    # needs namespaces an unprivileged container does not grant, so it is not nested inside
+    data["sandbox"] = data.get("sandbox", {}) | {"enabled": False}
     path = Path(out_dir) / TARGET_CONFIG_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")

@@ -34,6 +34,7 @@ from assay.engines.per_commit.reportlog import parse_report_log
 from assay.engines.per_commit.sharding import read_manifest
 from assay.errors import ToolError
 from assay.process import run_command, target_env
+from assay.sandbox import SandboxPolicy, interpreter_dirs, wrap_command
 from assay.status import Status
 
 COMBINE_TIMEOUT_S = 600
@@ -98,17 +99,35 @@ def merge_report_logs(paths: list[Path], dest: Path) -> None:
 
 
 def combine_coverage(
-    *, python: str, worktree: Path, source: str, data_files: list[Path], out_dir: Path, env: dict[str, str]
+    *,
+    python: str,
+    worktree: Path,
+    source: str,
+    data_files: list[Path],
+    out_dir: Path,
+    env: dict[str, str],
+    sandbox: SandboxPolicy | None = None,
 ) -> Path:
-    """Combine the shards' coverage data into ``out_dir/.coverage`` and write ``out_dir/coverage.json``."""
+    """Combine the shards' coverage data into ``out_dir/.coverage`` and write ``out_dir/coverage.json``.
+
+    The checkout's coverage config can load coverage plugins (the target's code): with ``sandbox`` it runs
+    confined as the suite did, seeing the checkout, the interpreter and the shards' outputs read-only."""
     json_out = out_dir / "coverage.json"
     json_out.unlink(missing_ok=True)
+    argv = [python, "-c", COMBINE_SCRIPT, str(out_dir / COVERAGE_DATA), str(json_out), source, *map(str, data_files)]
+    run_env = target_env(env)
+    if sandbox is not None:
+        wrapped = wrap_command(
+            sandbox,
+            argv,
+            cwd=worktree,
+            env=run_env,
+            read_only=[worktree, *interpreter_dirs(python), *sorted({p.parent for p in data_files})],
+            writable=[out_dir],
+        )
+        argv, run_env = wrapped.argv, wrapped.env
     cmd = run_command(
-        [python, "-c", COMBINE_SCRIPT, str(out_dir / COVERAGE_DATA), str(json_out), source, *map(str, data_files)],
-        cwd=worktree,
-        timeout_s=COMBINE_TIMEOUT_S,
-        log_path=out_dir / "coverage-combine.log",
-        env=target_env(env),
+        argv, cwd=worktree, timeout_s=COMBINE_TIMEOUT_S, log_path=out_dir / "coverage-combine.log", env=run_env
     )
     if cmd.timed_out or cmd.returncode != 0:
         how = "timed out" if cmd.timed_out else f"exited with {cmd.returncode}"
@@ -127,8 +146,10 @@ def merge_shards(
     python: str,
     source: str | None,
     env: dict[str, str] | None = None,
+    sandbox: SandboxPolicy | None = None,
 ) -> SuiteResult:
-    """The suite's one result from its ``count`` shards (see the module docstring); never raises."""
+    """The suite's one result from its ``count`` shards (see the module docstring); never raises.
+    ``sandbox``: the policy the shards ran under, for the coverage combine (:func:`combine_coverage`)."""
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     root = Path(worktree)
@@ -176,7 +197,13 @@ def merge_shards(
             if missing:
                 raise ToolError(f"no coverage data at {', '.join(map(str, missing))}")
             json_out = combine_coverage(
-                python=python, worktree=root, source=source, data_files=data, out_dir=out, env=env or {}
+                python=python,
+                worktree=root,
+                source=source,
+                data_files=data,
+                out_dir=out,
+                env=env or {},
+                sandbox=sandbox,
             )
             coverage = parse_coverage_json(json_out, root=root)
         except ToolError as exc:

@@ -6,6 +6,11 @@ module that is not the repository's own code (``No module named 'six'``, not ``.
 is rebuilt once and the suite runs again: what the fresh venv gives is the commit's result, and the rebuild
 is noted in the message and ``details``. A module that a fresh venv lacks too is remembered on that venv
 (the commit really does not declare it), so later suites do not rebuild for it again.
+
+The commit's code runs confined by the target's ``sandbox`` (:mod:`assay.sandbox`): pytest, and the per-run
+install of its own project (its build backend). A worker that cannot sandbox makes the suite ERROR. Not
+confined yet: the build of the cached venv (pip downloading third-party dependencies, which also builds the
+commit's project once to resolve them, and the target's ``install_command``).
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from assay.engines.per_commit.python_env import (
     rebuild_python,
 )
 from assay.engines.per_commit.sharding import ShardSpec
-from assay.errors import TargetError
+from assay.errors import AssayError, TargetError
+from assay.sandbox import SandboxUnavailable, check_available
 from assay.status import Status
 
 _NO_MODULE = re.compile(r"No module named '([^']+)'")
@@ -68,14 +74,17 @@ def run_commit_suite(
     started = datetime.now(UTC)
     out_dir = Path(out_dir).resolve()
     rebuilt: str | None = None
+    sandbox = target.sandbox.policy(suite.network)  # None: a trusted target, run unconfined
     try:
+        if sandbox is not None:
+            check_available(sandbox)
         env = prepare_python(target_name, target, worktree, envs_root)
-    except TargetError as exc:
+    except (TargetError, SandboxUnavailable) as exc:
         return _error(suite_name, started, exc)
     while True:
         suspect = env.env_dir is not None and not env.built_now and rebuilt is None
         try:
-            layer = install_project_layer(env, worktree, out_dir / "layer")
+            layer = install_project_layer(env, worktree, out_dir / "layer", sandbox=sandbox)
         except TargetError as exc:
             if not suspect:
                 return _error(suite_name, started, exc)
@@ -94,6 +103,7 @@ def run_commit_suite(
             source=suite.source or target.source,
             env=layer.env(),
             shard=shard,
+            sandbox=sandbox,
         )
         if suspect and venv_suspects(result, env, worktree):
             rebuilt = (
@@ -120,7 +130,7 @@ def run_commit_suite(
     return result
 
 
-def _error(name: str, started: datetime, exc: TargetError) -> SuiteResult:
+def _error(name: str, started: datetime, exc: AssayError) -> SuiteResult:
     return SuiteResult(
         name=name,
         status=Status.ERROR,

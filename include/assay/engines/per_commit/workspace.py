@@ -22,11 +22,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from assay.errors import TargetError
+from assay.errors import ConfigError, TargetError
 from assay.process import run_command
 from assay.redaction import strip_url_credentials
 
 GIT_TIMEOUT_S = 300
+#: the ref namespaces of pull (merge) requests a mirror fetches; testable only with testable_refs.pull_requests
+PULL_REQUEST_NAMESPACES = ("refs/pull/", "refs/merge-requests/")
+#: a pull-request ref given as the run's branch (``pull/12/head``, ``merge-requests/7/head``)
+PULL_REQUEST_REF = re.compile(r"(?:pull|merge-requests)/[0-9]+/(?:head|merge)")
 KEEP_WORKTREES = 20
 STDERR_CHARS = 2000
 
@@ -201,13 +205,47 @@ class GitWorkspace:
                     raise
                 raise TargetError(f"commit {sha} does not exist in target {target!r}", retryable=False) from None
         if branch:
+            ref = f"refs/{branch}" if PULL_REQUEST_REF.fullmatch(branch) else f"refs/heads/{branch}"
             try:
-                return git(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}"], cwd=mirror).strip()
+                return git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=mirror).strip()
             except GitError as exc:
                 if exc.returncode != 1:
                     raise
                 raise TargetError(f"branch {branch!r} does not exist in target {target!r}", retryable=False) from None
         raise TargetError("neither a commit sha nor a branch was given", retryable=False)
+
+    def ensure_testable(
+        self,
+        target: str,
+        sha: str,
+        *,
+        branch: str | None,
+        watch_branches: Sequence[str],
+        pull_requests: bool = False,
+    ) -> str:
+        """Refuse a commit the target's ``testable_refs`` do not allow; return the ref that contains it.
+
+        A commit may be tested when a watched branch of the mirror contains it (``git for-each-ref
+        --contains``) or, with ``pull_requests``, a pull-request ref (``refs/pull/*``, ``refs/merge-requests/*``;
+        a mirror fetches every ref). ``branch`` (what the run asked for, if anything) must be a watched branch or,
+        with ``pull_requests``, a pull-request ref such as ``pull/12/head``. Anything else is a ConfigError: a
+        retry cannot change it, and running code nobody merged or proposed is what the policy prevents."""
+        mirror = self._mirror_path(target)
+        watched = ", ".join(watch_branches) or "none"
+        hint = "" if pull_requests else "; set testable_refs.pull_requests: true to test pull-request refs"
+        if branch is not None and branch not in watch_branches:
+            if not (pull_requests and PULL_REQUEST_REF.fullmatch(branch)):
+                raise ConfigError(f"branch {branch!r} is not a watched branch of target {target!r} [{watched}]{hint}")
+        allowed = {f"refs/heads/{b}" for b in watch_branches}
+        patterns = sorted(allowed) + (list(PULL_REQUEST_NAMESPACES) if pull_requests else [])
+        if not patterns:
+            raise ConfigError(f"target {target!r} watches no branch: no commit of it may be tested")
+        out = git(["for-each-ref", "--contains", sha, "--format=%(refname)", "--", *patterns], cwd=mirror)
+        refs = [r for r in out.split() if r in allowed or (pull_requests and r.startswith(PULL_REQUEST_NAMESPACES))]
+        if not refs:
+            where = "watched branches" + (" or pull-request refs" if pull_requests else "")
+            raise ConfigError(f"commit {sha} is not reachable from {where} [{watched}] of target {target!r}{hint}")
+        return refs[0]
 
     def worktree(self, target: str, sha: str) -> Path:
         """A detached worktree at exactly ``sha`` (reused if it already exists and is intact)."""

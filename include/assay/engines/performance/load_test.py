@@ -44,6 +44,7 @@ from assay.engines.performance.result import PerformanceResult, summarise
 from assay.engines.performance.slo import evaluate_slo, request_groups
 from assay.errors import ConfigError, TargetError, ToolError
 from assay.process import run_command, target_env
+from assay.sandbox import SandboxPolicy, interpreter_dirs, wrap_command
 from assay.status import Status
 from assay.store.records import CheckRecord, MetricRecord
 
@@ -134,6 +135,11 @@ def payload_env(config: LoadTestConfig) -> dict[str, str]:
     }
 
 
+def _payload_paths(payloads: dict[str, str]) -> list[Path]:
+    path = payloads.get(ENV_PAYLOADS_PATH)
+    return [Path(path)] if path else []
+
+
 def run_load_test(
     config: LoadTestConfig,
     *,
@@ -143,12 +149,18 @@ def run_load_test(
     seed: int = 0,
     python: str | None = None,
     isolation: MeasurementIsolationConfig | None = None,
+    sandbox: SandboxPolicy | None = None,
 ) -> LoadTestResult:
     """Probe the target, run Locust, parse its JSON stats and evaluate the SLOs.
 
     The machine's load is sampled while Locust runs (:mod:`~assay.engines.performance.machine_load`) and
     recorded as ``machine.*`` metrics; with ``isolation`` its ``other_work_max_share`` also judges it
     (``machine.undisturbed``: a disturbed run is WARN, its latency and throughput FAILs set aside).
+
+    ``sandbox``: the locustfile is the target's code: Locust runs confined (:mod:`assay.sandbox`) with the
+    host network (it must reach the service), seeing the locustfile's directory, the payloads file and the
+    interpreter read-only and ``out_dir`` writable. The sandbox's processes are the task's descendants, so
+    the load sampler counts them as the run's own.
 
     Never raises for a failure of the target or of Locust (those are FAIL/ERROR results); raises
     :class:`ConfigError` when the locustfile does not exist or the payloads are not the configured golden
@@ -215,9 +227,26 @@ def run_load_test(
     )
     iso = isolation or MeasurementIsolationConfig(other_work_max_share=None)
     try:
+        run_argv = argv
+        if sandbox is not None:
+            wrapped = wrap_command(
+                sandbox.with_network("host"),
+                argv,
+                cwd=locustfile.parent,
+                env=env,
+                read_only=[
+                    LOCUST_PLUGIN.parent,
+                    locustfile.parent,
+                    *interpreter_dirs(argv[0]),
+                    *_payload_paths(payloads),
+                ],
+                writable=[out],
+            )
+            run_argv, env = wrapped.argv, wrapped.env
+            details["sandbox"] = wrapped.describe()
         with MachineLoadSampler(iso.sample_interval_s) as sampler:
             cmd = run_command(
-                argv, cwd=locustfile.parent, timeout_s=config.hard_timeout_s, log_path=out / "locust.log", env=env
+                run_argv, cwd=locustfile.parent, timeout_s=config.hard_timeout_s, log_path=out / "locust.log", env=env
             )
     except ToolError as exc:
         return result([probe.check(), CheckRecord("load.locust_run", Status.ERROR, message=str(exc))], str(exc))

@@ -36,6 +36,7 @@ from assay.engines.performance.config import MutationConfig
 from assay.engines.performance.result import PerformanceResult, summarise
 from assay.errors import ConfigError, ToolError
 from assay.process import run_command, target_env
+from assay.sandbox import SandboxPolicy, hand_over, interpreter_dirs, wrap_command
 from assay.status import Status
 from assay.store.records import CheckRecord, MetricRecord
 
@@ -130,8 +131,12 @@ def run_mutation_testing(
     out_dir: str | Path,
     name: str = "mutation",
     python: str | None = None,
+    sandbox: SandboxPolicy | None = None,
 ) -> PerformanceResult:
-    """Run mutmut on a scratch copy of ``config.project_dir`` and gate each module's score."""
+    """Run mutmut on a scratch copy of ``config.project_dir`` and gate each module's score.
+
+    ``sandbox``: mutmut (the target's tests, on mutants of its code) runs confined (:mod:`assay.sandbox`):
+    it sees the scratch copy and ``out_dir`` (writable), the interpreter, nothing else; no network."""
     project = Path(config.project_dir)
     if not project.is_dir():
         raise ConfigError(f"mutation: project_dir {config.project_dir!r} is not a directory")
@@ -159,6 +164,14 @@ def run_mutation_testing(
     py = python or sys.executable
     env = target_env(dict(config.env))
     details: dict = {"project_dir": str(project), "workdir": str(work), "min_score": config.min_score}
+    hand_over(sandbox, work)  # the scratch copy is the sandbox's to write in
+
+    def confined(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+        if sandbox is None:
+            return argv, env
+        wrapped = wrap_command(sandbox, argv, cwd=work, env=env, read_only=interpreter_dirs(py), writable=[out])
+        details["sandbox"] = wrapped.describe()
+        return wrapped.argv, wrapped.env
 
     def result(
         checks: list[CheckRecord], metrics: list[MetricRecord] | None = None, log: Path | None = None
@@ -183,7 +196,8 @@ def run_mutation_testing(
     )
     details["argv"] = run_argv
     try:
-        run = run_command(run_argv, cwd=work, timeout_s=config.timeout_s, log_path=out / "mutmut-run.log", env=env)
+        argv, run_env = confined(run_argv)
+        run = run_command(argv, cwd=work, timeout_s=config.timeout_s, log_path=out / "mutmut-run.log", env=run_env)
     except ToolError as exc:
         return error(str(exc))
     if run.timed_out:
@@ -195,13 +209,8 @@ def run_mutation_testing(
             run.log_path,
         )
 
-    res = run_command(
-        [py, "-m", "mutmut", "results", "--all", "true"],
-        cwd=work,
-        timeout_s=RESULTS_TIMEOUT_S,
-        log_path=out / "mutmut-results.log",
-        env=env,
-    )
+    argv, run_env = confined([py, "-m", "mutmut", "results", "--all", "true"])
+    res = run_command(argv, cwd=work, timeout_s=RESULTS_TIMEOUT_S, log_path=out / "mutmut-results.log", env=run_env)
     if res.timed_out or res.returncode != 0:
         return error(f"mutmut results failed (exit {res.returncode}):\n{_clean(res.output_tail)[-1500:]}", res.log_path)
     statuses = parse_results(res.log_path.read_text(encoding="utf-8", errors="replace"))
@@ -211,7 +220,7 @@ def run_mutation_testing(
             run.log_path,
         )
 
-    totals = _cicd_totals(py, work, out, env)
+    totals = _cicd_totals(work, out, *confined([py, "-m", "mutmut", "export-cicd-stats"]))
     details["cicd_stats"] = totals
     checks, metrics = judge_scores(statuses, config.min_score)
     if totals is not None and totals.get("total") != len(statuses):
@@ -229,9 +238,9 @@ def run_mutation_testing(
     return result(checks, metrics, run.log_path)
 
 
-def _cicd_totals(py: str, work: Path, out: Path, env: dict[str, str]) -> dict | None:
+def _cicd_totals(work: Path, out: Path, argv: list[str], env: dict[str, str]) -> dict | None:
     cmd = run_command(
-        [py, "-m", "mutmut", "export-cicd-stats"],
+        argv,
         cwd=work,
         timeout_s=RESULTS_TIMEOUT_S,
         log_path=out / "mutmut-cicd.log",

@@ -138,3 +138,58 @@ def test_missing_repository_commit_and_branch_are_final_a_timeout_is_not(tmp_pat
 )
 def test_whether_a_retry_can_help_follows_git_stderr(stderr, retryable):
     assert error_is_retryable(stderr) is retryable
+
+
+@pytest.fixture
+def branches(tmp_path, origin):
+    """origin with an unmerged branch ``feature`` and a pull-request ref ``refs/pull/1/head`` on it."""
+    repo, first, second = origin
+    subprocess.run(["git", "checkout", "-q", "-b", "feature"], cwd=repo, check=True)
+    (repo / "f.txt").write_text("unmerged\n")
+    feature = commit_all(repo, "feature work")
+    subprocess.run(["git", "checkout", "-q", "-b", "proposal", "main"], cwd=repo, check=True)
+    (repo / "p.txt").write_text("proposed\n")
+    proposal = commit_all(repo, "proposed work")
+    subprocess.run(["git", "update-ref", "refs/pull/1/head", proposal], cwd=repo, check=True)
+    subprocess.run(["git", "checkout", "-q", "main"], cwd=repo, check=True)
+    subprocess.run(["git", "branch", "-q", "-D", "proposal"], cwd=repo, check=True)  # only the PR ref has it
+    ws = GitWorkspace(tmp_path / "ws")
+    ws.sync_mirror("t", str(repo))  # a mirror clone fetches every ref, refs/pull/* too
+    return ws, {"first": first, "second": second, "feature": feature, "proposal": proposal}
+
+
+def test_commits_reachable_from_watched_branches_are_testable(branches):
+    ws, sha = branches
+    assert ws.ensure_testable("t", sha["second"], branch="main", watch_branches=["main"]) == "refs/heads/main"
+    assert ws.ensure_testable("t", sha["first"], branch=None, watch_branches=["main"]) == "refs/heads/main"
+    assert ws.ensure_testable("t", sha["feature"], branch=None, watch_branches=["main", "feature"])
+
+
+def test_a_commit_on_an_unmerged_branch_is_refused(branches):
+    from assay.errors import ConfigError
+
+    ws, sha = branches
+    with pytest.raises(ConfigError, match=r"commit \w{40} is not reachable from watched branches \[main\]") as info:
+        ws.ensure_testable("t", sha["feature"], branch=None, watch_branches=["main"])
+    assert "set testable_refs.pull_requests: true to test pull-request refs" in str(info.value)
+    assert not info.value.retryable
+    with pytest.raises(ConfigError, match="branch 'feature' is not a watched branch of target 't' \\[main\\]"):
+        ws.ensure_testable("t", sha["feature"], branch="feature", watch_branches=["main"])
+
+
+def test_pull_request_refs_are_testable_only_when_opted_in(branches):
+    from assay.errors import ConfigError
+
+    ws, sha = branches
+    with pytest.raises(ConfigError, match="not reachable"):
+        ws.ensure_testable("t", sha["proposal"], branch=None, watch_branches=["main"])
+    with pytest.raises(ConfigError, match="branch 'pull/1/head' is not a watched branch"):
+        ws.ensure_testable("t", sha["proposal"], branch="pull/1/head", watch_branches=["main"])
+    assert (
+        ws.ensure_testable("t", sha["proposal"], branch=None, watch_branches=["main"], pull_requests=True)
+        == "refs/pull/1/head"
+    )
+    assert ws.resolve("t", sha=None, branch="pull/1/head") == sha["proposal"]
+    assert ws.ensure_testable("t", sha["proposal"], branch="pull/1/head", watch_branches=["main"], pull_requests=True)
+    with pytest.raises(ConfigError, match="not reachable from watched branches or pull-request refs"):
+        ws.ensure_testable("t", sha["feature"], branch=None, watch_branches=["main"], pull_requests=True)
