@@ -49,7 +49,10 @@ with DAG(
             type=["null", "string"],
             pattern=BRANCH_PATTERN,
             title="Branch",
-            description="Branch the commit belongs to (coverage is compared with its previous run)",
+            description=(
+                "Branch the commit belongs to (coverage is compared with its previous run): one of the target's "
+                "watched branches; only commits they contain are tested (pull/N/head where the target opts in)"
+            ),
         ),
     },
     doc_md=__doc__
