@@ -179,15 +179,18 @@ def test_a_sharded_suite_records_what_the_unsharded_run_recorded(dags, assay_env
     from assay.config import REPO_ROOT
 
     sha = assay_env["sha"]
+    cfg = yaml.safe_load((REPO_ROOT / "include" / "config" / "assay.yaml").read_text())
+    suites = cfg["targets"]["demo-platform"]["suites"]
+    cfg["targets"]["demo-platform"]["suites"] = {"unit": suites["unit"]}  # the gates' coverage suite alone
+    path = tmp_path / "assay.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("ASSAY_CONFIG", str(path))
     first = run_dag(dags, target="demo-platform", sha=sha, branch="main")
     assert first.state == "success"
     whole = recorded(assay_env["metrics_url"], first.run_id)["unit"]
 
-    cfg = yaml.safe_load((REPO_ROOT / "include" / "config" / "assay.yaml").read_text())
     cfg["targets"]["demo-platform"]["suites"]["unit"]["shards"] = 2
-    path = tmp_path / "sharded.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    monkeypatch.setenv("ASSAY_CONFIG", str(path))
     dr = run_dag(dags, target="demo-platform", sha=sha, branch="main")
     assert dr.state == "success"
     store = MetricsStore(assay_env["metrics_url"])
