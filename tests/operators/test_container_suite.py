@@ -38,7 +38,8 @@ from assay_airflow.operators.docker_suite import HARDENING, DockerSuiteOperator,
 from assay_airflow.operators.kubernetes_suite import KubernetesSuiteOperator
 from assay_airflow.operators.per_commit import PytestSuiteOperator, ResolveCommitOperator, checkout
 
-INCLUDE = Path(__file__).resolve().parents[2] / "include"
+REPO = Path(__file__).resolve().parents[2]
+INCLUDE = REPO / "include"
 SECRET_NAMES = ("AIRFLOW", "ASSAY_METRICS", "AIRFLOW_CONN", "PASSWORD", "TOKEN", "SECRET")
 ALLOWED_ENV = {"HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "ASSAY_HOME"}
 
@@ -125,6 +126,8 @@ class BubblewrapPod(KubernetesSuiteOperator):
             argv += ["--tmpfs", m.mount_path] if m.mount_path == "/tmp" else []
         for m in container.volume_mounts:
             argv += [] if m.mount_path == "/tmp" else ["--bind", m.mount_path, m.mount_path]
+        # the image's own files (Assay and its Python): this checkout, which may itself lie under /tmp
+        argv += ["--ro-bind", str(REPO), str(REPO)]
         argv += ["--unshare-net", "--unshare-pid", "--unshare-user", "--die-with-parent", "--cap-drop", "ALL"]
         argv += ["--uid", str(pod.spec.security_context.run_as_user), "--gid", "0", "--clearenv"]
         env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(INCLUDE)} | {e.name: e.value for e in container.env}
