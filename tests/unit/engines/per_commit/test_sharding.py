@@ -4,6 +4,7 @@ whose merged outcomes, counts and coverage must equal the unsharded run's exactl
 from __future__ import annotations
 
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -222,10 +223,21 @@ def _run_shards(project: Path, out: Path, suite: SuiteConfig, count: int, durati
     return outputs, results
 
 
+def merge(suite, count, shards, worktree, out_dir, *, source):
+    return merge_shards(
+        name="unit",
+        suite=suite,
+        count=count,
+        shards=shards,
+        worktree=worktree,
+        out_dir=out_dir,
+        python=sys.executable,
+        source=source,
+    )
+
+
 @pytest.mark.parametrize("count,workers", [(3, 0), (2, 2)])
 def test_sharded_run_merges_to_exactly_the_unsharded_run(project, tmp_path, count, workers):
-    import sys
-
     suite = SuiteConfig(workers=workers)
     whole = run_pytest_suite(name="unit", suite=suite, workdir=project, out_dir=tmp_path / "whole", source="calc")
     assert whole.status is Status.FAIL  # one failed test, one fixture error
@@ -233,16 +245,7 @@ def test_sharded_run_merges_to_exactly_the_unsharded_run(project, tmp_path, coun
     outputs, shard_results = _run_shards(project, tmp_path, suite, count, durations)
     assert all(r.status in (Status.PASS, Status.FAIL) for r in shard_results), [r.message for r in shard_results]
     assert sum(len(r.test_cases) for r in shard_results) > len(whole.test_cases) - 2  # every test ran somewhere
-    merged = merge_shards(
-        name="unit",
-        suite=suite,
-        count=count,
-        shards=outputs,
-        worktree=project,
-        out_dir=tmp_path / "merged",
-        python=sys.executable,
-        source="calc",
-    )
+    merged = merge(suite, count, outputs, project, tmp_path / "merged", source="calc")
     assert merged.status is Status.FAIL, merged.message
     assert _outcomes(merged) == _outcomes(whole)
     assert merged.counts == whole.counts
@@ -254,29 +257,16 @@ def test_sharded_run_merges_to_exactly_the_unsharded_run(project, tmp_path, coun
 
 
 def test_a_lost_shard_makes_the_suite_error_naming_it(project, tmp_path):
-    import sys
-
     suite = SuiteConfig()
     outputs, _ = _run_shards(project, tmp_path, suite, 3, {})
     lost = [outputs[0], ShardOutput(1, None), outputs[2]]
-    merged = merge_shards(
-        name="unit",
-        suite=suite,
-        count=3,
-        shards=lost,
-        worktree=project,
-        out_dir=tmp_path / "m",
-        python=sys.executable,
-        source="calc",
-    )
+    merged = merge(suite, 3, lost, project, tmp_path / "m", source="calc")
     assert merged.status is Status.ERROR and not merged.retryable
     assert "shard 2/3 left no report log" in merged.message
     assert merged.test_cases  # what the other shards ran is kept
 
 
 def test_shards_that_collected_different_tests_are_an_error(project, tmp_path):
-    import sys
-
     suite = SuiteConfig()
     outputs, _ = _run_shards(project, tmp_path, suite, 2, {})
     other = tmp_path / "other"
@@ -286,22 +276,11 @@ def test_shards_that_collected_different_tests_are_an_error(project, tmp_path):
         name="unit", suite=suite, workdir=other, out_dir=tmp_path / "x1", source="calc", shard=ShardSpec(1, 2, {})
     )
     mixed = [outputs[0], ShardOutput(1, tmp_path / "x1", res.status, res.message)]
-    merged = merge_shards(
-        name="unit",
-        suite=suite,
-        count=2,
-        shards=mixed,
-        worktree=project,
-        out_dir=tmp_path / "m",
-        python=sys.executable,
-        source="calc",
-    )
+    merged = merge(suite, 2, mixed, project, tmp_path / "m", source="calc")
     assert merged.status is Status.ERROR and "collected different tests" in merged.message
 
 
 def test_more_shards_than_tests_leaves_empty_shards_passing(tmp_path):
-    import sys
-
     root = tmp_path / "tiny"
     (root / "tests").mkdir(parents=True)
     (root / "tests" / "test_one.py").write_text("def test_one():\n    assert True\n")
@@ -309,16 +288,7 @@ def test_more_shards_than_tests_leaves_empty_shards_passing(tmp_path):
     outputs, results = _run_shards(root, tmp_path, suite, 3, {})
     assert [r.status for r in results] == [Status.PASS] * 3
     assert sum(1 for r in results if "fell to this shard" in r.message) == 2
-    merged = merge_shards(
-        name="unit",
-        suite=suite,
-        count=3,
-        shards=outputs,
-        worktree=root,
-        out_dir=tmp_path / "m",
-        python=sys.executable,
-        source=None,
-    )
+    merged = merge(suite, 3, outputs, root, tmp_path / "m", source=None)
     assert merged.status is Status.PASS and merged.counts["passed"] == 1 and merged.counts["total"] == 1
 
 
