@@ -193,18 +193,11 @@ def test_a_sharded_suite_records_what_the_unsharded_run_recorded(dags, assay_env
     path.write_text(yaml.safe_dump(cfg))
     dr = run_dag(dags, target="demo-platform", sha=sha, branch="main")
     assert dr.state == "success"
-    store = MetricsStore(assay_env["metrics_url"])
-    with Session(store.engine) as s:
-        rows = s.scalars(
-            select(SuiteRun)
-            .where(SuiteRun.run_id == dr.run_id)
-            .options(selectinload(SuiteRun.test_cases), selectinload(SuiteRun.metrics))
-        ).all()
-    store.dispose()
-    shards = sorted(r.name for r in rows if r.kind == "pytest_shard")
+    rows = recorded(assay_env["metrics_url"], dr.run_id)
+    shards = sorted(name for name, r in rows.items() if r.kind == "pytest_shard")
     assert shards == ["unit[1/2]", "unit[2/2]"]
-    (unit,) = [r for r in rows if r.kind == "pytest" and r.name == "unit"]
-    assert unit.task_id == "merge_shards" and unit.status == "PASS"
+    unit = rows["unit"]
+    assert unit.kind == "pytest" and unit.task_id == "merge_shards" and unit.status == "PASS"
     assert sorted((t.node_id, t.outcome) for t in unit.test_cases) == sorted(
         (t.node_id, t.outcome) for t in whole.test_cases
     )
@@ -214,5 +207,4 @@ def test_a_sharded_suite_records_what_the_unsharded_run_recorded(dags, assay_env
     assert {k: v for k, v in metrics.items() if k[0] != "suite.duration_s"} == {
         k: v for k, v in expected.items() if k[0] != "suite.duration_s"
     }
-    gate = next(r for r in rows if r.name == "per_commit_gates")
-    assert gate.status == "PASS"
+    assert rows["per_commit_gates"].status == "PASS"

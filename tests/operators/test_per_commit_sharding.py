@@ -7,13 +7,10 @@ from __future__ import annotations
 import pytest
 import yaml
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
 from support.context import TaskInstanceStub, make_context
 from support.git_repo import commit_folder
+from support.operator_env import recorded
 
-from assay.store import MetricsStore
-from assay.store.models import SuiteRun
 from assay_airflow.operators.gates import CommitGatesOperator
 from assay_airflow.operators.per_commit import (
     SHARD_PLANS_XCOM_KEY,
@@ -50,15 +47,8 @@ def target(tmp_path, fixtures_dir, monkeypatch, metrics_url):
 
 
 def rows(url, run_id):
-    store = MetricsStore(url)
-    with Session(store.engine) as s:
-        out = s.scalars(
-            select(SuiteRun)
-            .where(SuiteRun.run_id == run_id)
-            .options(selectinload(SuiteRun.test_cases), selectinload(SuiteRun.metrics))
-        ).all()
-    store.dispose()
-    return out
+    """The run's suite runs by name (the newest try of each)."""
+    return recorded(url, "assay_per_commit", run_id)
 
 
 def run_dag(run_id, *, skip_shards=()):
@@ -95,7 +85,8 @@ def _metrics(row):
 def test_sharded_suite_records_what_the_unsharded_run_recorded(target):
     _, items, _ = run_dag("manual__whole")
     assert items == ["unit"]
-    (whole,) = [r for r in rows(target["url"], "manual__whole") if r.kind == "pytest"]
+    whole = rows(target["url"], "manual__whole")["unit"]
+    assert whole.kind == "pytest"
     assert whole.status == "FAIL"
 
     target["configure"](2)
@@ -104,11 +95,11 @@ def test_sharded_suite_records_what_the_unsharded_run_recorded(target):
     plan = ti.xcom_pull(task_ids="resolve_commit", key=SHARD_PLANS_XCOM_KEY)["unit"]
     assert plan["count"] == 2 and plan["duration_runs"] == [whole.id]  # balanced by the recorded durations
     assert "1 failed" in str(merged)
-    recorded = rows(target["url"], "manual__sharded")
-    shards = sorted((r for r in recorded if r.kind == "pytest_shard"), key=lambda r: r.name)
+    recorded_runs = rows(target["url"], "manual__sharded").values()
+    shards = sorted((r for r in recorded_runs if r.kind == "pytest_shard"), key=lambda r: r.name)
     assert [r.name for r in shards] == ["unit[1/2]", "unit[2/2]"]
     assert all(not r.test_cases for r in shards)  # the tests are recorded once, by the merge
-    (suite,) = [r for r in recorded if r.kind == "pytest"]
+    (suite,) = [r for r in recorded_runs if r.kind == "pytest"]
     assert suite.name == "unit" and suite.task_id == "merge_shards" and suite.status == "FAIL"
     assert _cases(suite) == _cases(whole)
     assert _metrics(suite) == _metrics(whole)  # counts, total and per-file coverage alike
@@ -125,5 +116,6 @@ def test_a_lost_shard_makes_the_merged_suite_error_naming_it(target):
     target["configure"](2)
     ti, items, merged = run_dag("manual__lost", skip_shards={1})
     assert "shard 2/2 left no report log" in str(merged)
-    (suite,) = [r for r in rows(target["url"], "manual__lost") if r.kind == "pytest"]
+    suite = rows(target["url"], "manual__lost")["unit"]
+    assert suite.kind == "pytest"
     assert suite.status == "ERROR" and "shard 2/2" in suite.message

@@ -27,6 +27,7 @@ only when the config selects them: a DAG file with the default ``local`` backend
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,8 +111,10 @@ class ContainerSuiteOperator(PytestSuiteOperator):
     """Run one configured pytest suite of the resolved commit in a container, then record its result.
 
     Subclasses add the provider's operator (``KubernetesSuiteOperator(ContainerSuiteOperator,
-    KubernetesPodOperator)``): :meth:`set_command` gives it the container's command, and the provider's own
-    ``execute`` (reached through ``super()``) runs the container.
+    KubernetesPodOperator)``) and name it in :attr:`provider`, with :attr:`provider_arguments`, which turns
+    the isolation config into the provider operator's constructor arguments (any given to the operator
+    override them). :meth:`set_command` gives it the container's command, and the provider's own ``execute``
+    (:meth:`run_container`) runs the container.
 
     :param suite: name of the suite in the target's config (templated; mapped over in ``assay_per_commit``).
     :param commit_task_id: task whose XCom holds the resolved commit.
@@ -119,6 +122,10 @@ class ContainerSuiteOperator(PytestSuiteOperator):
     """
 
     backend = "container"
+    #: the provider's operator class the subclass also derives from; its ``execute`` runs the container
+    provider: type
+    #: (isolation config, shared mount, shared dirs) -> the provider operator's constructor arguments
+    provider_arguments: Callable[[IsolationConfig, Path, list[Path]], dict[str, Any]] | None = None
 
     def __init__(
         self,
@@ -128,6 +135,9 @@ class ContainerSuiteOperator(PytestSuiteOperator):
         isolation: IsolationConfig | None = None,
         **kwargs,
     ) -> None:
+        if self.provider_arguments is not None:
+            isolation = isolation or self.assay_config.isolation
+            kwargs = self.provider_arguments(isolation, assay_home().resolve(), shared_dirs()) | kwargs
         super().__init__(suite=suite, commit_task_id=commit_task_id, **kwargs)
         self._isolation = isolation
 
@@ -143,9 +153,6 @@ class ContainerSuiteOperator(PytestSuiteOperator):
 
     def set_command(self, argv: list[str]) -> None:  # pragma: no cover - every backend sets its own
         raise NotImplementedError
-
-    #: the provider's operator class the subclass also derives from; its ``execute`` runs the container
-    provider: type
 
     def run_container(self, context: Context) -> Any:
         """Run the container to its end (the provider operator's ``execute``)."""

@@ -21,13 +21,11 @@ from typing import Any
 from airflow.providers.docker.operators.docker import DockerOperator
 from docker.types import Mount
 
-from assay.config import assay_home
 from assay.isolation_config import IsolationConfig
 from assay_airflow.operators.container_suite import (
     ISOLATION_LABEL,
     ContainerSuiteOperator,
     container_env,
-    shared_dirs,
 )
 
 __all__ = ["HARDENING", "DockerSuiteOperator", "HardenedDockerClient", "docker_arguments"]
@@ -105,22 +103,7 @@ class DockerSuiteOperator(ContainerSuiteOperator, DockerOperator):
     backend = "docker"
     template_fields = (*DockerOperator.template_fields, "suite")
     provider = DockerOperator
-
-    def __init__(
-        self,
-        *,
-        suite: str,
-        commit_task_id: str = "resolve_commit",
-        isolation: IsolationConfig | None = None,
-        **kwargs: Any,
-    ) -> None:
-        isolation = isolation or self.assay_config.isolation
-        super().__init__(
-            suite=suite,
-            commit_task_id=commit_task_id,
-            isolation=isolation,
-            **(docker_arguments(isolation, assay_home().resolve(), shared_dirs()) | kwargs),
-        )
+    provider_arguments = staticmethod(docker_arguments)
 
     @property
     def hardening(self) -> dict[str, Any]:

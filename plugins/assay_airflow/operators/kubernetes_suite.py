@@ -20,13 +20,11 @@ from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from kubernetes.client import models as k8s
 
-from assay.config import assay_home
 from assay.isolation_config import IsolationConfig
 from assay_airflow.operators.container_suite import (
     ISOLATION_LABEL,
     ContainerSuiteOperator,
     container_env,
-    shared_dirs,
 )
 
 __all__ = ["KubernetesSuiteOperator", "pod_arguments"]
@@ -107,22 +105,7 @@ class KubernetesSuiteOperator(ContainerSuiteOperator, KubernetesPodOperator):
     backend = "kubernetes"
     template_fields = (*KubernetesPodOperator.template_fields, "suite")
     provider = KubernetesPodOperator
-
-    def __init__(
-        self,
-        *,
-        suite: str,
-        commit_task_id: str = "resolve_commit",
-        isolation: IsolationConfig | None = None,
-        **kwargs: Any,
-    ) -> None:
-        isolation = isolation or self.assay_config.isolation
-        super().__init__(
-            suite=suite,
-            commit_task_id=commit_task_id,
-            isolation=isolation,
-            **(pod_arguments(isolation, assay_home().resolve(), shared_dirs()) | kwargs),
-        )
+    provider_arguments = staticmethod(pod_arguments)
 
     def set_command(self, argv: list[str]) -> None:
         self.cmds = list(argv)  # the container's command: the image's entrypoint is not run
